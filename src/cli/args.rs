@@ -1,0 +1,89 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// pcaplab: decode captures and answer networking-course questions about them.
+#[derive(Debug, Parser)]
+#[command(name = "pcaplab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One row per packet: number, time, addresses, protocol, OSI layers, info.
+    Packets(PacketsArgs),
+    /// The decoded tree of chosen packets, grouped under OSI layers.
+    Show(ShowArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A table for people.
+    Table,
+    /// Comma-separated values.
+    Csv,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl From<FormatArg> for pcaplab::report::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Table => pcaplab::report::Format::Table,
+            FormatArg::Csv => pcaplab::report::Format::Csv,
+            FormatArg::Json => pcaplab::report::Format::Json,
+            FormatArg::Ndjson => pcaplab::report::Format::Ndjson,
+        }
+    }
+}
+
+/// Options shared by every command that reads a capture.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Capture file (pcap or pcapng); `-` reads standard input.
+    pub file: PathBuf,
+    /// Also treat UDP requests to this port as TFTP (repeatable; 69 always is).
+    #[arg(long = "tftp-port", value_name = "PORT")]
+    pub tftp_ports: Vec<u16>,
+}
+
+/// `pcaplab packets`.
+#[derive(Debug, Args)]
+pub struct PacketsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Stop after this many packets.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<u64>,
+    /// Leave out the header row (table and CSV).
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+/// `pcaplab show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Packet numbers to show (repeatable; default: all).
+    #[arg(long = "packet", short = 'p', value_name = "N")]
+    pub packets: Vec<u64>,
+    /// Add a hex dump of each packet.
+    #[arg(long)]
+    pub hex: bool,
+    /// Output format: `table` prints the tree, `json`/`ndjson` the layers as objects.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}

@@ -1,0 +1,66 @@
+//! `pcaplab packets FILE`: one row per packet, streamed.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{Context as _, Result};
+use pcaplab::analysis::packets;
+use pcaplab::engine::{self, Engine, Options};
+use pcaplab::report::Terminal;
+use pcaplab::report::packets::PacketWriter;
+
+use crate::Outcome;
+use crate::cli::args::PacketsArgs;
+use crate::cli::input;
+
+/// How many rows a table collects before printing when reading a file.
+const TABLE_CHUNK: usize = 1000;
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable input (after printing every packet before the problem) or a write error.
+pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    let mut input = input::open(&args.input.file)?;
+    let mut engine = Engine::new(Options {
+        tftp_ports: args.input.tftp_ports.clone(),
+    });
+    let out: Box<dyn Write> = if input.live {
+        Box::new(io::stdout().lock())
+    } else {
+        Box::new(BufWriter::with_capacity(64 * 1024, io::stdout().lock()))
+    };
+    let mut writer =
+        PacketWriter::new(out, args.format.into(), term, !args.no_header, TABLE_CHUNK)?;
+    let live = input.live;
+    let limit = args.limit.unwrap_or(u64::MAX);
+    let mut written: u64 = 0;
+    let mut write_error: Option<io::Error> = None;
+    let progress = input.progress.clone();
+    let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
+        if written >= limit {
+            return false;
+        }
+        let row = packets::row(packet, ctx, engine.first_timestamp());
+        if let Err(e) = writer.push(row, live) {
+            write_error = Some(e);
+            return false;
+        }
+        written += 1;
+        if let Some(bar) = &progress {
+            if written % 4096 == 0 {
+                bar.set_position(0);
+            }
+        }
+        true
+    });
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    writer.finish()?;
+    result.with_context(|| shown.clone())?;
+    Ok(Outcome::Ok)
+}

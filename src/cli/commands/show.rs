@@ -1,0 +1,69 @@
+//! `pcaplab show FILE [-p N]...`: the decoded tree of chosen packets.
+
+use std::collections::BTreeSet;
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{Context as _, Result};
+use pcaplab::analysis::packets;
+use pcaplab::engine::{self, Engine, Options};
+use pcaplab::report::{self, Format, Terminal};
+
+use crate::Outcome;
+use crate::cli::args::ShowArgs;
+use crate::cli::input;
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable input (after printing every chosen packet before the problem), a packet number
+/// beyond the end of the capture, or a write error.
+pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    let mut input = input::open(&args.input.file)?;
+    let mut engine = Engine::new(Options {
+        tftp_ports: args.input.tftp_ports.clone(),
+    });
+    let wanted: BTreeSet<u64> = args.packets.iter().copied().collect();
+    let last_wanted = wanted.last().copied();
+    let format: Format = args.format.into();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut json = match format {
+        Format::Json => Some(report::JsonArrayWriter::new(Vec::new())?),
+        _ => None,
+    };
+    let mut write_error: Option<io::Error> = None;
+    let mut seen_max = 0;
+    let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
+        let n = packet.frame.number.0;
+        seen_max = n;
+        if !wanted.is_empty() && !wanted.contains(&n) {
+            return last_wanted.is_none_or(|last| n < last);
+        }
+        let row = packets::row(packet, ctx, engine.first_timestamp());
+        let written = match format {
+            Format::Json => json.as_mut().map_or(Ok(()), |j| j.push(&row)),
+            Format::Ndjson => report::write_ndjson(&mut out, &row),
+            Format::Table | Format::Csv => {
+                let hex = args.hex.then_some(packet.frame.data);
+                writeln!(out, "{}", report::show::tree(&row, hex))
+            }
+        };
+        if let Err(e) = written {
+            write_error = Some(e);
+            return false;
+        }
+        last_wanted.is_none_or(|last| n < last)
+    });
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    if let Some(j) = json {
+        out.write_all(&j.finish()?)?;
+    }
+    out.flush()?;
+    result.with_context(|| shown.clone())?;
+    if let Some(missing) = wanted.iter().find(|n| **n > seen_max || **n == 0) {
+        anyhow::bail!("{shown}: no packet {missing} (the capture has {seen_max} packets)");
+    }
+    Ok(Outcome::Ok)
+}

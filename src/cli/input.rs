@@ -1,0 +1,57 @@
+//! Opening the input (a file or standard input) and the progress bar for long reads.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pcaplab::capture::CaptureReader;
+
+/// Files smaller than this finish before a progress bar would be worth drawing.
+const PROGRESS_MIN_BYTES: u64 = 32 * 1024 * 1024;
+
+/// An opened capture with what the CLI needs to know about it.
+pub struct Input {
+    /// The reader.
+    pub reader: CaptureReader<Box<dyn Read>>,
+    /// True when reading standard input (possibly live: print as packets arrive).
+    pub live: bool,
+    /// A progress bar on stderr, for large files on a terminal.
+    pub progress: Option<ProgressBar>,
+}
+
+/// Opens `path` (or standard input for `-`).
+///
+/// # Errors
+/// When the file cannot be opened or is not a capture.
+pub fn open(path: &Path) -> Result<Input> {
+    let shown = path.display().to_string();
+    if path == Path::new("-") {
+        let stdin: Box<dyn Read> = Box::new(io::stdin().lock());
+        let reader = CaptureReader::new(stdin).context("reading standard input")?;
+        return Ok(Input {
+            reader,
+            live: true,
+            progress: None,
+        });
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {shown}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let boxed: Box<dyn Read> = Box::new(file);
+    let reader = CaptureReader::new(boxed).with_context(|| format!("reading {shown}"))?;
+    let progress = (size >= PROGRESS_MIN_BYTES && io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(size);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {bytes}/{total_bytes} [{bar:40}] {bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    });
+    Ok(Input {
+        reader,
+        live: false,
+        progress,
+    })
+}

@@ -1,0 +1,975 @@
+//! Human views of a decoded packet: the OSI-labelled layer list with every decoded field (for
+//! `show` and JSON), the protocol column, the address columns and a Wireshark-like info line.
+//!
+//! This is presentation data, built on demand per packet for output only; decoding itself
+//! allocates nothing.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use etherparse::{
+    Icmpv4Type, Icmpv6Type, LaxLinkExtSlice, LaxNetSlice, LinkSlice, TcpOptionElement, TcpSlice,
+    TransportSlice,
+};
+use serde::Serialize;
+
+use super::addr::{describe_ip, describe_port, mac};
+use super::link::{Cooked, LinkHeader};
+use super::{OsiLayer, Packet, PartialTcp};
+
+/// A field value: a number, a flag or text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// An integer.
+    Int(u64),
+    /// A flag.
+    Bool(bool),
+    /// Text (addresses, names, hex values).
+    Text(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(n) => n.fmt(f),
+            Value::Bool(b) => b.fmt(f),
+            Value::Text(t) => t.fmt(f),
+        }
+    }
+}
+
+impl From<u64> for Value {
+    fn from(n: u64) -> Self {
+        Value::Int(n)
+    }
+}
+impl From<u32> for Value {
+    fn from(n: u32) -> Self {
+        Value::Int(u64::from(n))
+    }
+}
+impl From<u16> for Value {
+    fn from(n: u16) -> Self {
+        Value::Int(u64::from(n))
+    }
+}
+impl From<u8> for Value {
+    fn from(n: u8) -> Self {
+        Value::Int(u64::from(n))
+    }
+}
+impl From<usize> for Value {
+    fn from(n: usize) -> Self {
+        Value::Int(n as u64)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_string())
+    }
+}
+
+/// One named field of a layer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    /// Field name in snake_case, e.g. `ttl`.
+    pub name: &'static str,
+    /// Its value.
+    pub value: Value,
+}
+
+/// One decoded layer with its OSI label and fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerView {
+    /// OSI layer number (1, 2, 3, 4, 7).
+    pub osi: OsiLayer,
+    /// Protocol name, e.g. `Ethernet`, `802.1Q VLAN`, `IPv4`, `TCP`, `TFTP`.
+    pub name: String,
+    /// Every decoded field, in header order.
+    #[serde(serialize_with = "fields_as_map")]
+    pub fields: Vec<Field>,
+}
+
+fn fields_as_map<S: serde::Serializer>(fields: &[Field], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(fields.len()))?;
+    for f in fields {
+        map.serialize_entry(f.name, &f.value)?;
+    }
+    map.end()
+}
+
+impl LayerView {
+    fn new(osi: OsiLayer, name: impl Into<String>) -> Self {
+        LayerView {
+            osi,
+            name: name.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Self {
+        self.fields.push(Field {
+            name,
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Adds an address and, when it has any, its class and notes under `note`.
+    fn add_ip(&mut self, name: &'static str, note: &'static str, ip: IpAddr) -> &mut Self {
+        self.add(name, ip.to_string());
+        let notes = ip_annotation(ip);
+        if !notes.is_empty() {
+            self.add(note, notes);
+        }
+        self
+    }
+
+    /// Adds a port and its range and service name under `note`.
+    fn add_port(&mut self, name: &'static str, note: &'static str, port: u16) -> &mut Self {
+        self.add(name, port).add(note, port_annotation(port))
+    }
+}
+
+/// `class A, loopback` style notes on an address (empty when there is nothing to say).
+fn ip_annotation(ip: IpAddr) -> String {
+    let described = describe_ip(ip);
+    described
+        .strip_prefix(&ip.to_string())
+        .map(|rest| {
+            rest.trim_start_matches(" (")
+                .trim_end_matches(')')
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// `http, well-known` style notes on a port.
+fn port_annotation(port: u16) -> String {
+    let described = describe_port(port);
+    described
+        .strip_prefix(&port.to_string())
+        .map(|rest| {
+            rest.trim_start_matches(" (")
+                .trim_end_matches(')')
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+impl LayerView {
+    /// The value of field `name`, if present.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.value)
+    }
+}
+
+/// TCP sequence numbers relative to each direction's initial sequence number, as computed by the
+/// stream tracker (Wireshark's default display).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpRelative {
+    /// Relative sequence number.
+    pub seq: u32,
+    /// Relative acknowledgement number (when the ACK flag is set and the peer's ISN is known).
+    pub ack: Option<u32>,
+    /// The TCP stream id (Wireshark's `tcp.stream`).
+    pub stream: u64,
+}
+
+/// What an application decoder (TFTP, HTTP) found in this packet, supplied by the engine.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AppView {
+    /// Protocol name for the protocol column, e.g. `TFTP`, `HTTP`.
+    pub protocol: String,
+    /// Info column text, e.g. `Read Request, File: a.txt, Transfer type: octet`.
+    pub info: String,
+    /// Fields of the layer 7 entry.
+    pub fields: Vec<Field>,
+}
+
+/// Extra knowledge from the stateful stages for one packet.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Relative TCP numbers, when the packet is TCP.
+    pub tcp: Option<TcpRelative>,
+    /// The application layer decode, when known.
+    pub app: Option<AppView>,
+}
+
+/// The one-line summary of a packet: columns of `pcaplab packets`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Source address (IP, or MAC when there is no IP layer).
+    pub src: String,
+    /// Destination address.
+    pub dst: String,
+    /// Source port (TCP/UDP).
+    pub src_port: Option<u16>,
+    /// Destination port (TCP/UDP).
+    pub dst_port: Option<u16>,
+    /// Highest decoded protocol.
+    pub protocol: String,
+    /// Layer chain, e.g. `L2 Ethernet › L3 IPv4 › L4 UDP › L7 TFTP`.
+    pub layer_chain: String,
+    /// Wireshark-like info text.
+    pub info: String,
+}
+
+/// Builds every layer of `packet`, OSI layer 1 first.
+pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
+    let mut out = Vec::with_capacity(6);
+    out.push(frame_layer(packet));
+    link_layers(packet, &mut out);
+    if let Some(sliced) = &packet.sliced {
+        if let Some(net) = &sliced.net {
+            out.push(net_layer(net));
+        }
+        if let Some(transport) = &sliced.transport {
+            let mut l = transport_layer(transport, ctx.tcp.as_ref());
+            let wire = packet.wire_payload_len();
+            if wire != packet.payload().len() {
+                for f in &mut l.fields {
+                    if f.name == "payload_length" {
+                        f.value = Value::from(wire);
+                    }
+                }
+                l.add("captured_payload_length", packet.payload().len());
+            }
+            out.push(l);
+        } else if let Some(tcp) = packet.partial_tcp() {
+            out.push(partial_tcp_layer(&tcp, ctx.tcp.as_ref()));
+        }
+    }
+    if let Some(app) = &ctx.app {
+        let mut l7 = LayerView::new(OsiLayer::Application, app.protocol.clone());
+        l7.fields = app.fields.clone();
+        out.push(l7);
+    } else {
+        let payload = packet.payload();
+        if !payload.is_empty() {
+            let mut l7 = LayerView::new(OsiLayer::Application, "Data");
+            l7.add("length", payload.len());
+            out.push(l7);
+        } else if packet.is_fragment() {
+            if let Some(p) = packet
+                .sliced
+                .as_ref()
+                .and_then(|s| s.net.as_ref())
+                .and_then(|n| n.ip_payload_ref())
+            {
+                let mut l7 = LayerView::new(OsiLayer::Application, "Fragment data");
+                l7.add("length", p.payload.len());
+                out.push(l7);
+            }
+        }
+    }
+    out
+}
+
+/// Computes the summary columns of `packet`.
+pub fn summary(packet: &Packet<'_>, ctx: &Context) -> Summary {
+    let views = layers(packet, ctx);
+    let layer_chain = views
+        .iter()
+        .filter(|l| l.osi != OsiLayer::Physical)
+        .map(|l| format!("{} {}", l.osi, l.name))
+        .collect::<Vec<_>>()
+        .join(" › ");
+    let (src, dst) = addresses(packet);
+    let ports = packet.ports();
+    Summary {
+        src,
+        dst,
+        src_port: ports.map(|p| p.0),
+        dst_port: ports.map(|p| p.1),
+        protocol: protocol(packet, ctx),
+        layer_chain,
+        info: info(packet, ctx),
+    }
+}
+
+/// The highest decoded protocol's name.
+pub fn protocol(packet: &Packet<'_>, ctx: &Context) -> String {
+    if let Some(app) = &ctx.app {
+        return app.protocol.clone();
+    }
+    let Some(sliced) = &packet.sliced else {
+        return match packet.link {
+            LinkHeader::Sll(c) | LinkHeader::Sll2(c) => cooked_protocol_name(&c).to_string(),
+            LinkHeader::Unsupported(_) => "Unknown".into(),
+            _ => link_name(packet).to_string(),
+        };
+    };
+    match (&sliced.transport, &sliced.net) {
+        (Some(TransportSlice::Tcp(_)), _) => "TCP".into(),
+        (None, _) if packet.partial_tcp().is_some() => "TCP".into(),
+        (Some(TransportSlice::Udp(_)), _) => "UDP".into(),
+        (Some(TransportSlice::Icmpv4(_)), _) => "ICMP".into(),
+        (Some(TransportSlice::Icmpv6(_)), _) => "ICMPv6".into(),
+        (Some(_), _) => "IGMP".into(),
+        (None, Some(LaxNetSlice::Arp(_))) => "ARP".into(),
+        (None, Some(LaxNetSlice::Ipv4(_))) => "IPv4".into(),
+        (None, Some(LaxNetSlice::Ipv6(_))) => "IPv6".into(),
+        (None, None) => {
+            if !sliced.link_exts.is_empty() {
+                "802.1Q".into()
+            } else {
+                link_name(packet).to_string()
+            }
+        }
+    }
+}
+
+fn link_name(packet: &Packet<'_>) -> &'static str {
+    match packet.link {
+        LinkHeader::Ethernet => "Ethernet",
+        LinkHeader::Sll(_) => "SLL",
+        LinkHeader::Sll2(_) => "SLL2",
+        LinkHeader::Loopback { .. } => "Loopback",
+        LinkHeader::RawIp => "Raw IP",
+        LinkHeader::Unsupported(_) => "Unknown",
+    }
+}
+
+fn cooked_protocol_name(c: &Cooked) -> &'static str {
+    match c.protocol {
+        0x0001 => "802.3",
+        0x0004 => "LLC",
+        _ => "SLL",
+    }
+}
+
+/// Source and destination: IP addresses, else ARP / MAC addresses.
+fn addresses(packet: &Packet<'_>) -> (String, String) {
+    if let Some((s, d)) = packet.ip_addrs() {
+        return (s.to_string(), d.to_string());
+    }
+    if let Some(sliced) = &packet.sliced {
+        if let Some(LinkSlice::Ethernet2(eth)) = &sliced.link {
+            return (mac(eth.source()), mac(eth.destination()));
+        }
+    }
+    match packet.link {
+        LinkHeader::Sll(c) | LinkHeader::Sll2(c) => (hex_colon(c.address()), String::new()),
+        _ => (String::new(), String::new()),
+    }
+}
+
+fn hex_colon(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn frame_layer(packet: &Packet<'_>) -> LayerView {
+    let f = &packet.frame;
+    let mut l = LayerView::new(OsiLayer::Physical, "Frame");
+    l.add("number", f.number.0)
+        .add("time", format_epoch(f.timestamp))
+        .add("interface", f.interface)
+        .add(
+            "link_type",
+            format!("{} ({})", f.link_type.name(), f.link_type.number()),
+        )
+        .add("wire_length", f.original_len)
+        .add("captured_length", f.captured_len());
+    if f.is_cut_by_snaplen() {
+        l.add("cut_by_snaplen", true);
+    }
+    l
+}
+
+/// Seconds since the epoch with nanosecond precision, e.g. `1700000000.123456789`.
+pub fn format_epoch(t: std::time::Duration) -> String {
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+}
+
+fn link_layers(packet: &Packet<'_>, out: &mut Vec<LayerView>) {
+    match packet.link {
+        LinkHeader::Ethernet => {
+            if let Some(LinkSlice::Ethernet2(eth)) =
+                packet.sliced.as_ref().and_then(|s| s.link.as_ref())
+            {
+                let mut l = LayerView::new(OsiLayer::DataLink, "Ethernet");
+                let dst = eth.destination();
+                l.add("src", mac(eth.source()))
+                    .add("dst", mac(dst))
+                    .add("ether_type", ether_type_text(eth.ether_type().0));
+                if dst == [0xff; 6] {
+                    l.add("dst_note", "broadcast");
+                } else if dst[0] & 1 == 1 {
+                    l.add("dst_note", "multicast");
+                }
+                out.push(l);
+            } else {
+                out.push(LayerView::new(OsiLayer::DataLink, "Ethernet"));
+            }
+        }
+        LinkHeader::Sll(c) | LinkHeader::Sll2(c) => {
+            let name = if matches!(packet.link, LinkHeader::Sll(_)) {
+                "Linux cooked (SLL)"
+            } else {
+                "Linux cooked v2 (SLL2)"
+            };
+            let mut l = LayerView::new(OsiLayer::DataLink, name);
+            l.add(
+                "packet_type",
+                format!("{} ({})", c.packet_type_name(), c.packet_type),
+            )
+            .add("hardware_type", c.hardware_type)
+            .add("src", hex_colon(c.address()))
+            .add("protocol", ether_type_text(c.protocol));
+            if let Some(i) = c.interface_index {
+                l.add("interface_index", i);
+            }
+            out.push(l);
+        }
+        LinkHeader::Loopback { family } => {
+            let mut l = LayerView::new(OsiLayer::DataLink, "Loopback");
+            let name = match family {
+                2 => "IPv4",
+                10 | 24 | 28 | 30 => "IPv6",
+                _ => "unknown",
+            };
+            l.add("family", format!("{family} ({name})"));
+            out.push(l);
+        }
+        LinkHeader::RawIp => {}
+        LinkHeader::Unsupported(n) => {
+            let mut l = LayerView::new(OsiLayer::DataLink, "Unsupported link layer");
+            l.add("link_type", n);
+            out.push(l);
+        }
+    }
+    let Some(sliced) = &packet.sliced else {
+        return;
+    };
+    for ext in &sliced.link_exts {
+        match ext {
+            LaxLinkExtSlice::Vlan(v) => {
+                let tpid = u16::from_be_bytes([
+                    v.header_slice().first().copied().unwrap_or(0),
+                    v.header_slice().get(1).copied().unwrap_or(0),
+                ]);
+                let mut l = LayerView::new(OsiLayer::DataLink, "802.1Q VLAN");
+                l.add("id", v.vlan_identifier().value())
+                    .add("priority", v.priority_code_point().value())
+                    .add("drop_eligible", v.drop_eligible_indicator())
+                    .add("ether_type", ether_type_text(v.ether_type().0));
+                let _ = tpid;
+                out.push(l);
+            }
+            LaxLinkExtSlice::Macsec(_) => out.push(LayerView::new(OsiLayer::DataLink, "MACsec")),
+        }
+    }
+    if let Some(LaxNetSlice::Arp(arp)) = &sliced.net {
+        let mut l = LayerView::new(OsiLayer::DataLink, "ARP");
+        let op = arp.operation().0;
+        l.add("hardware_type", arp.hw_addr_type().0)
+            .add("protocol_type", ether_type_text(arp.proto_addr_type().0))
+            .add(
+                "operation",
+                format!(
+                    "{} ({op})",
+                    match op {
+                        1 => "request",
+                        2 => "reply",
+                        _ => "other",
+                    }
+                ),
+            )
+            .add("sender_mac", hex_colon(arp.sender_hw_addr()))
+            .add("sender_ip", proto_addr(arp.sender_protocol_addr()))
+            .add("target_mac", hex_colon(arp.target_hw_addr()))
+            .add("target_ip", proto_addr(arp.target_protocol_addr()));
+        out.push(l);
+    }
+}
+
+fn proto_addr(bytes: &[u8]) -> String {
+    match <[u8; 4]>::try_from(bytes) {
+        Ok(a) => Ipv4Addr::from(a).to_string(),
+        Err(_) => hex_colon(bytes),
+    }
+}
+
+fn ether_type_text(t: u16) -> String {
+    let name = match t {
+        0x0800 => "IPv4",
+        0x0806 => "ARP",
+        0x86dd => "IPv6",
+        0x8100 => "802.1Q",
+        0x88a8 => "802.1ad",
+        0x9100 => "QinQ",
+        0x88cc => "LLDP",
+        0x88e5 => "MACsec",
+        _ => return format!("0x{t:04x}"),
+    };
+    format!("0x{t:04x} ({name})")
+}
+
+fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
+    match net {
+        LaxNetSlice::Ipv4(ip) => {
+            let h = ip.header();
+            let fragment = h.more_fragments() || h.fragments_offset().value() != 0;
+            let mut l = LayerView::new(
+                OsiLayer::Network,
+                if fragment { "IPv4 fragment" } else { "IPv4" },
+            );
+            let mut flags = Vec::new();
+            if h.dont_fragment() {
+                flags.push("DF");
+            }
+            if h.more_fragments() {
+                flags.push("MF");
+            }
+            l.add("version", h.version())
+                .add("header_length", usize::from(h.ihl()) * 4)
+                .add("dscp", h.dcp().value())
+                .add("ecn", h.ecn().value())
+                .add("total_length", h.total_len())
+                .add("identification", format!("0x{:04x}", h.identification()))
+                .add("flags", flags.join(","))
+                .add(
+                    "fragment_offset",
+                    u32::from(h.fragments_offset().value()) * 8,
+                )
+                .add("ttl", h.ttl())
+                .add("protocol", ip_protocol_text(h.protocol().0))
+                .add("checksum", format!("0x{:04x}", h.header_checksum()))
+                .add_ip("src", "src_note", IpAddr::V4(h.source_addr()))
+                .add_ip("dst", "dst_note", IpAddr::V4(h.destination_addr()));
+            l
+        }
+        LaxNetSlice::Ipv6(ip) => {
+            let h = ip.header();
+            let mut l = LayerView::new(OsiLayer::Network, "IPv6");
+            l.add("version", h.version())
+                .add("traffic_class", h.traffic_class())
+                .add("flow_label", format!("0x{:05x}", h.flow_label().value()))
+                .add("payload_length", h.payload_length())
+                .add("next_header", ip_protocol_text(h.next_header().0))
+                .add("hop_limit", h.hop_limit())
+                .add_ip("src", "src_note", IpAddr::V6(Ipv6Addr::from(h.source())))
+                .add_ip(
+                    "dst",
+                    "dst_note",
+                    IpAddr::V6(Ipv6Addr::from(h.destination())),
+                );
+            let exts: Vec<String> = ip
+                .extensions()
+                .clone()
+                .into_iter()
+                .map(|e| ext_name(&e).to_string())
+                .collect();
+            if !exts.is_empty() {
+                l.add("extension_headers", exts.join(", "));
+            }
+            if ip.is_payload_fragmented() {
+                l.add("fragmented", true);
+            }
+            l
+        }
+        LaxNetSlice::Arp(_) => LayerView::new(OsiLayer::DataLink, "ARP"),
+    }
+}
+
+fn ext_name(e: &etherparse::Ipv6ExtensionSlice<'_>) -> &'static str {
+    use etherparse::Ipv6ExtensionSlice as E;
+    match e {
+        E::HopByHop(_) => "hop-by-hop options",
+        E::Routing(_) => "routing",
+        E::Fragment(_) => "fragment",
+        E::DestinationOptions(_) => "destination options",
+        E::Authentication(_) => "authentication",
+    }
+}
+
+fn ip_protocol_text(n: u8) -> String {
+    let name = match n {
+        1 => "ICMP",
+        2 => "IGMP",
+        6 => "TCP",
+        17 => "UDP",
+        41 => "IPv6",
+        44 => "IPv6 fragment",
+        47 => "GRE",
+        50 => "ESP",
+        51 => "AH",
+        58 => "ICMPv6",
+        59 => "no next header",
+        132 => "SCTP",
+        _ => return n.to_string(),
+    };
+    format!("{n} ({name})")
+}
+
+fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerView {
+    match t {
+        TransportSlice::Tcp(tcp) => {
+            let mut l = LayerView::new(OsiLayer::Transport, "TCP");
+            l.add_port("src_port", "src_port_note", tcp.source_port())
+                .add_port("dst_port", "dst_port_note", tcp.destination_port());
+            if let Some(r) = rel {
+                l.add("stream", r.stream).add("seq", r.seq);
+            }
+            l.add("seq_raw", tcp.sequence_number());
+            if tcp.ack() {
+                if let Some(ack) = rel.and_then(|r| r.ack) {
+                    l.add("ack", ack);
+                }
+                l.add("ack_raw", tcp.acknowledgment_number());
+            }
+            l.add("header_length", usize::from(tcp.data_offset()) * 4)
+                .add("flags", tcp_flags_text(tcp))
+                .add("window", tcp.window_size())
+                .add("checksum", format!("0x{:04x}", tcp.checksum()));
+            if tcp.urg() {
+                l.add("urgent_pointer", tcp.urgent_pointer());
+            }
+            let options = tcp_options_text(tcp);
+            if !options.is_empty() {
+                l.add("options", options);
+            }
+            l.add("payload_length", tcp.payload().len());
+            l
+        }
+        TransportSlice::Udp(udp) => {
+            let mut l = LayerView::new(OsiLayer::Transport, "UDP");
+            l.add_port("src_port", "src_port_note", udp.source_port())
+                .add_port("dst_port", "dst_port_note", udp.destination_port())
+                .add("length", udp.length())
+                .add("checksum", format!("0x{:04x}", udp.checksum()))
+                .add("payload_length", udp.payload().len());
+            l
+        }
+        TransportSlice::Icmpv4(icmp) => {
+            let mut l = LayerView::new(OsiLayer::Network, "ICMP");
+            l.add("type", icmp.type_u8())
+                .add("code", icmp.code_u8())
+                .add("description", icmpv4_text(&icmp.icmp_type()))
+                .add("checksum", format!("0x{:04x}", icmp.checksum()));
+            if let Icmpv4Type::EchoRequest(e) | Icmpv4Type::EchoReply(e) = icmp.icmp_type() {
+                l.add("identifier", e.id).add("sequence", e.seq);
+            }
+            l.add("payload_length", icmp.payload().len());
+            l
+        }
+        TransportSlice::Icmpv6(icmp) => {
+            let mut l = LayerView::new(OsiLayer::Network, "ICMPv6");
+            l.add("type", icmp.type_u8())
+                .add("code", icmp.code_u8())
+                .add("description", icmpv6_text(&icmp.icmp_type()))
+                .add("checksum", format!("0x{:04x}", icmp.checksum()));
+            if let Icmpv6Type::EchoRequest(e) | Icmpv6Type::EchoReply(e) = icmp.icmp_type() {
+                l.add("identifier", e.id).add("sequence", e.seq);
+            }
+            l
+        }
+        _ => LayerView::new(OsiLayer::Network, "IGMP"),
+    }
+}
+
+fn partial_tcp_layer(tcp: &PartialTcp, rel: Option<&TcpRelative>) -> LayerView {
+    let mut l = LayerView::new(OsiLayer::Transport, "TCP");
+    l.add_port("src_port", "src_port_note", tcp.src_port)
+        .add_port("dst_port", "dst_port_note", tcp.dst_port);
+    if let Some(r) = rel {
+        l.add("stream", r.stream).add("seq", r.seq);
+        if let Some(ack) = r.ack {
+            l.add("ack", ack);
+        }
+    }
+    if let Some(seq) = tcp.seq {
+        l.add("seq_raw", seq);
+    }
+    if let (Some(ack), Some(f)) = (tcp.ack, tcp.flags) {
+        if f & 0x10 != 0 {
+            l.add("ack_raw", ack);
+        }
+    }
+    if let Some(off) = tcp.data_offset {
+        l.add("header_length", usize::from(off) * 4);
+    }
+    if tcp.flags.is_some() {
+        l.add("flags", tcp.flags_text());
+    }
+    if let Some(w) = tcp.window {
+        l.add("window", w);
+    }
+    if let Some(len) = tcp.payload_len {
+        l.add("payload_length", len);
+    }
+    l.add("header_truncated", true);
+    l
+}
+
+/// Wireshark's flag list, e.g. `SYN, ACK`.
+pub fn tcp_flags_text(tcp: &TcpSlice<'_>) -> String {
+    let mut flags = Vec::with_capacity(3);
+    for (set, name) in [
+        (tcp.fin(), "FIN"),
+        (tcp.syn(), "SYN"),
+        (tcp.rst(), "RST"),
+        (tcp.psh(), "PSH"),
+        (tcp.ack(), "ACK"),
+        (tcp.urg(), "URG"),
+        (tcp.ece(), "ECE"),
+        (tcp.cwr(), "CWR"),
+    ] {
+        if set {
+            flags.push(name);
+        }
+    }
+    // Wireshark lists SYN before FIN and ACK after PSH; keep its order for familiarity.
+    flags.sort_by_key(|f| match *f {
+        "SYN" => 0,
+        "FIN" => 1,
+        "RST" => 2,
+        "PSH" => 3,
+        "ACK" => 4,
+        "URG" => 5,
+        "ECE" => 6,
+        _ => 7,
+    });
+    flags.join(", ")
+}
+
+fn tcp_options_text(tcp: &TcpSlice<'_>) -> String {
+    let mut parts = Vec::new();
+    for option in tcp.options_iterator() {
+        match option {
+            Ok(TcpOptionElement::Noop) => {}
+            Ok(TcpOptionElement::MaximumSegmentSize(mss)) => parts.push(format!("MSS={mss}")),
+            Ok(TcpOptionElement::WindowScale(ws)) => parts.push(format!(
+                "WS={}",
+                1u32.checked_shl(u32::from(ws)).unwrap_or(0)
+            )),
+            Ok(TcpOptionElement::SelectiveAcknowledgementPermitted) => {
+                parts.push("SACK_PERM".into());
+            }
+            Ok(TcpOptionElement::SelectiveAcknowledgement(first, rest)) => {
+                let mut s = format!("SACK={}-{}", first.0, first.1);
+                for (l, r) in rest.iter().flatten() {
+                    let _ = write!(s, ",{l}-{r}");
+                }
+                parts.push(s);
+            }
+            Ok(TcpOptionElement::Timestamp(val, ecr)) => {
+                parts.push(format!("TSval={val} TSecr={ecr}"));
+            }
+            Err(e) => {
+                parts.push(format!("[bad option: {e}]"));
+                break;
+            }
+        }
+    }
+    parts.join(" ")
+}
+
+fn icmpv4_text(t: &Icmpv4Type) -> String {
+    match t {
+        Icmpv4Type::EchoReply(_) => "Echo (ping) reply".into(),
+        Icmpv4Type::EchoRequest(_) => "Echo (ping) request".into(),
+        Icmpv4Type::DestinationUnreachable(h) => format!("Destination unreachable ({h:?})"),
+        Icmpv4Type::Redirect(_) => "Redirect".into(),
+        Icmpv4Type::TimeExceeded(c) => format!("Time-to-live exceeded ({c:?})"),
+        Icmpv4Type::ParameterProblem(_) => "Parameter problem".into(),
+        Icmpv4Type::TimestampRequest(_) => "Timestamp request".into(),
+        Icmpv4Type::TimestampReply(_) => "Timestamp reply".into(),
+        Icmpv4Type::Unknown {
+            type_u8, code_u8, ..
+        } => {
+            format!("type {type_u8} code {code_u8}")
+        }
+    }
+}
+
+fn icmpv6_text(t: &Icmpv6Type) -> String {
+    match t {
+        Icmpv6Type::EchoRequest(_) => "Echo (ping) request".into(),
+        Icmpv6Type::EchoReply(_) => "Echo (ping) reply".into(),
+        Icmpv6Type::DestinationUnreachable(c) => format!("Destination unreachable ({c:?})"),
+        Icmpv6Type::PacketTooBig { mtu } => format!("Packet too big (mtu {mtu})"),
+        Icmpv6Type::TimeExceeded(c) => format!("Time exceeded ({c:?})"),
+        Icmpv6Type::ParameterProblem(_) => "Parameter problem".into(),
+        Icmpv6Type::RouterSolicitation => "Router solicitation".into(),
+        Icmpv6Type::RouterAdvertisement(_) => "Router advertisement".into(),
+        Icmpv6Type::NeighborSolicitation => "Neighbor solicitation".into(),
+        Icmpv6Type::NeighborAdvertisement(_) => "Neighbor advertisement".into(),
+        Icmpv6Type::Redirect => "Redirect".into(),
+        Icmpv6Type::Unknown {
+            type_u8, code_u8, ..
+        } => {
+            format!("type {type_u8} code {code_u8}")
+        }
+    }
+}
+
+/// The Wireshark-like info column.
+pub fn info(packet: &Packet<'_>, ctx: &Context) -> String {
+    let mut s = String::new();
+    if let Some(app) = &ctx.app {
+        if !app.info.is_empty() {
+            s.push_str(&app.info);
+            return s;
+        }
+    }
+    let Some(sliced) = &packet.sliced else {
+        if let Some(m) = &packet.malformed {
+            return format!("[{m}]");
+        }
+        return String::new();
+    };
+    match (&sliced.transport, &sliced.net) {
+        (Some(TransportSlice::Tcp(tcp)), _) => {
+            let _ = write!(
+                s,
+                "{} → {} [{}]",
+                tcp.source_port(),
+                tcp.destination_port(),
+                tcp_flags_text(tcp)
+            );
+            match ctx.tcp {
+                Some(r) => {
+                    let _ = write!(s, " Seq={}", r.seq);
+                    if let (true, Some(ack)) = (tcp.ack(), r.ack) {
+                        let _ = write!(s, " Ack={ack}");
+                    }
+                }
+                None => {
+                    let _ = write!(s, " Seq={}", tcp.sequence_number());
+                    if tcp.ack() {
+                        let _ = write!(s, " Ack={}", tcp.acknowledgment_number());
+                    }
+                }
+            }
+            let _ = write!(
+                s,
+                " Win={} Len={}",
+                tcp.window_size(),
+                packet.wire_payload_len()
+            );
+            let options = tcp_options_text(tcp);
+            if !options.is_empty() && tcp.syn() {
+                let _ = write!(s, " {options}");
+            }
+        }
+        (Some(TransportSlice::Udp(udp)), _) => {
+            let _ = write!(
+                s,
+                "{} → {} Len={}",
+                udp.source_port(),
+                udp.destination_port(),
+                udp.payload().len()
+            );
+        }
+        (Some(TransportSlice::Icmpv4(icmp)), net) => {
+            s.push_str(&icmpv4_text(&icmp.icmp_type()));
+            if let Icmpv4Type::EchoRequest(e) | Icmpv4Type::EchoReply(e) = icmp.icmp_type() {
+                let _ = write!(s, "  id=0x{:04x}, seq={}", e.id, e.seq);
+                if let Some(LaxNetSlice::Ipv4(ip)) = net {
+                    let _ = write!(s, ", ttl={}", ip.header().ttl());
+                }
+            }
+        }
+        (Some(TransportSlice::Icmpv6(icmp)), _) => {
+            s.push_str(&icmpv6_text(&icmp.icmp_type()));
+            if let Icmpv6Type::EchoRequest(e) | Icmpv6Type::EchoReply(e) = icmp.icmp_type() {
+                let _ = write!(s, "  id=0x{:04x}, seq={}", e.id, e.seq);
+            }
+        }
+        (Some(_), _) => s.push_str("IGMP"),
+        (None, _) if packet.partial_tcp().is_some() => {
+            if let Some(t) = packet.partial_tcp() {
+                let _ = write!(s, "{} → {} [{}]", t.src_port, t.dst_port, t.flags_text());
+                match (ctx.tcp, t.seq) {
+                    (Some(r), _) => {
+                        let _ = write!(s, " Seq={}", r.seq);
+                    }
+                    (None, Some(seq)) => {
+                        let _ = write!(s, " Seq={seq}");
+                    }
+                    _ => {}
+                }
+                if let Some(len) = t.payload_len {
+                    let _ = write!(s, " Len={len}");
+                }
+            }
+        }
+        (None, Some(LaxNetSlice::Arp(arp))) => {
+            let target = proto_addr(arp.target_protocol_addr());
+            let sender = proto_addr(arp.sender_protocol_addr());
+            match arp.operation().0 {
+                1 if sender == target => {
+                    let _ = write!(s, "Gratuitous ARP for {sender} (Request)");
+                }
+                1 => {
+                    let _ = write!(s, "Who has {target}? Tell {sender}");
+                }
+                2 => {
+                    let _ = write!(s, "{sender} is at {}", hex_colon(arp.sender_hw_addr()));
+                }
+                op => {
+                    let _ = write!(s, "ARP operation {op}");
+                }
+            }
+        }
+        (None, Some(LaxNetSlice::Ipv4(ip))) => {
+            let h = ip.header();
+            if h.more_fragments() || h.fragments_offset().value() != 0 {
+                let _ = write!(
+                    s,
+                    "Fragmented IP protocol (proto={}, off={}, ID={:04x})",
+                    ip_protocol_text(h.protocol().0),
+                    u32::from(h.fragments_offset().value()) * 8,
+                    h.identification()
+                );
+            } else {
+                let _ = write!(s, "IPv4 protocol {}", ip_protocol_text(h.protocol().0));
+            }
+        }
+        (None, Some(LaxNetSlice::Ipv6(ip))) => {
+            if ip.is_payload_fragmented() {
+                let _ = write!(
+                    s,
+                    "IPv6 fragment (nxt={})",
+                    ip_protocol_text(ip.payload().ip_number.0)
+                );
+            } else {
+                let _ = write!(
+                    s,
+                    "IPv6 next header {}",
+                    ip_protocol_text(ip.payload().ip_number.0)
+                );
+            }
+        }
+        (None, None) => {
+            if let Some(LinkSlice::Ethernet2(eth)) = &sliced.link {
+                let _ = write!(s, "Ethernet type {}", ether_type_text(eth.ether_type().0));
+            }
+        }
+    }
+    if let Some(m) = &packet.malformed {
+        let _ = write!(s, " [{m}]");
+    }
+    s
+}

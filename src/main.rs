@@ -1,0 +1,61 @@
+//! The `pcaplab` binary: parses arguments, runs one subcommand, maps the outcome to an exit code
+//! (0 ok, 1 a check or grade failed, 2 bad usage or unreadable input). A closed pipe on stdout
+//! ends the run quietly with 0.
+
+mod cli;
+
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::args::{Cli, Command};
+use pcaplab::report::Terminal;
+
+/// What a subcommand reports back besides errors.
+pub enum Outcome {
+    /// Everything ran and every check passed.
+    Ok,
+    /// A check or grade failed (exit status 1).
+    ChecksFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let term = terminal();
+    let result = match cli.command {
+        Command::Packets(args) => cli::commands::packets::run(args, term),
+        Command::Show(args) => cli::commands::show::run(args, term),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::ChecksFailed) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pcaplab: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn terminal() -> Terminal {
+    let is_tty = io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let width = if is_tty {
+        comfy_table::Table::new().width()
+    } else {
+        None
+    };
+    Terminal {
+        is_tty,
+        color: is_tty && !no_color,
+        width,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

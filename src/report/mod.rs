@@ -1,0 +1,128 @@
+//! Rendering only: tables for people (comfy-table), JSON, NDJSON and CSV for pipelines.
+//! Nothing here computes a number shown to the user; it formats result structs.
+
+pub mod packets;
+pub mod show;
+pub mod table;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// Output format of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A table for people (comfy-table).
+    Table,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line, streamed.
+    Ndjson,
+}
+
+/// How the terminal looks, decided once by the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    /// Standard output is a terminal.
+    pub is_tty: bool,
+    /// Colours are allowed (a terminal, and `NO_COLOR` unset).
+    pub color: bool,
+    /// Terminal width in columns, when known.
+    pub width: Option<u16>,
+}
+
+/// Writes a sequence of serialisable rows as one JSON array, streaming element by element so the
+/// array is never held in memory.
+pub struct JsonArrayWriter<W: Write> {
+    out: W,
+    count: u64,
+}
+
+impl<W: Write> JsonArrayWriter<W> {
+    /// Starts the array.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(b"[")?;
+        Ok(JsonArrayWriter { out, count: 0 })
+    }
+
+    /// Writes one element.
+    ///
+    /// # Errors
+    /// When writing or serialising fails.
+    pub fn push<T: Serialize>(&mut self, item: &T) -> io::Result<()> {
+        if self.count > 0 {
+            self.out.write_all(b",")?;
+        }
+        self.out.write_all(b"\n")?;
+        serde_json::to_writer(&mut self.out, item).map_err(io::Error::other)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Closes the array.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.count > 0 {
+            self.out.write_all(b"\n")?;
+        }
+        self.out.write_all(b"]\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Writes one JSON object on its own line.
+///
+/// # Errors
+/// When writing or serialising fails.
+pub fn write_ndjson<W: Write, T: Serialize>(out: &mut W, item: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, item).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// Writes a whole list in the chosen machine format (JSON array, NDJSON or CSV via `csv_row`).
+/// Tables are the caller's business.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_records<W: Write, T: Serialize>(
+    out: &mut W,
+    format: Format,
+    items: &[T],
+    csv_header: &[&str],
+    csv_row: impl Fn(&T) -> Vec<String>,
+    no_header: bool,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            let mut w = JsonArrayWriter::new(&mut *out)?;
+            for item in items {
+                w.push(item)?;
+            }
+            w.finish()?;
+        }
+        Format::Ndjson => {
+            for item in items {
+                write_ndjson(out, item)?;
+            }
+        }
+        Format::Csv | Format::Table => {
+            let mut w = csv::WriterBuilder::new().from_writer(&mut *out);
+            if !no_header {
+                w.write_record(csv_header).map_err(io::Error::other)?;
+            }
+            for item in items {
+                w.write_record(csv_row(item)).map_err(io::Error::other)?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}

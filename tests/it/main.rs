@@ -1,0 +1,9 @@
+//! The one integration-test binary: runs the real `pcaplab` executable on captures and compares
+//! what it prints with independent references (tshark output, truth files written by the
+//! programs that generated the fixtures).
+
+mod cli;
+mod damaged;
+mod reference;
+mod tshark;
+mod util;
