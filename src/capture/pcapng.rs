@@ -193,7 +193,7 @@ impl<R: Read> NgReader<R> {
             self.parser.section().endianness == Endianness::Big
         };
         let len = word(4, big) as usize;
-        if len < 12 || len % 4 != 0 {
+        if len < 12 || !len.is_multiple_of(4) {
             return Err(format!(
                 "block length {len} is not a multiple of 4 of at least 12"
             ));

@@ -265,17 +265,16 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
             let mut l7 = LayerView::new(OsiLayer::Application, "Data");
             l7.add("length", payload.len());
             out.push(l7);
-        } else if packet.is_fragment() {
-            if let Some(p) = packet
+        } else if packet.is_fragment()
+            && let Some(p) = packet
                 .sliced
                 .as_ref()
                 .and_then(|s| s.net.as_ref())
                 .and_then(|n| n.ip_payload_ref())
-            {
-                let mut l7 = LayerView::new(OsiLayer::Application, "Fragment data");
-                l7.add("length", p.payload.len());
-                out.push(l7);
-            }
+        {
+            let mut l7 = LayerView::new(OsiLayer::Application, "Fragment data");
+            l7.add("length", p.payload.len());
+            out.push(l7);
         }
     }
     out
@@ -359,10 +358,10 @@ fn addresses(packet: &Packet<'_>) -> (String, String) {
     if let Some((s, d)) = packet.ip_addrs() {
         return (s.to_string(), d.to_string());
     }
-    if let Some(sliced) = &packet.sliced {
-        if let Some(LinkSlice::Ethernet2(eth)) = &sliced.link {
-            return (mac(eth.source()), mac(eth.destination()));
-        }
+    if let Some(sliced) = &packet.sliced
+        && let Some(LinkSlice::Ethernet2(eth)) = &sliced.link
+    {
+        return (mac(eth.source()), mac(eth.destination()));
     }
     match packet.link {
         LinkHeader::Sll(c) | LinkHeader::Sll2(c) => (hex_colon(c.address()), String::new()),
@@ -701,10 +700,10 @@ fn partial_tcp_layer(tcp: &PartialTcp, rel: Option<&TcpRelative>) -> LayerView {
     if let Some(seq) = tcp.seq {
         l.add("seq_raw", seq);
     }
-    if let (Some(ack), Some(f)) = (tcp.ack, tcp.flags) {
-        if f & 0x10 != 0 {
-            l.add("ack_raw", ack);
-        }
+    if let (Some(ack), Some(f)) = (tcp.ack, tcp.flags)
+        && f & 0x10 != 0
+    {
+        l.add("ack_raw", ack);
     }
     if let Some(off) = tcp.data_offset {
         l.add("header_length", usize::from(off) * 4);
@@ -827,11 +826,11 @@ fn icmpv6_text(t: &Icmpv6Type) -> String {
 /// The Wireshark-like info column.
 pub fn info(packet: &Packet<'_>, ctx: &Context) -> String {
     let mut s = String::new();
-    if let Some(app) = &ctx.app {
-        if !app.info.is_empty() {
-            s.push_str(&app.info);
-            return s;
-        }
+    if let Some(app) = &ctx.app
+        && !app.info.is_empty()
+    {
+        s.push_str(&app.info);
+        return s;
     }
     let Some(sliced) = &packet.sliced else {
         if let Some(m) = &packet.malformed {

@@ -49,10 +49,10 @@ pub struct Packet<'a> {
 pub fn decode<'a>(frame: &Frame<'a>) -> Packet<'a> {
     let link = link::decode_link(frame);
     let mut malformed = link.malformed;
-    if malformed.is_none() {
-        if let Some(sliced) = &link.sliced {
-            malformed = stop_reason(frame, sliced);
-        }
+    if malformed.is_none()
+        && let Some(sliced) = &link.sliced
+    {
+        malformed = stop_reason(frame, sliced);
     }
     Packet {
         frame: *frame,
@@ -243,42 +243,41 @@ fn stop_reason(frame: &Frame<'_>, sliced: &LaxSlicedPacket<'_>) -> Option<Malfor
             reason: err.to_string().to_lowercase(),
         });
     }
-    if let Some(payload) = sliced.net.as_ref().and_then(|n| n.ip_payload_ref()) {
-        if payload.incomplete || payload.len_source == LenSource::Slice && cut {
-            let reason = if cut {
-                format!(
-                    "cut by snaplen: {} of {} bytes captured",
-                    frame.data.len(),
-                    frame.original_len
-                )
-            } else {
-                "ip length field claims more bytes than the frame holds".to_string()
-            };
-            return Some(Malformed {
-                kind,
-                layer: OsiLayer::Network,
-                protocol: "ip",
-                offset: None,
-                reason,
-            });
-        }
+    if let Some(payload) = sliced.net.as_ref().and_then(|n| n.ip_payload_ref())
+        && (payload.incomplete || payload.len_source == LenSource::Slice && cut)
+    {
+        let reason = if cut {
+            format!(
+                "cut by snaplen: {} of {} bytes captured",
+                frame.data.len(),
+                frame.original_len
+            )
+        } else {
+            "ip length field claims more bytes than the frame holds".to_string()
+        };
+        return Some(Malformed {
+            kind,
+            layer: OsiLayer::Network,
+            protocol: "ip",
+            offset: None,
+            reason,
+        });
     }
-    if let Some(TransportSlice::Udp(udp)) = &sliced.transport {
-        if udp.payload_len_source() == LenSource::Slice
-            && usize::from(udp.length()) != udp.slice().len()
-        {
-            return Some(Malformed {
-                kind,
-                layer: OsiLayer::Transport,
-                protocol: "udp",
-                offset: None,
-                reason: format!(
-                    "udp length {} does not match the {} bytes present",
-                    udp.length(),
-                    udp.slice().len()
-                ),
-            });
-        }
+    if let Some(TransportSlice::Udp(udp)) = &sliced.transport
+        && udp.payload_len_source() == LenSource::Slice
+        && usize::from(udp.length()) != udp.slice().len()
+    {
+        return Some(Malformed {
+            kind,
+            layer: OsiLayer::Transport,
+            protocol: "udp",
+            offset: None,
+            reason: format!(
+                "udp length {} does not match the {} bytes present",
+                udp.length(),
+                udp.slice().len()
+            ),
+        });
     }
     if cut {
         return Some(Malformed {

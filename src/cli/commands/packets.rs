@@ -47,10 +47,10 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
             return false;
         }
         written += 1;
-        if let Some(bar) = &progress {
-            if written % 4096 == 0 {
-                bar.set_position(0);
-            }
+        if let Some(bar) = &progress
+            && written.is_multiple_of(4096)
+        {
+            bar.set_position(0);
         }
         true
     });
