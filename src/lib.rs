@@ -8,10 +8,13 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod app;
 pub mod capture;
 pub mod decode;
 pub mod engine;
 mod error;
+pub mod flow;
+pub mod framing;
 pub mod report;
 
 pub use error::Error;

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Packets(args) => cli::commands::packets::run(args, term),
         Command::Show(args) => cli::commands::show::run(args, term),
+        Command::Tftp(args) => cli::commands::tftp::run(args, term),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -1,3 +1,5 @@
 //! Analyses: events from the engine → owned result structs. Nothing here prints.
 
+pub mod http;
 pub mod packets;
+pub mod tftp;

@@ -67,7 +67,11 @@ pub fn row(packet: &Packet<'_>, ctx: &Context, first: Duration) -> PacketRow {
         layers,
         layer_chain: summary.layer_chain,
         info: summary.info,
-        malformed: packet.malformed.as_ref().map(|m| m.to_string()),
+        malformed: packet
+            .malformed
+            .as_ref()
+            .map(|m| m.to_string())
+            .or_else(|| ctx.app.as_ref().and_then(|a| a.malformed.clone())),
         malformed_detail: packet.malformed.clone(),
     }
 }

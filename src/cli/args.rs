@@ -20,6 +20,8 @@ pub enum Command {
     Packets(PacketsArgs),
     /// The decoded tree of chosen packets, grouped under OSI layers.
     Show(ShowArgs),
+    /// One row per TFTP transfer: files, blocks, completeness, errors, retransmissions.
+    Tftp(crate::cli::commands::tftp::TftpArgs),
 }
 
 /// Output formats.
@@ -54,6 +56,16 @@ pub struct InputArgs {
     /// Also treat UDP requests to this port as TFTP (repeatable; 69 always is).
     #[arg(long = "tftp-port", value_name = "PORT")]
     pub tftp_ports: Vec<u16>,
+}
+
+impl InputArgs {
+    /// Engine settings from these options.
+    pub fn options(&self) -> pcaplab::engine::Options {
+        pcaplab::engine::Options {
+            tftp_ports: self.tftp_ports.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// `pcaplab packets`.

@@ -200,6 +200,29 @@ pub struct AppView {
     pub info: String,
     /// Fields of the layer 7 entry.
     pub fields: Vec<Field>,
+    /// Why the application payload did not decode, if it did not.
+    pub malformed: Option<String>,
+}
+
+impl AppView {
+    /// A layer 7 view with no fields yet.
+    pub fn new(protocol: &str, info: String) -> Self {
+        AppView {
+            protocol: protocol.to_string(),
+            info,
+            fields: Vec::new(),
+            malformed: None,
+        }
+    }
+
+    /// Adds a field.
+    pub fn add(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Self {
+        self.fields.push(Field {
+            name,
+            value: value.into(),
+        });
+        self
+    }
 }
 
 /// Extra knowledge from the stateful stages for one packet.

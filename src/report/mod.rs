@@ -4,6 +4,7 @@
 pub mod packets;
 pub mod show;
 pub mod table;
+pub mod tftp;
 
 use std::io::{self, Write};
 

@@ -2,3 +2,4 @@
 
 pub mod packets;
 pub mod show;
+pub mod tftp;

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use pcaplab::analysis::packets;
-use pcaplab::engine::{self, Engine, Options};
+use pcaplab::engine::{self, Engine};
 use pcaplab::report::Terminal;
 use pcaplab::report::packets::PacketWriter;
 
@@ -22,9 +22,7 @@ const TABLE_CHUNK: usize = 1000;
 pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
     let mut input = input::open(&args.input.file)?;
-    let mut engine = Engine::new(Options {
-        tftp_ports: args.input.tftp_ports.clone(),
-    });
+    let mut engine = Engine::new(args.input.options());
     let out: Box<dyn Write> = if input.live {
         Box::new(io::stdout().lock())
     } else {
@@ -50,7 +48,7 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
         if let Some(bar) = &progress
             && written.is_multiple_of(4096)
         {
-            bar.set_position(0);
+            bar.set_position(engine.input_offset());
         }
         true
     });

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use pcaplab::analysis::packets;
-use pcaplab::engine::{self, Engine, Options};
+use pcaplab::engine::{self, Engine};
 use pcaplab::report::{self, Format, Terminal};
 
 use crate::Outcome;
@@ -20,9 +20,7 @@ use crate::cli::input;
 pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
     let mut input = input::open(&args.input.file)?;
-    let mut engine = Engine::new(Options {
-        tftp_ports: args.input.tftp_ports.clone(),
-    });
+    let mut engine = Engine::new(args.input.options());
     let wanted: BTreeSet<u64> = args.packets.iter().copied().collect();
     let last_wanted = wanted.last().copied();
     let format: Format = args.format.into();

@@ -1,0 +1,68 @@
+//! `pcaplab tftp FILE`: one row per TFTP transfer, optionally rebuilding the files.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use pcaplab::engine::{self, Engine};
+use pcaplab::report::{self, Terminal};
+
+use crate::Outcome;
+use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::input;
+
+/// `pcaplab tftp`.
+#[derive(Debug, Args)]
+pub struct TftpArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Rebuild every transferred file inside DIR (created if missing); names from the capture
+    /// are made safe and never leave DIR.
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
+    /// Leave out the header row (table and CSV).
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable input (after reporting every transfer seen before the problem), an extraction
+/// directory that cannot be created, or a write error.
+pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    if let Some(dir) = &args.extract {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+    }
+    let mut input = input::open(&args.input.file)?;
+    let mut options = args.input.options();
+    options.tftp_extract_dir = args.extract.clone();
+    let bar = input.progress.clone();
+    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
+        if let Some(b) = &bar {
+            b.set_position(at);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    report::tftp::write(
+        &mut out,
+        args.format.into(),
+        term,
+        &findings.tftp_transfers,
+        !args.no_header,
+    )?;
+    out.flush()?;
+    if let Some(e) = error {
+        return Err(e).context(shown);
+    }
+    Ok(Outcome::Ok)
+}

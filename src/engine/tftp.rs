@@ -1,0 +1,72 @@
+//! TFTP in the engine: every UDP datagram goes to the transfer tracker, and what it recognises
+//! becomes the packet's layer 7 view.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::analysis::tftp::{Classification, Tracker};
+use crate::app::tftp::{Packet, escape};
+use crate::capture::FrameNumber;
+use crate::decode::describe::AppView;
+
+/// Offers one UDP datagram to the TFTP tracker; returns its layer 7 view when it is TFTP.
+pub(super) fn on_datagram(
+    tracker: &mut Tracker,
+    frame: FrameNumber,
+    ts: Duration,
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: &[u8],
+) -> Option<AppView> {
+    let c = tracker.on_datagram(frame, ts, src, dst, payload)?;
+    Some(view(&c))
+}
+
+fn view(c: &Classification<'_>) -> AppView {
+    let mut app = AppView::new("TFTP", c.info().to_string());
+    if let Some(t) = c.transfer {
+        app.add("transfer", t);
+    }
+    match &c.packet {
+        Ok(p) => {
+            app.add(
+                "opcode",
+                format!("{} ({})", p.opcode().name(), p.opcode().to_u16()),
+            );
+            match p {
+                Packet::Rrq(r) | Packet::Wrq(r) => {
+                    app.add("file", escape(r.file_name).to_string())
+                        .add("mode", escape(r.mode_raw).to_string());
+                    for o in r.options.iter() {
+                        app.add("option", format!("{}={}", escape(o.name), escape(o.value)));
+                    }
+                }
+                Packet::Data(d) => {
+                    app.add("block", d.block).add("data_length", d.data.len());
+                    if c.last_block {
+                        app.add("last", true);
+                    }
+                }
+                Packet::Ack(a) => {
+                    app.add("block", a.block);
+                }
+                Packet::Error(e) => {
+                    app.add("error_code", format!("{} ({})", e.code, e.code.to_u16()))
+                        .add("error_message", escape(e.message).to_string());
+                }
+                Packet::Oack(o) => {
+                    for opt in o.options.iter() {
+                        app.add(
+                            "option",
+                            format!("{}={}", escape(opt.name), escape(opt.value)),
+                        );
+                    }
+                }
+            }
+        }
+        Err(m) => {
+            app.malformed = Some(format!("malformed tftp: {m}"));
+        }
+    }
+    app
+}
