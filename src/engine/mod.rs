@@ -135,7 +135,7 @@ pub fn analyze<R: Read>(
     let mut n: u64 = 0;
     let result = run(reader, &mut engine, |engine, _, _| {
         n += 1;
-        if n % 8192 == 0 {
+        if n.is_multiple_of(8192) {
             progress(engine.input_offset());
         }
         true

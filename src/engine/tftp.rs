@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::analysis::tftp::{Classification, Tracker};
-use crate::app::tftp::{Packet, escape};
+use crate::app::tftp::{Opcode, Packet, escape};
 use crate::capture::FrameNumber;
-use crate::decode::describe::AppView;
+use crate::decode::describe::{AppView, Field};
 
 /// Offers one UDP datagram to the TFTP tracker; returns its layer 7 view when it is TFTP.
 pub(super) fn on_datagram(
@@ -19,7 +19,33 @@ pub(super) fn on_datagram(
     payload: &[u8],
 ) -> Option<AppView> {
     let c = tracker.on_datagram(frame, ts, src, dst, payload)?;
-    Some(view(&c))
+    let mut app = view(&c);
+    if c.packet.is_err() {
+        // A malformed packet still shows its opcode when the first two bytes name one.
+        if let Some(op) = payload
+            .first_chunk::<2>()
+            .and_then(|b| Opcode::from_u16(u16::from_be_bytes(*b)))
+        {
+            app.fields.insert(
+                0,
+                Field {
+                    name: "opcode",
+                    value: op.to_u16().into(),
+                },
+            );
+        }
+    }
+    // Like Wireshark, name the transfer's file on every later packet of the transfer.
+    let is_request = matches!(&c.packet, Ok(p) if p.as_request().is_some());
+    if !is_request {
+        if let Some(t) = c
+            .transfer
+            .and_then(|i| tracker.transfers().iter().find(|t| t.index == i))
+        {
+            app.add("file", t.file.clone());
+        }
+    }
+    Some(app)
 }
 
 fn view(c: &Classification<'_>) -> AppView {
@@ -29,10 +55,8 @@ fn view(c: &Classification<'_>) -> AppView {
     }
     match &c.packet {
         Ok(p) => {
-            app.add(
-                "opcode",
-                format!("{} ({})", p.opcode().name(), p.opcode().to_u16()),
-            );
+            app.add("opcode", p.opcode().to_u16())
+                .add("opcode_name", p.opcode().name());
             match p {
                 Packet::Rrq(r) | Packet::Wrq(r) => {
                     app.add("file", escape(r.file_name).to_string())
@@ -51,7 +75,8 @@ fn view(c: &Classification<'_>) -> AppView {
                     app.add("block", a.block);
                 }
                 Packet::Error(e) => {
-                    app.add("error_code", format!("{} ({})", e.code, e.code.to_u16()))
+                    app.add("error_code", e.code.to_u16())
+                        .add("error_name", e.code.to_string())
                         .add("error_message", escape(e.message).to_string());
                 }
                 Packet::Oack(o) => {

@@ -5,5 +5,6 @@
 mod cli;
 mod damaged;
 mod reference;
+mod tftp;
 mod tshark;
 mod util;

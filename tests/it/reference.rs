@@ -227,6 +227,38 @@ pub fn compare(capture: &Path, tsv: &Path, label: &str) -> Comparison {
             exp.get("udp.length").into(),
             field_text(udp, "length"),
         );
+        let tftp = layer(row, &["TFTP"]);
+        check(
+            "tftp.opcode",
+            exp.get("tftp.opcode").into(),
+            field_text(tftp, "opcode"),
+        );
+        check(
+            "tftp.block",
+            exp.get("tftp.block").into(),
+            field_text(tftp, "block"),
+        );
+        // tshark names the file as `source_file` on a read request and as `destination_file`
+        // on a write request and on every later packet of either kind of transfer.
+        let (read_file, write_file) = match field_text(tftp, "opcode").as_str() {
+            "1" => (field_text(tftp, "file"), String::new()),
+            _ => (String::new(), field_text(tftp, "file")),
+        };
+        check(
+            "tftp.source_file",
+            exp.get("tftp.source_file").into(),
+            read_file,
+        );
+        check(
+            "tftp.destination_file",
+            exp.get("tftp.destination_file").into(),
+            write_file,
+        );
+        check(
+            "tftp.error.code",
+            exp.get("tftp.error.code").into(),
+            field_text(tftp, "error_code"),
+        );
     }
     for n in by_number.keys() {
         if !expected
