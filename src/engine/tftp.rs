@@ -37,13 +37,12 @@ pub(super) fn on_datagram(
     }
     // Like Wireshark, name the transfer's file on every later packet of the transfer.
     let is_request = matches!(&c.packet, Ok(p) if p.as_request().is_some());
-    if !is_request {
-        if let Some(t) = c
+    if !is_request
+        && let Some(t) = c
             .transfer
             .and_then(|i| tracker.transfers().iter().find(|t| t.index == i))
-        {
-            app.add("file", t.file.clone());
-        }
+    {
+        app.add("file", t.file.clone());
     }
     Some(app)
 }
