@@ -2,4 +2,5 @@
 
 pub mod http;
 pub mod packets;
+pub mod sticky;
 pub mod tftp;
