@@ -230,23 +230,23 @@ fn handle(
     let id = e.stream.0;
     let app = apps.entry(id).or_insert_with(|| {
         let mut app = StreamApps::default();
-        if let Some(s) = sticky {
-            if s.stream.is_none_or(|only| only == id) {
-                app.sticky = Some([
-                    sticky::DirectionFramer::new(
-                        id,
-                        Direction::ClientToServer,
-                        s.framing.clone(),
-                        s.keep_segments,
-                    ),
-                    sticky::DirectionFramer::new(
-                        id,
-                        Direction::ServerToClient,
-                        s.framing.clone(),
-                        s.keep_segments,
-                    ),
-                ]);
-            }
+        if let Some(s) = sticky
+            && s.stream.is_none_or(|only| only == id)
+        {
+            app.sticky = Some([
+                sticky::DirectionFramer::new(
+                    id,
+                    Direction::ClientToServer,
+                    s.framing.clone(),
+                    s.keep_segments,
+                ),
+                sticky::DirectionFramer::new(
+                    id,
+                    Direction::ServerToClient,
+                    s.framing.clone(),
+                    s.keep_segments,
+                ),
+            ]);
         }
         app
     });
@@ -273,10 +273,10 @@ fn handle(
             if let Some(a) = &mut app.http {
                 a.on_data(dir, offset, bytes, data_frame, ts);
             }
-            if let Some(dirs) = &mut app.sticky {
-                if let Some(d) = dirs.get_mut(i) {
-                    d.on_data(data_frame, offset, bytes);
-                }
+            if let Some(dirs) = &mut app.sticky
+                && let Some(d) = dirs.get_mut(i)
+            {
+                d.on_data(data_frame, offset, bytes);
             }
             if follow == Some(id) {
                 followed.push(FollowChunk::Data {
@@ -294,10 +294,10 @@ fn handle(
             if let Some(a) = &mut app.http {
                 a.on_gap(dir, offset, len);
             }
-            if let Some(dirs) = &mut app.sticky {
-                if let Some(d) = dirs.get_mut(i) {
-                    d.on_gap(offset, len);
-                }
+            if let Some(dirs) = &mut app.sticky
+                && let Some(d) = dirs.get_mut(i)
+            {
+                d.on_gap(offset, len);
             }
             if follow == Some(id) {
                 followed.push(FollowChunk::Gap {
@@ -314,10 +314,10 @@ fn handle(
             if let Some(a) = &mut app.http {
                 a.on_end(Some(dir), offset, frame, ts);
             }
-            if let Some(dirs) = &mut app.sticky {
-                if let Some(d) = dirs.get_mut(i) {
-                    d.on_end(offset);
-                }
+            if let Some(dirs) = &mut app.sticky
+                && let Some(d) = dirs.get_mut(i)
+            {
+                d.on_end(offset);
             }
             if let Some(end) = app.end_offsets.get_mut(i) {
                 *end = (*end).max(offset);
