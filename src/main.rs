@@ -26,7 +26,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Packets(args) => cli::commands::packets::run(args, term),
         Command::Show(args) => cli::commands::show::run(args, term),
+        Command::Streams(args) => cli::commands::streams::run(args, term),
+        Command::Follow(args) => cli::commands::follow::run(args, term),
+        Command::Sticky(args) => cli::commands::sticky::run(args, term),
         Command::Tftp(args) => cli::commands::tftp::run(args, term),
+        Command::Http(args) => cli::commands::http::run(args, term),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

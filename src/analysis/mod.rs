@@ -3,4 +3,5 @@
 pub mod http;
 pub mod packets;
 pub mod sticky;
+pub mod streams;
 pub mod tftp;

@@ -20,8 +20,16 @@ pub enum Command {
     Packets(PacketsArgs),
     /// The decoded tree of chosen packets, grouped under OSI layers.
     Show(ShowArgs),
+    /// One row per TCP stream: handshake, close, bytes, retransmissions, gaps, sticky counts.
+    Streams(crate::cli::commands::streams::StreamsArgs),
+    /// The reassembled conversation of one TCP stream, like Wireshark's Follow TCP Stream.
+    Follow(crate::cli::commands::follow::FollowArgs),
+    /// Where messages were coalesced or split against TCP segment boundaries.
+    Sticky(crate::cli::commands::sticky::StickyArgs),
     /// One row per TFTP transfer: files, blocks, completeness, errors, retransmissions.
     Tftp(crate::cli::commands::tftp::TftpArgs),
+    /// One row per HTTP transaction: method, URI, status, sizes, timing, warnings.
+    Http(crate::cli::commands::http::HttpArgs),
 }
 
 /// Output formats.

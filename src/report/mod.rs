@@ -1,8 +1,11 @@
 //! Rendering only: tables for people (comfy-table), JSON, NDJSON and CSV for pipelines.
 //! Nothing here computes a number shown to the user; it formats result structs.
 
+pub mod follow;
 pub mod packets;
 pub mod show;
+pub mod sticky;
+pub mod streams;
 pub mod table;
 pub mod tftp;
 

@@ -1,5 +1,9 @@
 //! One module per subcommand.
 
+pub mod follow;
+pub mod http;
 pub mod packets;
 pub mod show;
+pub mod sticky;
+pub mod streams;
 pub mod tftp;

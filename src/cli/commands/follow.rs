@@ -1,0 +1,111 @@
+//! `pcaplab follow FILE --stream N`: the reassembled conversation of one TCP stream, like
+//! Wireshark's Follow TCP Stream, with segment (and, with `--framing`, message) boundaries.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{Context as _, Result};
+use clap::{Args, ValueEnum};
+use pcaplab::engine::{self, Engine, StickyOptions};
+use pcaplab::flow::Direction;
+use pcaplab::framing::FramingSpec;
+use pcaplab::report::{self, Terminal};
+
+use crate::Outcome;
+use crate::cli::args::InputArgs;
+use crate::cli::commands::streams::parse_framing;
+use crate::cli::input;
+
+/// How to show the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FollowAs {
+    /// Printable text; other bytes as `.`.
+    Ascii,
+    /// A hex dump per segment.
+    Hex,
+    /// Only the bytes of one direction (`--dir`), nothing else: for piping to a file.
+    Raw,
+}
+
+/// A direction on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirArg {
+    /// Client to server.
+    C2s,
+    /// Server to client.
+    S2c,
+}
+
+/// `pcaplab follow`.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The TCP stream to follow (Wireshark's `tcp.stream`).
+    #[arg(long, value_name = "N")]
+    pub stream: u64,
+    /// How to show the bytes.
+    #[arg(long = "as", value_enum, default_value_t = FollowAs::Ascii)]
+    pub show_as: FollowAs,
+    /// Only this direction (required meaning for `--as raw`, which defaults to c2s).
+    #[arg(long, value_enum)]
+    pub dir: Option<DirArg>,
+    /// Also mark message boundaries found with this framing (`auto`, `http`, `len:4`, `line`...).
+    #[arg(long, value_parser = parse_framing)]
+    pub framing: Option<FramingSpec>,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable input, an unknown stream, or a write error.
+pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    let mut input = input::open(&args.input.file)?;
+    let mut options = args.input.options();
+    options.follow = Some(args.stream);
+    options.sticky = args.framing.clone().map(|framing| StickyOptions {
+        framing,
+        stream: Some(args.stream),
+        keep_segments: true,
+    });
+    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |_| {});
+    let Some(stream) = findings.streams.get(args.stream as usize) else {
+        if let Some(e) = error {
+            return Err(e).context(shown);
+        }
+        anyhow::bail!(
+            "{shown}: no TCP stream {} (the capture has {} streams)",
+            args.stream,
+            findings.streams.len()
+        );
+    };
+    let only = match (args.dir, args.show_as) {
+        (Some(DirArg::C2s), _) | (None, FollowAs::Raw) => Some(Direction::ClientToServer),
+        (Some(DirArg::S2c), _) => Some(Direction::ServerToClient),
+        (None, _) => None,
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.show_as {
+        FollowAs::Raw => {
+            let gaps = report::follow::write_raw(&mut out, &findings.followed, only)?;
+            if gaps > 0 {
+                eprintln!(
+                    "pcaplab: warning: {gaps} bytes of this direction were never captured and are missing from the output"
+                );
+            }
+        }
+        FollowAs::Ascii | FollowAs::Hex => report::follow::write_text(
+            &mut out,
+            stream,
+            &findings.followed,
+            &findings.sticky,
+            only,
+            args.show_as == FollowAs::Hex,
+        )?,
+    }
+    out.flush()?;
+    if let Some(e) = error {
+        return Err(e).context(shown);
+    }
+    Ok(Outcome::Ok)
+}

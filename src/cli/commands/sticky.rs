@@ -1,0 +1,73 @@
+//! `pcaplab sticky FILE`: where application messages were coalesced or split against TCP
+//! segment boundaries, per stream and direction.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use pcaplab::engine::{self, Engine, StickyOptions};
+use pcaplab::framing::FramingSpec;
+use pcaplab::report::{self, Terminal};
+
+use crate::Outcome;
+use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::commands::streams::parse_framing;
+use crate::cli::input;
+
+/// `pcaplab sticky`.
+#[derive(Debug, Args)]
+pub struct StickyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only this TCP stream (Wireshark's `tcp.stream`).
+    #[arg(long, value_name = "N")]
+    pub stream: Option<u64>,
+    /// How messages are delimited: `auto`, `http`, `len:N[:be|le][:inclusive]`, `line`,
+    /// `delim:HEX`, `fixed:N`, `none`.
+    #[arg(long, default_value = "auto", value_parser = parse_framing)]
+    pub framing: FramingSpec,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable input (after reporting what was found before the problem), an unknown stream,
+/// or a write error.
+pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    let mut input = input::open(&args.input.file)?;
+    let mut options = args.input.options();
+    options.sticky = Some(StickyOptions {
+        framing: args.framing.clone(),
+        stream: args.stream,
+        keep_segments: true,
+    });
+    let bar = input.progress.clone();
+    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
+        if let Some(b) = &bar {
+            b.set_position(at);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if let Some(n) = args.stream {
+        if n >= findings.streams.len() as u64 && error.is_none() {
+            anyhow::bail!(
+                "{shown}: no TCP stream {n} (the capture has {} streams, 0 to {})",
+                findings.streams.len(),
+                findings.streams.len().saturating_sub(1)
+            );
+        }
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    report::sticky::write(&mut out, args.format.into(), term, &findings.sticky)?;
+    out.flush()?;
+    if let Some(e) = error {
+        return Err(e).context(shown);
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,68 @@
+//! `pcaplab streams FILE`: one row per TCP stream.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use pcaplab::analysis::streams;
+use pcaplab::engine::{self, Engine, StickyOptions};
+use pcaplab::framing::FramingSpec;
+use pcaplab::report::{self, Terminal};
+
+use crate::Outcome;
+use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::input;
+
+/// `pcaplab streams`.
+#[derive(Debug, Args)]
+pub struct StreamsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Framing used to count coalesced segments and split messages (`auto`, `http`,
+    /// `len:N[:be|le][:inclusive]`, `line`, `delim:HEX`, `fixed:N`, `none`).
+    #[arg(long, default_value = "auto", value_parser = parse_framing)]
+    pub framing: FramingSpec,
+    /// Leave out the header row (table and CSV).
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+/// Parses a `--framing` value with the library's precise error messages.
+pub fn parse_framing(s: &str) -> Result<FramingSpec, String> {
+    s.parse::<FramingSpec>().map_err(|e| e.to_string())
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable input (after reporting every stream seen before the problem) or a write error.
+pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    let mut input = input::open(&args.input.file)?;
+    let mut options = args.input.options();
+    options.sticky = Some(StickyOptions {
+        framing: args.framing.clone(),
+        stream: None,
+        keep_segments: false,
+    });
+    let bar = input.progress.clone();
+    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
+        if let Some(b) = &bar {
+            b.set_position(at);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let rows = streams::rows(&findings.streams, &findings.sticky);
+    let mut out = BufWriter::new(io::stdout().lock());
+    report::streams::write(&mut out, args.format.into(), term, &rows, !args.no_header)?;
+    out.flush()?;
+    if let Some(e) = error {
+        return Err(e).context(shown);
+    }
+    Ok(Outcome::Ok)
+}
