@@ -219,10 +219,10 @@ pub fn ruler(r: &Direction, width: usize) -> Vec<String> {
         }
         let mut at = s.offset;
         for p in &s.parts {
-            if matches!(p.part, PartKind::Whole | PartKind::Head) {
-                if let Some(c) = msgs.get_mut(col(at)) {
-                    *c = '▲';
-                }
+            if matches!(p.part, PartKind::Whole | PartKind::Head)
+                && let Some(c) = msgs.get_mut(col(at))
+            {
+                *c = '▲';
             }
             at += p.bytes;
         }

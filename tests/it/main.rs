@@ -5,6 +5,7 @@
 mod cli;
 mod damaged;
 mod reference;
+mod streams;
 mod tftp;
 mod tshark;
 mod util;

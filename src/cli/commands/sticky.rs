@@ -54,14 +54,15 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    if let Some(n) = args.stream {
-        if n >= findings.streams.len() as u64 && error.is_none() {
-            anyhow::bail!(
-                "{shown}: no TCP stream {n} (the capture has {} streams, 0 to {})",
-                findings.streams.len(),
-                findings.streams.len().saturating_sub(1)
-            );
-        }
+    if let Some(n) = args.stream
+        && n >= findings.streams.len() as u64
+        && error.is_none()
+    {
+        anyhow::bail!(
+            "{shown}: no TCP stream {n} (the capture has {} streams, 0 to {})",
+            findings.streams.len(),
+            findings.streams.len().saturating_sub(1)
+        );
     }
     let mut out = BufWriter::new(io::stdout().lock());
     report::sticky::write(&mut out, args.format.into(), term, &findings.sticky)?;
