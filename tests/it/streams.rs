@@ -16,13 +16,14 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// (message index, part name, bytes) of one message part.
+type Part = (u64, String, u64);
+/// (frame, relative seq, length, parts) of one data segment.
+type SegmentTruth = (u64, u64, u64, Vec<Part>);
+
 /// The oracle: per data segment of one direction, the (message, part, bytes) list computed
 /// naively byte by byte from the truth boundaries and tshark's segments.
-fn oracle(
-    capture: &str,
-    direction: &str,
-    messages: &[Value],
-) -> Vec<(u64, u64, u64, Vec<(u64, String, u64)>)> {
+fn oracle(capture: &str, direction: &str, messages: &[Value]) -> Vec<SegmentTruth> {
     let rows = read_tsv(&util::fixture(&format!("{capture}.pcap.tsv")));
     let truth: Value = serde_json::from_str(
         &std::fs::read_to_string(util::fixture(&format!("{capture}.truth.json"))).unwrap(),
@@ -46,7 +47,7 @@ fn oracle(
         let seq: u64 = r.get("tcp.seq").parse().unwrap();
         let frame: u64 = r.get("frame.number").parse().unwrap();
         let offset = seq - 1;
-        let mut parts: Vec<(u64, String, u64)> = Vec::new();
+        let mut parts: Vec<Part> = Vec::new();
         for b in offset..offset + len {
             let m = message_of[b as usize];
             match parts.last_mut() {
@@ -123,7 +124,7 @@ fn check_sticky(capture: &str, framing: &str) -> usize {
             assert_eq!(g["frame"], e.0, "{what}");
             assert_eq!(g["rel_seq"], e.1, "{what} frame {}", e.0);
             assert_eq!(g["len"], e.2, "{what} frame {}", e.0);
-            let parts: Vec<(u64, String, u64)> = g["parts"]
+            let parts: Vec<Part> = g["parts"]
                 .as_array()
                 .unwrap()
                 .iter()
