@@ -47,7 +47,7 @@ pub struct PacketRow {
 /// Builds the row of `packet`; `first` is the timestamp of the capture's first packet.
 pub fn row(packet: &Packet<'_>, ctx: &Context, first: Duration) -> PacketRow {
     let layers = describe::layers(packet, ctx);
-    let summary = describe::summary(packet, ctx);
+    let summary = describe::summary_with_layers(packet, ctx, &layers);
     let ts = packet.frame.timestamp;
     let rel = ts.checked_sub(first).map_or_else(
         || -(first.saturating_sub(ts).as_secs_f64()),

@@ -305,7 +305,11 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
 
 /// Computes the summary columns of `packet`.
 pub fn summary(packet: &Packet<'_>, ctx: &Context) -> Summary {
-    let views = layers(packet, ctx);
+    summary_with_layers(packet, ctx, &layers(packet, ctx))
+}
+
+/// [`summary`] for a packet whose layers were already built.
+pub fn summary_with_layers(packet: &Packet<'_>, ctx: &Context, views: &[LayerView]) -> Summary {
     let layer_chain = views
         .iter()
         .filter(|l| l.osi != OsiLayer::Physical)

@@ -60,8 +60,8 @@ fn view(c: &Classification<'_>) -> AppView {
                 Packet::Rrq(r) | Packet::Wrq(r) => {
                     app.add("file", escape(r.file_name).to_string())
                         .add("mode", escape(r.mode_raw).to_string());
-                    for o in r.options.iter() {
-                        app.add("option", format!("{}={}", escape(o.name), escape(o.value)));
+                    if !r.options.is_empty() {
+                        app.add("options", options_text(r.options.iter()));
                     }
                 }
                 Packet::Data(d) => {
@@ -79,12 +79,7 @@ fn view(c: &Classification<'_>) -> AppView {
                         .add("error_message", escape(e.message).to_string());
                 }
                 Packet::Oack(o) => {
-                    for opt in o.options.iter() {
-                        app.add(
-                            "option",
-                            format!("{}={}", escape(opt.name), escape(opt.value)),
-                        );
-                    }
+                    app.add("options", options_text(o.options.iter()));
                 }
             }
         }
@@ -93,4 +88,12 @@ fn view(c: &Classification<'_>) -> AppView {
         }
     }
     app
+}
+
+/// `blksize=1024, tsize=0`.
+fn options_text<'a>(options: impl Iterator<Item = crate::app::tftp::OptionPair<'a>>) -> String {
+    options
+        .map(|o| format!("{}={}", escape(o.name), escape(o.value)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
