@@ -110,7 +110,7 @@ impl<R: Read> CaptureReader<R> {
         let head = magic.get(..got).unwrap_or_default();
         let input: Input<R> = Cursor::new(head.to_vec()).chain(source);
         if head.starts_with(&PCAPNG_SHB_TYPE) {
-            let reader = pcapng::NgReader::new(input, head)?;
+            let reader = pcapng::NgReader::new(input)?;
             let offset = reader.first_section_len();
             return Ok(CaptureReader {
                 inner: Inner::PcapNg(reader),

@@ -85,24 +85,21 @@ pub(super) struct NgReader<R: Read> {
     buf: Vec<u8>,
     pos: usize,
     end: usize,
-    parser: PcapNgParser,
+    /// Set once the first section header has been read.
+    parser: Option<PcapNgParser>,
     interfaces: Vec<Interface>,
     first_section_len: u64,
 }
 
 impl<R: Read> NgReader<R> {
     /// Reads the first Section Header Block.
-    pub(super) fn new(source: R, _head: &[u8]) -> Result<Self, Error> {
+    pub(super) fn new(source: R) -> Result<Self, Error> {
         let mut reader = NgReader {
             source,
             buf: vec![0; 64 * 1024],
             pos: 0,
             end: 0,
-            parser: PcapNgParser::new(&SHB_TEMPLATE)
-                .map(|(_, p)| p)
-                .map_err(|e| Error::NotACapture {
-                    reason: format!("internal pcapng template rejected: {e}"),
-                })?,
+            parser: None,
             interfaces: Vec::new(),
             first_section_len: 0,
         };
@@ -128,7 +125,7 @@ impl<R: Read> NgReader<R> {
             .map_err(|e| Error::NotACapture {
                 reason: format!("invalid pcapng section header: {}", describe(&e)),
             })?;
-        reader.parser = parser;
+        reader.parser = Some(parser);
         reader.pos += len;
         reader.first_section_len = len as u64;
         Ok(reader)
@@ -166,6 +163,13 @@ impl<R: Read> NgReader<R> {
         Ok(true)
     }
 
+    /// Byte order of the current section.
+    fn is_big_endian(&self) -> bool {
+        self.parser
+            .as_ref()
+            .is_some_and(|p| p.section().endianness == Endianness::Big)
+    }
+
     /// Reads the total length of the block at `pos` (12 bytes must be buffered).
     fn block_len(&self, first: bool) -> Result<usize, String> {
         let head = self.buf.get(self.pos..self.pos + 12).unwrap_or_default();
@@ -190,7 +194,7 @@ impl<R: Read> NgReader<R> {
         } else if first {
             return Err("the file does not start with a section header block".into());
         } else {
-            self.parser.section().endianness == Endianness::Big
+            self.is_big_endian()
         };
         let len = word(4, big) as usize;
         if len < 12 || !len.is_multiple_of(4) {
@@ -240,7 +244,10 @@ impl<R: Read> NgReader<R> {
             }
             let start = self.pos;
             let block = self.buf.get(start..start + len).unwrap_or_default();
-            let block_type = match self.parser.next_raw_block(block) {
+            let Some(parser) = self.parser.as_mut() else {
+                return Some(Err(corrupt(number, block_offset, "no section header read")));
+            };
+            let block_type = match parser.next_raw_block(block) {
                 Ok((_, raw)) => raw.type_,
                 Err(e) => return Some(Err(corrupt(number, block_offset, &describe(&e)))),
             };
@@ -249,12 +256,12 @@ impl<R: Read> NgReader<R> {
             match block_type {
                 SECTION_HEADER => self.interfaces.clear(),
                 INTERFACE_DESCRIPTION => {
-                    if let Some(idb) = self.parser.interfaces().last() {
+                    if let Some(idb) = self.parser.as_ref().and_then(|p| p.interfaces().last()) {
                         self.interfaces.push(interface_from(idb));
                     }
                 }
                 ENHANCED_PACKET | SIMPLE_PACKET | OBSOLETE_PACKET => {
-                    let big_endian = self.parser.section().endianness == Endianness::Big;
+                    let big_endian = self.is_big_endian();
                     let body = self.buf.get(start + 8..start + len - 4).unwrap_or_default();
                     let frame = packet_frame(
                         block_type,
@@ -273,12 +280,6 @@ impl<R: Read> NgReader<R> {
         }
     }
 }
-
-/// A minimal little-endian section header, used only to construct a parser before the real one.
-const SHB_TEMPLATE: [u8; 28] = [
-    0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0,
-];
 
 /// Reads link type, snaplen and timestamp options from an interface description.
 fn interface_from(idb: &InterfaceDescriptionBlock<'_>) -> Interface {

@@ -490,16 +490,11 @@ fn link_layers(packet: &Packet<'_>, out: &mut Vec<LayerView>) {
     for ext in &sliced.link_exts {
         match ext {
             LaxLinkExtSlice::Vlan(v) => {
-                let tpid = u16::from_be_bytes([
-                    v.header_slice().first().copied().unwrap_or(0),
-                    v.header_slice().get(1).copied().unwrap_or(0),
-                ]);
                 let mut l = LayerView::new(OsiLayer::DataLink, "802.1Q VLAN");
                 l.add("id", v.vlan_identifier().value())
                     .add("priority", v.priority_code_point().value())
                     .add("drop_eligible", v.drop_eligible_indicator())
                     .add("ether_type", ether_type_text(v.ether_type().0));
-                let _ = tpid;
                 out.push(l);
             }
             LaxLinkExtSlice::Macsec(_) => out.push(LayerView::new(OsiLayer::DataLink, "MACsec")),
