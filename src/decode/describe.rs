@@ -595,12 +595,9 @@ fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
                     "dst_note",
                     IpAddr::V6(Ipv6Addr::from(h.destination())),
                 );
-            let exts: Vec<String> = ip
-                .extensions()
-                .clone()
-                .into_iter()
-                .map(|e| ext_name(&e).to_string())
-                .collect();
+            // Walked by hand: etherparse 0.21's `Ipv6ExtensionSliceIter` reads past the end of a
+            // lax-sliced extension chain (found by fuzzing, fuzz/README.md).
+            let exts = ipv6_extension_names(h.next_header().0, ip.extensions().slice());
             if !exts.is_empty() {
                 l.add("extension_headers", exts.join(", "));
             }
@@ -613,15 +610,37 @@ fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
     }
 }
 
-fn ext_name(e: &etherparse::Ipv6ExtensionSlice<'_>) -> &'static str {
-    use etherparse::Ipv6ExtensionSlice as E;
-    match e {
-        E::HopByHop(_) => "hop-by-hop options",
-        E::Routing(_) => "routing",
-        E::Fragment(_) => "fragment",
-        E::DestinationOptions(_) => "destination options",
-        E::Authentication(_) => "authentication",
+/// Names of the IPv6 extension headers in `bytes`, the first being `first` (RFC 8200 §4),
+/// stopping at the first header that does not fit.
+fn ipv6_extension_names(first: u8, bytes: &[u8]) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    let mut next = first;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let name = match next {
+            0 => "hop-by-hop options",
+            43 => "routing",
+            44 => "fragment",
+            60 => "destination options",
+            51 => "authentication",
+            _ => break,
+        };
+        let (Some(&following), Some(&len)) = (rest.first(), rest.get(1)) else {
+            break;
+        };
+        let size = match next {
+            44 => 8,
+            51 => (usize::from(len) + 2) * 4,
+            _ => (usize::from(len) + 1) * 8,
+        };
+        names.push(name);
+        let Some(after) = rest.get(size..) else {
+            break;
+        };
+        rest = after;
+        next = following;
     }
+    names
 }
 
 fn ip_protocol_text(n: u8) -> String {
@@ -993,4 +1012,28 @@ pub fn info(packet: &Packet<'_>, ctx: &Context) -> String {
         let _ = write!(s, " [{m}]");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_extension_walk_stops_at_the_end_of_the_bytes() {
+        // Hop-by-hop (next: routing, 8 bytes), routing (next: UDP, 8 bytes).
+        let chain = [43, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            ipv6_extension_names(0, &chain),
+            vec!["hop-by-hop options", "routing"]
+        );
+        // A header claiming more bytes than exist is named, then the walk stops.
+        assert_eq!(
+            ipv6_extension_names(0, &[43, 200, 0]),
+            vec!["hop-by-hop options"]
+        );
+        for n in 0..chain.len() {
+            let _ = ipv6_extension_names(0, &chain[..n]);
+        }
+        assert!(ipv6_extension_names(17, &chain).is_empty());
+    }
 }

@@ -187,3 +187,19 @@ fn empty_capture_prints_nothing_and_succeeds() {
     assert_eq!(out.status.code(), Some(2));
     assert!(util::stderr(&out).contains("ends inside the 24-byte pcap header"));
 }
+
+#[test]
+fn issue_2_fuzz_ipv6_extension_overread() {
+    // Found by the capture_file fuzz target: an IPv6 packet whose extension chain runs past the
+    // frame made etherparse's extension iterator read out of bounds (fuzz/README.md).
+    let out = util::run(&[
+        "packets",
+        util::fixture("fuzz-ipv6-ext-overread.pcap")
+            .to_str()
+            .unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(matches!(out.status.code(), Some(0) | Some(2)), "{out:?}");
+    assert!(!util::stderr(&out).contains("panicked"));
+}
