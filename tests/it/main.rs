@@ -4,6 +4,7 @@
 
 mod cli;
 mod damaged;
+mod http;
 mod reference;
 mod streams;
 mod tftp;

@@ -1,20 +1,77 @@
-//! `pcaplab http` (being written).
+//! `pcaplab http FILE`: one row per HTTP/1.x transaction, on any port.
 
-use anyhow::Result;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::report::Terminal;
+use pcaplab::analysis::http::{BodyOptions, Options as HttpOptions};
+use pcaplab::engine::{self, Engine};
+use pcaplab::report::{self, Terminal};
 
 use crate::Outcome;
-use crate::cli::args::InputArgs;
+use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::input;
 
 /// `pcaplab http`.
 #[derive(Debug, Args)]
 pub struct HttpArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Write every response body (de-chunked) inside DIR (created if missing), under safe names.
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
+    /// With `--extract`, decode gzip and deflate bodies (`Content-Encoding`).
+    #[arg(long, requires = "extract")]
+    pub decode: bool,
+    /// Leave out the header row (table and CSV).
+    #[arg(long)]
+    pub no_header: bool,
 }
 
 /// Runs the command.
-pub fn run(_args: HttpArgs, _term: Terminal) -> Result<Outcome> {
-    anyhow::bail!("not written yet")
+///
+/// # Errors
+/// Unreadable input (after reporting every transaction seen before the problem), an extraction
+/// directory that cannot be created, or a write error.
+pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    if let Some(dir) = &args.extract {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+    }
+    let mut input = input::open(&args.input.file)?;
+    let mut options = args.input.options();
+    options.http = HttpOptions {
+        bodies: args.extract.clone().map(|dir| BodyOptions {
+            dir,
+            decode: args.decode,
+        }),
+    };
+    let bar = input.progress.clone();
+    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
+        if let Some(b) = &bar {
+            b.set_position(at);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    report::http::write(
+        &mut out,
+        args.format.into(),
+        term,
+        &findings.http_transactions,
+        findings.first_timestamp.unwrap_or_default(),
+        !args.no_header,
+    )?;
+    out.flush()?;
+    if let Some(e) = error {
+        return Err(e).context(shown);
+    }
+    Ok(Outcome::Ok)
 }
