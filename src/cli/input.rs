@@ -55,3 +55,30 @@ pub fn open(path: &Path) -> Result<Input> {
         progress,
     })
 }
+
+/// Opens `path` and runs the whole capture through an engine with `options`, showing the
+/// progress bar when there is one. A read error comes back beside the findings of every packet
+/// before it.
+///
+/// # Errors
+/// When the file cannot be opened or is not a capture.
+pub fn analyze(
+    path: &Path,
+    options: pcaplab::engine::Options,
+) -> Result<(pcaplab::engine::Findings, Option<pcaplab::Error>)> {
+    let mut input = open(path)?;
+    let bar = input.progress.clone();
+    let result = pcaplab::engine::analyze(
+        &mut input.reader,
+        pcaplab::engine::Engine::new(options),
+        |at| {
+            if let Some(b) = &bar {
+                b.set_position(at);
+            }
+        },
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    Ok(result)
+}

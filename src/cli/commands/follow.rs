@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
-use pcaplab::engine::{self, Engine, StickyOptions};
+use pcaplab::engine::StickyOptions;
 use pcaplab::flow::Direction;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
@@ -60,7 +60,6 @@ pub struct FollowArgs {
 /// Unreadable input, an unknown stream, or a write error.
 pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut input = input::open(&args.input.file)?;
     let mut options = args.input.options();
     options.follow = Some(args.stream);
     options.sticky = args.framing.clone().map(|framing| StickyOptions {
@@ -68,7 +67,7 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
         stream: Some(args.stream),
         keep_segments: true,
     });
-    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |_| {});
+    let (findings, error) = input::analyze(&args.input.file, options)?;
     let Some(stream) = findings.streams.get(args.stream as usize) else {
         if let Some(e) = error {
             return Err(e).context(shown);

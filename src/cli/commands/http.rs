@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use pcaplab::analysis::http::{BodyOptions, Options as HttpOptions};
-use pcaplab::engine::{self, Engine};
 use pcaplab::report::{self, Terminal};
 
 use crate::Outcome;
@@ -43,7 +42,6 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
     }
-    let mut input = input::open(&args.input.file)?;
     let mut options = args.input.options();
     options.http = HttpOptions {
         bodies: args.extract.clone().map(|dir| BodyOptions {
@@ -51,15 +49,7 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
             decode: args.decode,
         }),
     };
-    let bar = input.progress.clone();
-    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
-        if let Some(b) = &bar {
-            b.set_position(at);
-        }
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let (findings, error) = input::analyze(&args.input.file, options)?;
     let mut out = BufWriter::new(io::stdout().lock());
     report::http::write(
         &mut out,

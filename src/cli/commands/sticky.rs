@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::engine::{self, Engine, StickyOptions};
+use pcaplab::engine::StickyOptions;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
@@ -38,22 +38,13 @@ pub struct StickyArgs {
 /// or a write error.
 pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut input = input::open(&args.input.file)?;
     let mut options = args.input.options();
     options.sticky = Some(StickyOptions {
         framing: args.framing.clone(),
         stream: args.stream,
         keep_segments: true,
     });
-    let bar = input.progress.clone();
-    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
-        if let Some(b) = &bar {
-            b.set_position(at);
-        }
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let (findings, error) = input::analyze(&args.input.file, options)?;
     if let Some(n) = args.stream
         && n >= findings.streams.len() as u64
         && error.is_none()

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use anyhow::{Context as _, Result};
 use clap::Args;
 use pcaplab::analysis::streams;
-use pcaplab::engine::{self, Engine, StickyOptions};
+use pcaplab::engine::StickyOptions;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
@@ -41,22 +41,13 @@ pub fn parse_framing(s: &str) -> Result<FramingSpec, String> {
 /// Unreadable input (after reporting every stream seen before the problem) or a write error.
 pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut input = input::open(&args.input.file)?;
     let mut options = args.input.options();
     options.sticky = Some(StickyOptions {
         framing: args.framing.clone(),
         stream: None,
         keep_segments: false,
     });
-    let bar = input.progress.clone();
-    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
-        if let Some(b) = &bar {
-            b.set_position(at);
-        }
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let (findings, error) = input::analyze(&args.input.file, options)?;
     let rows = streams::rows(&findings.streams, &findings.sticky);
     let mut out = BufWriter::new(io::stdout().lock());
     report::streams::write(&mut out, args.format.into(), term, &rows, !args.no_header)?;

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::engine::{self, Engine};
 use pcaplab::report::{self, Terminal};
 
 use crate::Outcome;
@@ -40,18 +39,9 @@ pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
     }
-    let mut input = input::open(&args.input.file)?;
     let mut options = args.input.options();
     options.tftp_extract_dir = args.extract.clone();
-    let bar = input.progress.clone();
-    let (findings, error) = engine::analyze(&mut input.reader, Engine::new(options), |at| {
-        if let Some(b) = &bar {
-            b.set_position(at);
-        }
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let (findings, error) = input::analyze(&args.input.file, options)?;
     let mut out = BufWriter::new(io::stdout().lock());
     report::tftp::write(
         &mut out,
