@@ -64,13 +64,48 @@ pub struct InputArgs {
     /// Also treat UDP requests to this port as TFTP (repeatable; 69 always is).
     #[arg(long = "tftp-port", value_name = "PORT")]
     pub tftp_ports: Vec<u16>,
+    /// Most out-of-order TCP bytes buffered per direction (e.g. `4M`); past it the bytes
+    /// become a reported gap.
+    #[arg(long, value_name = "BYTES", default_value = "4M", value_parser = parse_size)]
+    pub max_buffer_per_direction: u64,
+    /// Most out-of-order TCP bytes buffered for all connections together (e.g. `256M`).
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size)]
+    pub max_buffer_total: u64,
+}
+
+/// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 4096, 64K, 4M or 1G"))?;
+    let factor: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "unknown size unit `{unit}` in `{s}` (use K, M or G)"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 impl InputArgs {
     /// Engine settings from these options.
     pub fn options(&self) -> pcaplab::engine::Options {
+        let mut limits = pcaplab::flow::tcp::TableLimits::default();
+        limits.reassembly.direction_cap = self.max_buffer_per_direction;
+        limits.global_budget = self.max_buffer_total;
         pcaplab::engine::Options {
             tftp_ports: self.tftp_ports.clone(),
+            tcp_limits: limits,
             ..Default::default()
         }
     }

@@ -80,5 +80,12 @@ pub fn analyze(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let hit = result.0.limits_hit;
+    if hit.per_direction + hit.global > 0 {
+        eprintln!(
+            "pcaplab: note: TCP reassembly memory limits were hit {} times (per direction) and {} times (in all); {} bytes were skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
+            hit.per_direction, hit.global, hit.skipped_bytes
+        );
+    }
     Ok(result)
 }

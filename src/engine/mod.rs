@@ -4,7 +4,7 @@
 mod tcp;
 mod tftp;
 
-pub use tcp::{FollowChunk, StickyOptions};
+pub use tcp::{FollowChunk, LimitsHit, StickyOptions};
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -36,6 +36,8 @@ pub struct Options {
     pub sticky: Option<StickyOptions>,
     /// Keep the reassembled bytes of this TCP stream (for `follow`).
     pub follow: Option<u64>,
+    /// Memory limits of TCP reassembly (out-of-order bytes per direction and in all).
+    pub tcp_limits: crate::flow::tcp::TableLimits,
 }
 
 /// What the stateful stages found in the whole capture, once it has been read.
@@ -51,6 +53,8 @@ pub struct Findings {
     pub sticky: Vec<sticky::Direction>,
     /// The reassembled bytes of the followed stream.
     pub followed: Vec<FollowChunk>,
+    /// How often the reassembly memory limits were hit.
+    pub limits_hit: LimitsHit,
     /// Packets read.
     pub packets: u64,
     /// Timestamp of the first packet.
@@ -84,7 +88,12 @@ impl Engine {
             input_offset: 0,
             last_frame: Default::default(),
             tftp: tftp_analysis::Tracker::new(tftp_config),
-            tcp: tcp::Tcp::new(options.http.clone(), options.sticky.clone(), options.follow),
+            tcp: tcp::Tcp::new(
+                options.tcp_limits,
+                options.http.clone(),
+                options.sticky.clone(),
+                options.follow,
+            ),
             labels: Vec::new(),
         }
     }
@@ -100,6 +109,7 @@ impl Engine {
             http_transactions: std::mem::take(&mut tcp.transactions),
             sticky: std::mem::take(&mut tcp.sticky_reports),
             followed: std::mem::take(&mut tcp.followed),
+            limits_hit: tcp.limits_hit,
             packets: self.packets,
             first_timestamp: self.first_timestamp,
             last_timestamp: (self.packets > 0).then_some(ts),

@@ -10,7 +10,9 @@ use crate::analysis::http::{self, Label, StreamAnalyzer, Transaction};
 use crate::analysis::sticky;
 use crate::capture::FrameNumber;
 use crate::flow::Direction;
-use crate::flow::tcp::{Event, Flags, Outcome, SegmentInfo, StreamEvent, StreamTable};
+use crate::flow::tcp::{
+    Event, Flags, LimitKind, Outcome, SegmentInfo, StreamEvent, StreamTable, TableLimits,
+};
 use crate::framing::FramingSpec;
 
 /// Which streams to frame for the sticky-packet analysis, and how.
@@ -69,6 +71,18 @@ pub(super) struct Tcp {
     pub(super) transactions: Vec<Transaction>,
     pub(super) sticky_reports: Vec<sticky::Direction>,
     labels: Vec<Label>,
+    pub(super) limits_hit: LimitsHit,
+}
+
+/// How often the reassembly memory limits forced data to be skipped (it became gaps).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LimitsHit {
+    /// Times a direction's out-of-order buffer was full.
+    pub per_direction: u64,
+    /// Times the global budget was exhausted.
+    pub global: u64,
+    /// Bytes skipped because of either limit.
+    pub skipped_bytes: u64,
 }
 
 fn index(d: Direction) -> usize {
@@ -80,12 +94,13 @@ fn index(d: Direction) -> usize {
 
 impl Tcp {
     pub(super) fn new(
+        limits: TableLimits,
         http_options: http::Options,
         sticky: Option<StickyOptions>,
         follow: Option<u64>,
     ) -> Self {
         Tcp {
-            table: StreamTable::default(),
+            table: StreamTable::new(limits),
             apps: HashMap::new(),
             http_options,
             sticky,
@@ -94,6 +109,7 @@ impl Tcp {
             transactions: Vec::new(),
             sticky_reports: Vec::new(),
             labels: Vec::new(),
+            limits_hit: LimitsHit::default(),
         }
     }
 
@@ -130,7 +146,9 @@ impl Tcp {
         let sticky = &self.sticky;
         let follow = self.follow;
         let followed = &mut self.followed;
+        let hit = &mut self.limits_hit;
         let outcome = self.table.on_segment(&seg, &mut |e: StreamEvent<'_>| {
+            count_limit(&e, hit);
             handle(e, apps, http_options, sticky, follow, followed, frame, ts);
         });
         let id = outcome.stream.0;
@@ -196,7 +214,9 @@ impl Tcp {
         let sticky = &self.sticky;
         let follow = self.follow;
         let followed = &mut self.followed;
+        let hit = &mut self.limits_hit;
         self.table.finish_all(&mut |e: StreamEvent<'_>| {
+            count_limit(&e, hit);
             handle(e, apps, http_options, sticky, follow, followed, frame, ts);
         });
         let mut ids: Vec<u64> = self.apps.keys().copied().collect();
@@ -213,6 +233,16 @@ impl Tcp {
     /// The summaries of every connection (call after `finish`).
     pub(super) fn take_streams(&mut self) -> Vec<crate::flow::tcp::Stream> {
         self.table.take_streams()
+    }
+}
+
+fn count_limit(e: &StreamEvent<'_>, hit: &mut LimitsHit) {
+    if let Event::BufferLimit { skipped, limit, .. } = e.event {
+        match limit {
+            LimitKind::Direction => hit.per_direction += 1,
+            LimitKind::Global => hit.global += 1,
+        }
+        hit.skipped_bytes += skipped;
     }
 }
 

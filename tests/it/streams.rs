@@ -384,3 +384,74 @@ fn unknown_stream_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(util::stderr(&out).contains("no TCP stream 7"));
 }
+
+/// A raw-IPv4 pcap of TCP segments `(from_client, seq, flags, payload)` between
+/// 10.0.0.1:40000 and 10.0.0.2:9000.
+fn tcp_pcap(segments: &[(bool, u32, u8, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&101u32.to_le_bytes());
+    for (i, (from_client, seq, flags, payload)) in segments.iter().enumerate() {
+        let (src, dst, sp, dp) = if *from_client {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 9000)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 9000, 40000)
+        };
+        let mut b = etherparse::PacketBuilder::ipv4(src, dst, 64).tcp(sp, dp, *seq, 65535);
+        if flags & 0x02 != 0 {
+            b = b.syn();
+        }
+        if flags & 0x10 != 0 {
+            b = b.ack(if *from_client { 5001 } else { 1001 });
+        }
+        let mut packet = Vec::new();
+        b.write(&mut packet, payload).unwrap();
+        out.extend_from_slice(&(1_700_000_000u32 + i as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packet);
+    }
+    out
+}
+
+#[test]
+fn buffer_limit_turns_skipped_bytes_into_a_reported_gap() {
+    let data = [b'a'; 100];
+    let capture = tcp_pcap(&[
+        (true, 1000, 0x02, &[]),
+        (false, 5000, 0x12, &[]),
+        (true, 1001, 0x10, &[]),
+        // The second 100 bytes arrive first and must wait for the first 100.
+        (true, 1101, 0x10, &data),
+        (true, 1001, 0x10, &data),
+    ]);
+    let file = std::env::temp_dir().join(format!("pcaplab-limit-{}.pcap", std::process::id()));
+    std::fs::write(&file, capture).unwrap();
+    let path = file.to_str().unwrap();
+    // Default limits: the reordering is absorbed, nothing is lost.
+    let rows = json(&["streams", path, "--format", "json"]);
+    assert_eq!(rows[0]["gap_bytes"], 0);
+    assert_eq!(rows[0]["out_of_order"], 1);
+    // A 10-byte cap cannot hold the early segment: the skipped bytes are reported, not lost
+    // silently.
+    let out = util::run(&[
+        "streams",
+        path,
+        "--format",
+        "json",
+        "--max-buffer-per-direction",
+        "10",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        util::stderr(&out).contains("memory limits were hit"),
+        "{}",
+        util::stderr(&out)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows[0]["gap_bytes"].as_u64().unwrap() > 0, "{rows}");
+    let _ = std::fs::remove_file(&file);
+}
