@@ -235,3 +235,56 @@ pub fn ruler(r: &Direction, width: usize) -> Vec<String> {
         format!("  messages  {}", msgs.iter().collect::<String>()),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::FrameNumber;
+    use crate::framing::segments::MessagePart;
+
+    fn part(message: u64, part: PartKind, bytes: u64) -> MessagePart {
+        MessagePart {
+            message,
+            part,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn ruler_marks_segment_and_message_starts() {
+        // Two 10-byte segments; messages of 5, 10 and 5 bytes: the second message is split.
+        let report = Direction {
+            stream: 0,
+            direction: FlowDirection::ClientToServer,
+            framing: "len:1".into(),
+            data_segments: 2,
+            messages: 3,
+            coalesced_segments: 2,
+            split_messages: 1,
+            issues: Vec::new(),
+            segments: vec![
+                SegmentParts {
+                    frame: FrameNumber(4),
+                    offset: 0,
+                    rel_seq: Some(1),
+                    len: 10,
+                    parts: vec![part(0, PartKind::Whole, 5), part(1, PartKind::Head, 5)],
+                },
+                SegmentParts {
+                    frame: FrameNumber(5),
+                    offset: 10,
+                    rel_seq: Some(11),
+                    len: 10,
+                    parts: vec![part(1, PartKind::Tail, 5), part(2, PartKind::Whole, 5)],
+                },
+            ],
+        };
+        let lines = ruler(&report, 20);
+        assert_eq!(lines[0], "  segments  │─────────│─────────│");
+        assert_eq!(lines[1], "  messages  ▲    ▲         ▲     ");
+        assert_eq!(
+            parts_text(&report.segments[0]),
+            "msg 0 whole 5 B + msg 1 head 5 B"
+        );
+    }
+}
