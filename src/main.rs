@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Sticky(args) => cli::commands::sticky::run(args, term),
         Command::Tftp(args) => cli::commands::tftp::run(args, term),
         Command::Http(args) => cli::commands::http::run(args, term),
+        Command::Stats(args) => cli::commands::stats::run(args, term),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod packets;
+pub mod stats;
 pub mod sticky;
 pub mod streams;
 pub mod tftp;

@@ -30,6 +30,8 @@ pub enum Command {
     Tftp(crate::cli::commands::tftp::TftpArgs),
     /// One row per HTTP transaction: method, URI, status, sizes, timing, warnings.
     Http(crate::cli::commands::http::HttpArgs),
+    /// Protocol hierarchy by OSI layer, endpoints, conversations, rates.
+    Stats(crate::cli::commands::stats::StatsArgs),
 }
 
 /// Output formats.

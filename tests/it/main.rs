@@ -6,6 +6,7 @@ mod cli;
 mod damaged;
 mod http;
 mod reference;
+mod stats;
 mod streams;
 mod tftp;
 mod tshark;

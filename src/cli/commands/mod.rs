@@ -4,6 +4,7 @@ pub mod follow;
 pub mod http;
 pub mod packets;
 pub mod show;
+pub mod stats;
 pub mod sticky;
 pub mod streams;
 pub mod tftp;

@@ -1,0 +1,295 @@
+//! Overview statistics of a capture (`pcaplab stats`): protocol hierarchy by OSI layer,
+//! endpoints with their annotations, ports with service names, TCP and UDP conversations, time
+//! span, rates and the malformed count. Fed every packet in capture order; memory grows with the
+//! number of distinct protocols, endpoints, ports and conversations, not with the packets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use etherparse::TransportSlice;
+use serde::Serialize;
+
+use crate::analysis::streams::StreamRow;
+use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
+use crate::decode::describe::{self, Context};
+use crate::decode::{OsiLayer, Packet};
+
+/// One protocol of the hierarchy.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtocolCount {
+    /// OSI layer number.
+    pub osi: OsiLayer,
+    /// Protocol name as in the layer list (`Ethernet`, `IPv4`, `TCP`, `TFTP`, ...).
+    pub protocol: String,
+    /// Packets that carry it.
+    pub packets: u64,
+    /// Wire bytes of those packets.
+    pub bytes: u64,
+    /// Share of all packets, 0 to 1.
+    pub share: f64,
+}
+
+/// One IP address seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    /// The address.
+    pub address: IpAddr,
+    /// IPv4 class (A–E), null for IPv6.
+    pub class: Option<char>,
+    /// `private`, `loopback`, `multicast`, `broadcast`, ...
+    pub notes: Vec<&'static str>,
+    /// Packets sent from it.
+    pub packets_sent: u64,
+    /// Wire bytes sent from it.
+    pub bytes_sent: u64,
+    /// Packets sent to it.
+    pub packets_received: u64,
+    /// Wire bytes sent to it.
+    pub bytes_received: u64,
+}
+
+/// One TCP or UDP port seen (as source or destination).
+#[derive(Debug, Clone, Serialize)]
+pub struct Port {
+    /// `tcp` or `udp`.
+    pub transport: &'static str,
+    /// The port.
+    pub port: u16,
+    /// Usual service name, when known.
+    pub service: Option<&'static str>,
+    /// `well-known`, `registered` or `dynamic`.
+    pub range: &'static str,
+    /// Packets with this port on either side.
+    pub packets: u64,
+}
+
+/// A UDP conversation: datagrams between two endpoints, both ways.
+#[derive(Debug, Clone, Serialize)]
+pub struct UdpConversation {
+    /// The endpoint that sent first.
+    pub a: SocketAddr,
+    /// The other endpoint.
+    pub b: SocketAddr,
+    /// Datagrams from `a` to `b`.
+    pub packets_a_to_b: u64,
+    /// Wire bytes from `a` to `b`.
+    pub bytes_a_to_b: u64,
+    /// Datagrams from `b` to `a`.
+    pub packets_b_to_a: u64,
+    /// Wire bytes from `b` to `a`.
+    pub bytes_b_to_a: u64,
+    /// First frame.
+    pub first_frame: u64,
+    /// Seconds from the first to the last datagram.
+    pub duration: f64,
+    #[serde(skip)]
+    first: Duration,
+    #[serde(skip)]
+    last: Duration,
+}
+
+/// Everything `pcaplab stats` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Packets read.
+    pub packets: u64,
+    /// Wire bytes of all packets.
+    pub bytes: u64,
+    /// Packets labelled malformed or truncated.
+    pub malformed: u64,
+    /// Capture time of the first packet (seconds since the epoch).
+    pub first_time: Option<f64>,
+    /// Capture time of the last packet.
+    pub last_time: Option<f64>,
+    /// Seconds from the first to the last packet.
+    pub duration: f64,
+    /// Packets per second over the duration (null when it is zero).
+    pub packets_per_second: Option<f64>,
+    /// Bits per second over the duration.
+    pub bits_per_second: Option<f64>,
+    /// Protocol hierarchy, by OSI layer then packets.
+    pub protocols: Vec<ProtocolCount>,
+    /// IP endpoints, most packets first.
+    pub endpoints: Vec<Endpoint>,
+    /// TCP and UDP ports, most packets first.
+    pub ports: Vec<Port>,
+    /// TCP conversations (the rows of `pcaplab streams`).
+    pub tcp_conversations: Vec<StreamRow>,
+    /// UDP conversations, in order of their first datagram.
+    pub udp_conversations: Vec<UdpConversation>,
+}
+
+/// Accumulates statistics packet by packet.
+#[derive(Debug, Default)]
+pub struct Collector {
+    packets: u64,
+    bytes: u64,
+    malformed: u64,
+    first: Option<Duration>,
+    last: Option<Duration>,
+    protocols: BTreeMap<(OsiLayer, String), (u64, u64)>,
+    endpoints: HashMap<IpAddr, [u64; 4]>,
+    ports: HashMap<(&'static str, u16), u64>,
+    udp: HashMap<(SocketAddr, SocketAddr), usize>,
+    udp_list: Vec<UdpConversation>,
+}
+
+impl Collector {
+    /// A collector with nothing counted.
+    pub fn new() -> Self {
+        Collector::default()
+    }
+
+    /// Counts one packet.
+    pub fn on_packet(&mut self, packet: &Packet<'_>, ctx: &Context) {
+        let len = u64::from(packet.frame.original_len);
+        let ts = packet.frame.timestamp;
+        self.packets += 1;
+        self.bytes += len;
+        self.first.get_or_insert(ts);
+        self.last = Some(ts);
+        if packet.malformed.is_some() || ctx.app.as_ref().is_some_and(|a| a.malformed.is_some()) {
+            self.malformed += 1;
+        }
+        for layer in describe::layers(packet, ctx) {
+            if layer.osi == OsiLayer::Physical {
+                continue;
+            }
+            let e = self.protocols.entry((layer.osi, layer.name)).or_default();
+            e.0 += 1;
+            e.1 += len;
+        }
+        let Some((src, dst)) = packet.ip_addrs() else {
+            return;
+        };
+        let s = self.endpoints.entry(src).or_default();
+        s[0] += 1;
+        s[1] += len;
+        let d = self.endpoints.entry(dst).or_default();
+        d[2] += 1;
+        d[3] += len;
+        let transport = match packet.transport() {
+            Some(TransportSlice::Udp(_)) => "udp",
+            Some(TransportSlice::Tcp(_)) => "tcp",
+            None if packet.partial_tcp().is_some() => "tcp",
+            _ => return,
+        };
+        let Some((sport, dport)) = packet.ports() else {
+            return;
+        };
+        *self.ports.entry((transport, sport)).or_default() += 1;
+        if dport != sport {
+            *self.ports.entry((transport, dport)).or_default() += 1;
+        }
+        if transport == "udp" {
+            let a = SocketAddr::new(src, sport);
+            let b = SocketAddr::new(dst, dport);
+            let index = match self.udp.get(&(b, a)) {
+                Some(i) => Some((*i, false)),
+                None => self.udp.get(&(a, b)).map(|i| (*i, true)),
+            };
+            let (i, forward) = index.unwrap_or_else(|| {
+                self.udp_list.push(UdpConversation {
+                    a,
+                    b,
+                    packets_a_to_b: 0,
+                    bytes_a_to_b: 0,
+                    packets_b_to_a: 0,
+                    bytes_b_to_a: 0,
+                    first_frame: packet.frame.number.0,
+                    duration: 0.0,
+                    first: ts,
+                    last: ts,
+                });
+                self.udp.insert((a, b), self.udp_list.len() - 1);
+                (self.udp_list.len() - 1, true)
+            });
+            if let Some(c) = self.udp_list.get_mut(i) {
+                if forward {
+                    c.packets_a_to_b += 1;
+                    c.bytes_a_to_b += len;
+                } else {
+                    c.packets_b_to_a += 1;
+                    c.bytes_b_to_a += len;
+                }
+                c.last = ts;
+                c.duration = ts.saturating_sub(c.first).as_secs_f64();
+            }
+        }
+    }
+
+    /// The statistics, with the TCP conversations from the stream table.
+    pub fn finish(self, tcp: Vec<StreamRow>) -> Stats {
+        let total = self.packets.max(1) as f64;
+        let mut protocols: Vec<ProtocolCount> = self
+            .protocols
+            .into_iter()
+            .map(|((osi, protocol), (packets, bytes))| ProtocolCount {
+                osi,
+                protocol,
+                packets,
+                bytes,
+                share: packets as f64 / total,
+            })
+            .collect();
+        protocols.sort_by(|x, y| x.osi.cmp(&y.osi).then(y.packets.cmp(&x.packets)));
+        let mut endpoints: Vec<Endpoint> = self
+            .endpoints
+            .into_iter()
+            .map(|(address, [ps, bs, pr, br])| Endpoint {
+                address,
+                class: match address {
+                    IpAddr::V4(a) => Some(ipv4_class(a)),
+                    IpAddr::V6(_) => None,
+                },
+                notes: ip_notes(address),
+                packets_sent: ps,
+                bytes_sent: bs,
+                packets_received: pr,
+                bytes_received: br,
+            })
+            .collect();
+        endpoints.sort_by(|x, y| {
+            (y.packets_sent + y.packets_received)
+                .cmp(&(x.packets_sent + x.packets_received))
+                .then(x.address.cmp(&y.address))
+        });
+        let mut ports: Vec<Port> = self
+            .ports
+            .into_iter()
+            .map(|((transport, port), packets)| Port {
+                transport,
+                port,
+                service: service_name(port),
+                range: port_range(port),
+                packets,
+            })
+            .collect();
+        ports.sort_by(|x, y| {
+            y.packets
+                .cmp(&x.packets)
+                .then(x.transport.cmp(y.transport))
+                .then(x.port.cmp(&y.port))
+        });
+        let duration = match (self.first, self.last) {
+            (Some(f), Some(l)) => l.saturating_sub(f).as_secs_f64(),
+            _ => 0.0,
+        };
+        Stats {
+            packets: self.packets,
+            bytes: self.bytes,
+            malformed: self.malformed,
+            first_time: self.first.map(|d| d.as_secs_f64()),
+            last_time: self.last.map(|d| d.as_secs_f64()),
+            duration,
+            packets_per_second: (duration > 0.0).then(|| self.packets as f64 / duration),
+            bits_per_second: (duration > 0.0).then(|| self.bytes as f64 * 8.0 / duration),
+            protocols,
+            endpoints,
+            ports,
+            tcp_conversations: tcp,
+            udp_conversations: self.udp_list,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `pcaplab stats FILE`: protocol hierarchy by OSI layer, endpoints, ports, conversations.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use pcaplab::analysis::stats::Collector;
+use pcaplab::analysis::streams;
+use pcaplab::engine::{self, Engine};
+use pcaplab::report::{self, Terminal};
+
+use crate::Outcome;
+use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::input;
+
+/// `pcaplab stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable input (after reporting what was counted before the problem) or a write error.
+pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
+    let shown = args.input.file.display().to_string();
+    let mut input = input::open(&args.input.file)?;
+    let mut engine = Engine::new(args.input.options());
+    let mut collector = Collector::new();
+    let bar = input.progress.clone();
+    let mut n: u64 = 0;
+    let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
+        collector.on_packet(packet, ctx);
+        n += 1;
+        if let Some(b) = &bar {
+            if n.is_multiple_of(8192) {
+                b.set_position(engine.input_offset());
+            }
+        }
+        true
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let findings = engine.finish();
+    let stats = collector.finish(streams::rows(&findings.streams, &findings.sticky));
+    let mut out = BufWriter::new(io::stdout().lock());
+    report::stats::write(&mut out, args.format.into(), term, &stats)?;
+    out.flush()?;
+    result.with_context(|| shown.clone())?;
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,252 @@
+//! Output of `pcaplab stats`: several tables for people, one JSON object, or CSV rows tagged
+//! with their section.
+
+use std::io::{self, Write};
+
+use super::table::{cell, new_table};
+use super::{Format, Terminal, write_ndjson};
+use crate::analysis::stats::Stats;
+
+fn print_table<W: Write>(out: &mut W, title: &str, table: &comfy_table::Table) -> io::Result<()> {
+    writeln!(out, "\n{title}")?;
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Writes the statistics in `format`.
+///
+/// # Errors
+/// When writing fails.
+pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, s).map_err(io::Error::other)?;
+            return writeln!(out);
+        }
+        Format::Ndjson => return write_ndjson(out, s),
+        Format::Csv => return write_csv(out, s),
+        Format::Table => {}
+    }
+    writeln!(
+        out,
+        "{} packets, {} bytes, {:.3} s, {} malformed{}",
+        s.packets,
+        s.bytes,
+        s.duration,
+        s.malformed,
+        s.packets_per_second
+            .map(|r| format!(
+                ", {r:.1} packets/s, {:.0} bit/s",
+                s.bits_per_second.unwrap_or(0.0)
+            ))
+            .unwrap_or_default()
+    )?;
+    let mut t = new_table(
+        &["OSI", "Protocol", "Packets", "Bytes", "Share"],
+        term,
+        true,
+    );
+    for p in &s.protocols {
+        t.add_row(vec![
+            cell(format!("L{} {}", p.osi.number(), p.osi.name()), None, term),
+            cell(&p.protocol, None, term),
+            cell(p.packets, None, term),
+            cell(p.bytes, None, term),
+            cell(format!("{:.1} %", p.share * 100.0), None, term),
+        ]);
+    }
+    print_table(out, "Protocol hierarchy", &t)?;
+    let mut t = new_table(
+        &[
+            "Address",
+            "Class",
+            "Notes",
+            "Pkts sent",
+            "Bytes sent",
+            "Pkts recv",
+            "Bytes recv",
+        ],
+        term,
+        true,
+    );
+    for e in &s.endpoints {
+        t.add_row(vec![
+            cell(e.address, None, term),
+            cell(e.class.map(String::from).unwrap_or_default(), None, term),
+            cell(e.notes.join(", "), None, term),
+            cell(e.packets_sent, None, term),
+            cell(e.bytes_sent, None, term),
+            cell(e.packets_received, None, term),
+            cell(e.bytes_received, None, term),
+        ]);
+    }
+    print_table(out, "Endpoints", &t)?;
+    let mut t = new_table(
+        &["Transport", "Port", "Service", "Range", "Packets"],
+        term,
+        true,
+    );
+    for p in &s.ports {
+        t.add_row(vec![
+            cell(p.transport, None, term),
+            cell(p.port, None, term),
+            cell(p.service.unwrap_or("-"), None, term),
+            cell(p.range, None, term),
+            cell(p.packets, None, term),
+        ]);
+    }
+    print_table(out, "Ports", &t)?;
+    let mut t = new_table(
+        &[
+            "Stream",
+            "Client",
+            "Server",
+            "Handshake",
+            "Close",
+            "Pkts",
+            "Bytes c→s",
+            "Bytes s→c",
+        ],
+        term,
+        true,
+    );
+    for c in &s.tcp_conversations {
+        t.add_row(vec![
+            cell(c.stream, None, term),
+            cell(c.client, None, term),
+            cell(c.server, None, term),
+            cell(format!("{:?}", c.handshake), None, term),
+            cell(&c.close, None, term),
+            cell(c.packets, None, term),
+            cell(c.bytes_client_to_server, None, term),
+            cell(c.bytes_server_to_client, None, term),
+        ]);
+    }
+    print_table(out, "TCP conversations", &t)?;
+    let mut t = new_table(
+        &[
+            "A",
+            "B",
+            "Pkts A→B",
+            "Bytes A→B",
+            "Pkts B→A",
+            "Bytes B→A",
+            "Duration s",
+        ],
+        term,
+        true,
+    );
+    for c in &s.udp_conversations {
+        t.add_row(vec![
+            cell(c.a, None, term),
+            cell(c.b, None, term),
+            cell(c.packets_a_to_b, None, term),
+            cell(c.bytes_a_to_b, None, term),
+            cell(c.packets_b_to_a, None, term),
+            cell(c.bytes_b_to_a, None, term),
+            cell(format!("{:.3}", c.duration), None, term),
+        ]);
+    }
+    print_table(out, "UDP conversations", &t)
+}
+
+/// CSV: `section,key,detail,packets,bytes,packets_reverse,bytes_reverse,share`.
+fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let e = io::Error::other;
+    w.write_record([
+        "section",
+        "key",
+        "detail",
+        "packets",
+        "bytes",
+        "packets_reverse",
+        "bytes_reverse",
+        "share",
+    ])
+    .map_err(e)?;
+    w.write_record([
+        "capture".to_string(),
+        "total".into(),
+        format!("{:.6} s, {} malformed", s.duration, s.malformed),
+        s.packets.to_string(),
+        s.bytes.to_string(),
+        String::new(),
+        String::new(),
+        "1".into(),
+    ])
+    .map_err(e)?;
+    for p in &s.protocols {
+        w.write_record([
+            "protocol".to_string(),
+            p.protocol.clone(),
+            format!("L{}", p.osi.number()),
+            p.packets.to_string(),
+            p.bytes.to_string(),
+            String::new(),
+            String::new(),
+            format!("{:.6}", p.share),
+        ])
+        .map_err(e)?;
+    }
+    for x in &s.endpoints {
+        w.write_record([
+            "endpoint".to_string(),
+            x.address.to_string(),
+            x.class
+                .map(|c| format!("class {c}"))
+                .into_iter()
+                .chain(x.notes.iter().map(|n| n.to_string()))
+                .collect::<Vec<_>>()
+                .join("; "),
+            x.packets_sent.to_string(),
+            x.bytes_sent.to_string(),
+            x.packets_received.to_string(),
+            x.bytes_received.to_string(),
+            String::new(),
+        ])
+        .map_err(e)?;
+    }
+    for p in &s.ports {
+        w.write_record([
+            "port".to_string(),
+            format!("{}/{}", p.transport, p.port),
+            format!("{} {}", p.service.unwrap_or("-"), p.range),
+            p.packets.to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ])
+        .map_err(e)?;
+    }
+    for c in &s.tcp_conversations {
+        w.write_record([
+            "tcp".to_string(),
+            format!("{} {} {}", c.stream, c.client, c.server),
+            format!("{:?} {}", c.handshake, c.close),
+            c.client_to_server.packets.to_string(),
+            c.bytes_client_to_server.to_string(),
+            c.server_to_client.packets.to_string(),
+            c.bytes_server_to_client.to_string(),
+            String::new(),
+        ])
+        .map_err(e)?;
+    }
+    for c in &s.udp_conversations {
+        w.write_record([
+            "udp".to_string(),
+            format!("{} {}", c.a, c.b),
+            format!("{:.6} s", c.duration),
+            c.packets_a_to_b.to_string(),
+            c.bytes_a_to_b.to_string(),
+            c.packets_b_to_a.to_string(),
+            c.bytes_b_to_a.to_string(),
+            String::new(),
+        ])
+        .map_err(e)?;
+    }
+    w.flush()
+}
