@@ -37,10 +37,10 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
         collector.on_packet(packet, ctx);
         n += 1;
-        if let Some(b) = &bar {
-            if n.is_multiple_of(8192) {
-                b.set_position(engine.input_offset());
-            }
+        if let Some(b) = &bar
+            && n.is_multiple_of(8192)
+        {
+            b.set_position(engine.input_offset());
         }
         true
     });
