@@ -1,5 +1,6 @@
 //! Analyses: events from the engine → owned result structs. Nothing here prints.
 
+pub mod grade;
 pub mod http;
 pub mod packets;
 pub mod stats;

@@ -32,6 +32,8 @@ pub enum Command {
     Http(crate::cli::commands::http::HttpArgs),
     /// Protocol hierarchy by OSI layer, endpoints, conversations, rates.
     Stats(crate::cli::commands::stats::StatsArgs),
+    /// Grade captures of student programs against a TOML rubric.
+    Grade(crate::cli::commands::grade::GradeArgs),
 }
 
 /// Output formats.

@@ -1,0 +1,482 @@
+//! Evaluating one check against what a capture showed. A check that finds no traffic says what
+//! it looked for and what it saw instead.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::Evidence;
+use super::rubric::{Check, CheckType};
+use crate::analysis::tftp::TransferDirection;
+use crate::flow::tcp::{CloseState, HandshakeState};
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// The check's id.
+    pub id: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Points awarded.
+    pub points: f64,
+    /// Points possible.
+    pub max_points: f64,
+    /// What was found, for the student.
+    pub message: String,
+}
+
+fn ports_list(ports: &BTreeSet<u16>) -> String {
+    if ports.is_empty() {
+        "none".into()
+    } else {
+        ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Evaluates `check` against `ev`.
+pub fn evaluate(check: &Check, ev: &Evidence) -> CheckResult {
+    let (passed, message) = match check.kind {
+        CheckType::TcpHandshake => tcp_handshake(check, ev),
+        CheckType::TcpClose => tcp_close(check, ev),
+        CheckType::UdpEcho => udp_echo(check, ev),
+        CheckType::UdpBroadcast => udp_broadcast(check, ev),
+        CheckType::TftpTransfer => tftp_transfer(check, ev),
+        CheckType::HttpResponse => http_response(check, ev),
+        CheckType::Framing => framing(check, ev),
+        CheckType::MaxRetransmissions => max_retransmissions(check, ev),
+    };
+    CheckResult {
+        id: check.id.clone(),
+        passed,
+        points: if passed { check.points } else { 0.0 },
+        max_points: check.points,
+        message,
+    }
+}
+
+fn server_ports(ev: &Evidence) -> BTreeSet<u16> {
+    ev.findings.streams.iter().map(|s| s.server.port).collect()
+}
+
+fn tcp_handshake(check: &Check, ev: &Evidence) -> (bool, String) {
+    let port = check.port.unwrap_or_default();
+    let streams: Vec<_> = ev
+        .findings
+        .streams
+        .iter()
+        .filter(|s| s.server.port == port)
+        .collect();
+    if streams.is_empty() {
+        return (
+            false,
+            format!(
+                "no TCP connection to port {port}; saw connections to {}",
+                ports_list(&server_ports(ev))
+            ),
+        );
+    }
+    let complete = streams
+        .iter()
+        .filter(|s| s.handshake.state == HandshakeState::Complete)
+        .count();
+    if complete > 0 {
+        (
+            true,
+            format!(
+                "{complete} of {} connections to port {port} completed the three-way handshake",
+                streams.len()
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "{} connections to port {port}, none with a complete SYN, SYN-ACK, ACK handshake (first: {:?})",
+                streams.len(),
+                streams[0].handshake.state
+            ),
+        )
+    }
+}
+
+fn tcp_close(check: &Check, ev: &Evidence) -> (bool, String) {
+    let port = check.port.unwrap_or_default();
+    let streams: Vec<_> = ev
+        .findings
+        .streams
+        .iter()
+        .filter(|s| s.server.port == port)
+        .collect();
+    if streams.is_empty() {
+        return (
+            false,
+            format!(
+                "no TCP connection to port {port}; saw connections to {}",
+                ports_list(&server_ports(ev))
+            ),
+        );
+    }
+    let bad: Vec<String> = streams
+        .iter()
+        .filter(|s| {
+            !matches!(
+                s.close,
+                CloseState::FourWay { .. } | CloseState::Simultaneous { .. }
+            )
+        })
+        .map(|s| {
+            format!(
+                "stream {}: {}",
+                s.id,
+                crate::analysis::streams::close_name(&s.close)
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        (
+            true,
+            format!(
+                "all {} connections to port {port} closed with FIN",
+                streams.len()
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "{} of {} connections to port {port} did not close gracefully ({})",
+                bad.len(),
+                streams.len(),
+                bad.join("; ")
+            ),
+        )
+    }
+}
+
+fn udp_echo(check: &Check, ev: &Evidence) -> (bool, String) {
+    let port = check.port.unwrap_or_default();
+    let Some(echo) = ev.echo.iter().find(|e| e.port == port) else {
+        return (false, format!("no UDP datagram to port {port}"));
+    };
+    if echo.requests == 0 {
+        return (
+            false,
+            format!(
+                "no UDP datagram to port {port}; saw datagrams to ports {}",
+                ports_list(&ev.udp_ports)
+            ),
+        );
+    }
+    if echo.answered == echo.requests {
+        (
+            true,
+            format!("all {} datagrams to port {port} were echoed", echo.requests),
+        )
+    } else {
+        let frames: Vec<String> = echo.unanswered.iter().map(|f| f.to_string()).collect();
+        (
+            false,
+            format!(
+                "{} of {} datagrams to port {port} were not echoed with the same payload (frames {})",
+                echo.requests - echo.answered,
+                echo.requests,
+                frames.join(", ")
+            ),
+        )
+    }
+}
+
+fn udp_broadcast(check: &Check, ev: &Evidence) -> (bool, String) {
+    let port = check.port.unwrap_or_default();
+    let n = ev
+        .broadcasts
+        .iter()
+        .find(|(p, _)| *p == port)
+        .map_or(0, |(_, n)| *n);
+    if n > 0 {
+        (
+            true,
+            format!("{n} datagrams to a broadcast address on port {port}"),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "no datagram to a broadcast address on port {port}; saw UDP to ports {}",
+                ports_list(&ev.udp_ports)
+            ),
+        )
+    }
+}
+
+fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
+    let file = check.file.clone().unwrap_or_default();
+    let transfers = &ev.findings.tftp_transfers;
+    let wanted_dir = check.direction.as_deref().map(|d| {
+        if d == "write" {
+            TransferDirection::Write
+        } else {
+            TransferDirection::Read
+        }
+    });
+    let matching: Vec<_> = transfers
+        .iter()
+        .filter(|t| t.file == file && wanted_dir.is_none_or(|d| t.direction == d))
+        .collect();
+    if matching.is_empty() {
+        let seen: Vec<String> = transfers
+            .iter()
+            .map(|t| format!("{:?} {}", t.direction, t.file))
+            .collect();
+        return (
+            false,
+            format!(
+                "no TFTP transfer of {file}; saw {}",
+                if seen.is_empty() {
+                    "no TFTP transfer".to_string()
+                } else {
+                    seen.join(", ")
+                }
+            ),
+        );
+    }
+    let mut problems = Vec::new();
+    for t in &matching {
+        let mut p = Vec::new();
+        if let Some(e) = &t.error {
+            p.push(format!("ERROR {} ({}): {}", e.code, e.meaning, e.message));
+        }
+        if check.complete.unwrap_or(true) && !t.complete {
+            p.push("not complete".to_string());
+        }
+        if let Some(size) = check.size
+            && t.bytes != size
+        {
+            p.push(format!("{} bytes instead of {size}", t.bytes));
+        }
+        if let Some(sha) = &check.sha256
+            && t.sha256.as_deref() != Some(sha.to_ascii_lowercase().as_str())
+        {
+            p.push(format!(
+                "sha256 {} instead of {sha}",
+                t.sha256.as_deref().unwrap_or("unknown")
+            ));
+        }
+        if p.is_empty() {
+            return (
+                true,
+                format!(
+                    "transfer of {file} complete: {} bytes in {} blocks",
+                    t.bytes, t.blocks
+                ),
+            );
+        }
+        problems.push(p.join(", "));
+    }
+    (
+        false,
+        format!("transfer of {file}: {}", problems.join("; ")),
+    )
+}
+
+fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
+    let path = check.path.clone().unwrap_or_default();
+    let txs: Vec<_> = ev
+        .findings
+        .http_transactions
+        .iter()
+        .filter(|t| t.uri.as_deref() == Some(path.as_str()))
+        .filter(|t| {
+            check.method.as_deref().is_none_or(|m| {
+                t.method
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(m))
+            })
+        })
+        .collect();
+    if txs.is_empty() {
+        let seen: Vec<String> = ev
+            .findings
+            .http_transactions
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    t.method.as_deref().unwrap_or("?"),
+                    t.uri.as_deref().unwrap_or("?")
+                )
+            })
+            .collect();
+        return (
+            false,
+            format!(
+                "no HTTP request {}{path}; saw {}",
+                check
+                    .method
+                    .as_deref()
+                    .map(|m| format!("{m} "))
+                    .unwrap_or_default(),
+                if seen.is_empty() {
+                    "no HTTP requests".to_string()
+                } else {
+                    seen.join(", ")
+                }
+            ),
+        );
+    }
+    let mut problems = Vec::new();
+    for t in &txs {
+        let mut p = Vec::new();
+        if let Some(s) = check.status
+            && t.status != Some(s)
+        {
+            p.push(format!(
+                "status {} instead of {s}",
+                t.status.map_or("none".into(), |x| x.to_string())
+            ));
+        }
+        if let Some(ct) = &check.content_type {
+            let got = t.content_type.as_deref().unwrap_or("");
+            if !got
+                .to_ascii_lowercase()
+                .starts_with(&ct.to_ascii_lowercase())
+            {
+                p.push(format!("content type {got:?} instead of {ct:?}"));
+            }
+        }
+        let body = t.body_file.as_ref();
+        if let Some(sha) = &check.sha256
+            && body.map(|b| b.sha256.as_str()) != Some(sha.to_ascii_lowercase().as_str())
+        {
+            p.push(format!(
+                "body sha256 {} instead of {sha}",
+                body.map_or("unknown", |b| b.sha256.as_str())
+            ));
+        }
+        if let Some(text) = &check.body_contains {
+            let contains = body
+                .and_then(|b| std::fs::read(&b.path).ok())
+                .is_some_and(|bytes| {
+                    bytes
+                        .windows(text.len().max(1))
+                        .any(|w| w == text.as_bytes())
+                });
+            if !contains {
+                p.push(format!("body does not contain {text:?}"));
+            }
+        }
+        if check.no_warnings.unwrap_or(false) && !t.warnings.is_empty() {
+            let w: Vec<&str> = t.warnings.iter().map(|w| w.message.as_str()).collect();
+            p.push(format!("warnings: {}", w.join("; ")));
+        }
+        if p.is_empty() {
+            return (
+                true,
+                format!(
+                    "{} {path} answered {} {}",
+                    t.method.as_deref().unwrap_or("?"),
+                    t.status.map_or("-".into(), |s| s.to_string()),
+                    t.content_type.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        problems.push(p.join(", "));
+    }
+    (false, format!("{path}: {}", problems.join("; ")))
+}
+
+fn framing(check: &Check, ev: &Evidence) -> (bool, String) {
+    let port = check.port.unwrap_or_default();
+    let spec = check.framing.clone().unwrap_or_default();
+    let ids: BTreeSet<u64> = ev
+        .findings
+        .streams
+        .iter()
+        .filter(|s| s.server.port == port)
+        .map(|s| s.id.0)
+        .collect();
+    if ids.is_empty() {
+        return (
+            false,
+            format!(
+                "no TCP connection to port {port}; saw connections to {}",
+                ports_list(&server_ports(ev))
+            ),
+        );
+    }
+    let reports: Vec<_> = ev
+        .findings
+        .sticky
+        .iter()
+        .filter(|r| ids.contains(&r.stream) && r.data_segments > 0)
+        .collect();
+    let messages: u64 = reports.iter().map(|r| r.messages).sum();
+    let issues: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.issues
+                .iter()
+                .map(move |i| format!("stream {} offset {}: {}", r.stream, i.offset, i.reason))
+        })
+        .collect();
+    let coalesced: u64 = reports.iter().map(|r| r.coalesced_segments).sum();
+    let split: u64 = reports.iter().map(|r| r.split_messages).sum();
+    let mut problems = Vec::new();
+    if messages == 0 {
+        problems.push(format!("no {spec} message found"));
+    }
+    if !issues.is_empty() {
+        problems.push(format!("framing errors: {}", issues.join("; ")));
+    }
+    if let Some(m) = check.max_coalesced
+        && coalesced > m
+    {
+        problems.push(format!(
+            "{coalesced} coalesced segments (at most {m} allowed)"
+        ));
+    }
+    if let Some(m) = check.max_split
+        && split > m
+    {
+        problems.push(format!("{split} split messages (at most {m} allowed)"));
+    }
+    if problems.is_empty() {
+        (
+            true,
+            format!(
+                "{messages} well-formed {spec} messages ({coalesced} coalesced segments, {split} split messages)"
+            ),
+        )
+    } else {
+        (false, format!("port {port}: {}", problems.join("; ")))
+    }
+}
+
+fn max_retransmissions(check: &Check, ev: &Evidence) -> (bool, String) {
+    let max = check.max.unwrap_or_default();
+    let total: u64 = ev
+        .findings
+        .streams
+        .iter()
+        .filter(|s| check.port.is_none_or(|p| s.server.port == p))
+        .map(|s| s.client_to_server.retransmissions + s.server_to_client.retransmissions)
+        .sum();
+    (
+        total <= max,
+        format!("{total} TCP retransmissions (at most {max} allowed)"),
+    )
+}
+
+/// True for 255.255.255.255 and for an IPv4 address ending in .255 (a likely directed
+/// broadcast).
+pub fn is_broadcast(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => a.is_broadcast() || a.octets()[3] == 255,
+        IpAddr::V6(_) => false,
+    }
+}

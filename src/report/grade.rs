@@ -1,0 +1,204 @@
+//! Output of `pcaplab grade`: a table (one row per capture), JSON, JUnit XML and Gradescope's
+//! `results.json`.
+
+use std::io::{self, Write};
+
+use comfy_table::Color;
+use serde::Serialize;
+
+use super::Terminal;
+use super::table::{cell, new_table};
+use crate::analysis::grade::Verdict;
+
+/// Grade output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradeFormat {
+    /// One row per capture.
+    Table,
+    /// `[{capture, score, max_score, checks: [{id, passed, points, max_points, message}]}]`.
+    Json,
+    /// JUnit XML: one testsuite per capture, one testcase per check.
+    Junit,
+    /// Gradescope `results.json`: one object for one capture, an array for several.
+    Gradescope,
+}
+
+/// Writes the verdicts.
+///
+/// # Errors
+/// When writing fails.
+pub fn write<W: Write>(
+    out: &mut W,
+    format: GradeFormat,
+    term: Terminal,
+    verdicts: &[Verdict],
+) -> io::Result<()> {
+    match format {
+        GradeFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, verdicts).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+        GradeFormat::Gradescope => gradescope(out, verdicts),
+        GradeFormat::Junit => junit(out, verdicts),
+        GradeFormat::Table => table(out, term, verdicts),
+    }
+}
+
+fn table<W: Write>(out: &mut W, term: Terminal, verdicts: &[Verdict]) -> io::Result<()> {
+    let mut t = new_table(&["Capture", "Score", "Failed checks"], term, true);
+    for v in verdicts {
+        let failed: Vec<&str> = v
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.id.as_str())
+            .collect();
+        let color = Some(if v.passed() { Color::Green } else { Color::Red });
+        t.add_row(vec![
+            cell(&v.capture, None, term),
+            cell(format!("{} / {}", v.score, v.max_score), color, term),
+            cell(
+                match (&v.error, failed.is_empty()) {
+                    (Some(e), _) => format!("unreadable: {e}"),
+                    (None, true) => "-".into(),
+                    (None, false) => failed.join(", "),
+                },
+                None,
+                term,
+            ),
+        ]);
+    }
+    for line in t.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    for v in verdicts {
+        for c in v.checks.iter().filter(|c| !c.passed) {
+            writeln!(out, "{}: {} failed: {}", v.capture, c.id, c.message)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct GsTest<'a> {
+    name: &'a str,
+    score: f64,
+    max_score: f64,
+    status: &'static str,
+    output: &'a str,
+}
+
+#[derive(Serialize)]
+struct GsResult<'a> {
+    score: f64,
+    tests: Vec<GsTest<'a>>,
+}
+
+fn gradescope<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
+    let results: Vec<GsResult<'_>> = verdicts
+        .iter()
+        .map(|v| GsResult {
+            score: v.score,
+            tests: v
+                .checks
+                .iter()
+                .map(|c| GsTest {
+                    name: &c.id,
+                    score: c.points,
+                    max_score: c.max_points,
+                    status: if c.passed { "passed" } else { "failed" },
+                    output: &c.message,
+                })
+                .collect(),
+        })
+        .collect();
+    let value = match results.as_slice() {
+        [one] => serde_json::to_value(one),
+        _ => serde_json::to_value(&results),
+    }
+    .map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// Escapes text for XML attributes and content.
+pub fn xml_escape(s: &str) -> String {
+    let mut e = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => e.push_str("&amp;"),
+            '<' => e.push_str("&lt;"),
+            '>' => e.push_str("&gt;"),
+            '"' => e.push_str("&quot;"),
+            '\'' => e.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {}
+            c => e.push(c),
+        }
+    }
+    e
+}
+
+fn junit<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
+    let tests: usize = verdicts.iter().map(|v| v.checks.len()).sum();
+    let failures: usize = verdicts
+        .iter()
+        .map(|v| v.checks.iter().filter(|c| !c.passed).count())
+        .sum();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="pcaplab grade" tests="{tests}" failures="{failures}">"#
+    )?;
+    for v in verdicts {
+        let name = xml_escape(&v.capture);
+        let failed = v.checks.iter().filter(|c| !c.passed).count();
+        writeln!(
+            out,
+            r#"  <testsuite name="{name}" tests="{}" failures="{failed}" errors="{}">"#,
+            v.checks.len(),
+            usize::from(v.error.is_some())
+        )?;
+        if let Some(e) = &v.error {
+            writeln!(
+                out,
+                r#"    <testcase name="read capture" classname="{name}"><error message="{}"/></testcase>"#,
+                xml_escape(e)
+            )?;
+        }
+        for c in &v.checks {
+            write!(
+                out,
+                r#"    <testcase name="{}" classname="{name}">"#,
+                xml_escape(&c.id)
+            )?;
+            if c.passed {
+                write!(out, "<system-out>{}</system-out>", xml_escape(&c.message))?;
+            } else {
+                write!(
+                    out,
+                    r#"<failure message="{}">{} of {} points</failure>"#,
+                    xml_escape(&c.message),
+                    c.points,
+                    c.max_points
+                )?;
+            }
+            writeln!(out, "</testcase>")?;
+        }
+        writeln!(out, "  </testsuite>")?;
+    }
+    writeln!(out, "</testsuites>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_special_characters_are_escaped() {
+        assert_eq!(
+            xml_escape(r#"a<b & "c" 'd'>"#),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+        );
+        assert_eq!(xml_escape("bell\u{7}"), "bell");
+    }
+}
