@@ -213,6 +213,25 @@ fn rubric_mistakes_name_the_line_and_the_key() {
 }
 
 #[test]
+fn wrong_length_prefix_fails_only_the_framing_check() {
+    // The wrong student announced n + 4 for the second file (its truth file): the stream
+    // desynchronises after message 1, whose end is at 4 + 1200 + 4 + 3000 = 4208.
+    let r = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/rubrics/length-prefixed-transfer.toml");
+    let (code, out, _) = grade(&r, &["student-lenprefix-wrong.pcap"], "json");
+    assert_eq!(code, Some(1));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let failed: Vec<&str> = v[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, vec!["framing"]);
+}
+
+#[test]
 fn unreadable_capture_exits_2_after_grading_the_others() {
     let r = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/rubrics/udp-echo.toml");
     let (code, out, err) = grade(&r, &["lo-ethernet.pcap", "not-a-capture.pcap"], "json");
