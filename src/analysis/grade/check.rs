@@ -63,8 +63,8 @@ fn server_ports(ev: &Evidence) -> BTreeSet<u16> {
     ev.findings.streams.iter().map(|s| s.server.port).collect()
 }
 
-fn tcp_handshake(check: &Check, ev: &Evidence) -> (bool, String) {
-    let port = check.port.unwrap_or_default();
+/// The connections to `port`, or the message saying none was found and what was seen.
+fn streams_to(ev: &Evidence, port: u16) -> Result<Vec<&crate::flow::tcp::Stream>, String> {
     let streams: Vec<_> = ev
         .findings
         .streams
@@ -72,14 +72,20 @@ fn tcp_handshake(check: &Check, ev: &Evidence) -> (bool, String) {
         .filter(|s| s.server.port == port)
         .collect();
     if streams.is_empty() {
-        return (
-            false,
-            format!(
-                "no TCP connection to port {port}; saw connections to {}",
-                ports_list(&server_ports(ev))
-            ),
-        );
+        return Err(format!(
+            "no TCP connection to port {port}; saw connections to {}",
+            ports_list(&server_ports(ev))
+        ));
     }
+    Ok(streams)
+}
+
+fn tcp_handshake(check: &Check, ev: &Evidence) -> (bool, String) {
+    let port = check.port.unwrap_or_default();
+    let streams = match streams_to(ev, port) {
+        Ok(s) => s,
+        Err(message) => return (false, message),
+    };
     let complete = streams
         .iter()
         .filter(|s| s.handshake.state == HandshakeState::Complete)
@@ -106,21 +112,10 @@ fn tcp_handshake(check: &Check, ev: &Evidence) -> (bool, String) {
 
 fn tcp_close(check: &Check, ev: &Evidence) -> (bool, String) {
     let port = check.port.unwrap_or_default();
-    let streams: Vec<_> = ev
-        .findings
-        .streams
-        .iter()
-        .filter(|s| s.server.port == port)
-        .collect();
-    if streams.is_empty() {
-        return (
-            false,
-            format!(
-                "no TCP connection to port {port}; saw connections to {}",
-                ports_list(&server_ports(ev))
-            ),
-        );
-    }
+    let streams = match streams_to(ev, port) {
+        Ok(s) => s,
+        Err(message) => return (false, message),
+    };
     let bad: Vec<String> = streams
         .iter()
         .filter(|s| {
@@ -393,22 +388,10 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
 fn framing(check: &Check, ev: &Evidence) -> (bool, String) {
     let port = check.port.unwrap_or_default();
     let spec = check.framing.clone().unwrap_or_default();
-    let ids: BTreeSet<u64> = ev
-        .findings
-        .streams
-        .iter()
-        .filter(|s| s.server.port == port)
-        .map(|s| s.id.0)
-        .collect();
-    if ids.is_empty() {
-        return (
-            false,
-            format!(
-                "no TCP connection to port {port}; saw connections to {}",
-                ports_list(&server_ports(ev))
-            ),
-        );
-    }
+    let ids: BTreeSet<u64> = match streams_to(ev, port) {
+        Ok(streams) => streams.iter().map(|s| s.id.0).collect(),
+        Err(message) => return (false, message),
+    };
     let reports: Vec<_> = ev
         .findings
         .sticky
