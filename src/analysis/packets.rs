@@ -46,8 +46,24 @@ pub struct PacketRow {
 
 /// Builds the row of `packet`; `first` is the timestamp of the capture's first packet.
 pub fn row(packet: &Packet<'_>, ctx: &Context, first: Duration) -> PacketRow {
-    let layers = describe::layers(packet, ctx);
-    let summary = describe::summary_with_layers(packet, ctx, &layers);
+    row_with(packet, ctx, first, true)
+}
+
+/// [`row`], with `layers` left empty when `with_layers` is false (table and CSV output show only
+/// the layer chain, which is much cheaper to compute).
+pub fn row_with(
+    packet: &Packet<'_>,
+    ctx: &Context,
+    first: Duration,
+    with_layers: bool,
+) -> PacketRow {
+    let (layers, summary) = if with_layers {
+        let layers = describe::layers(packet, ctx);
+        let summary = describe::summary_with_layers(packet, ctx, &layers);
+        (layers, summary)
+    } else {
+        (Vec::new(), describe::summary_fast(packet, ctx))
+    };
     let ts = packet.frame.timestamp;
     let rel = ts.checked_sub(first).map_or_else(
         || -(first.saturating_sub(ts).as_secs_f64()),

@@ -259,7 +259,12 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
     out.push(frame_layer(packet));
     link_layers(packet, &mut out);
     if let Some(sliced) = &packet.sliced {
-        if let Some(net) = &sliced.net {
+        // ARP was already listed with the link layers (layer 2).
+        if let Some(net) = sliced
+            .net
+            .as_ref()
+            .filter(|n| !matches!(n, LaxNetSlice::Arp(_)))
+        {
             out.push(net_layer(net));
         }
         if let Some(transport) = &sliced.transport {
@@ -303,9 +308,93 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
     out
 }
 
+/// The layer chain (`L2 Ethernet › L3 IPv4 › L4 UDP › L7 TFTP`) without building any field:
+/// the same names as [`layers`], for outputs that show only the chain.
+pub fn layer_chain(packet: &Packet<'_>, ctx: &Context) -> String {
+    let mut names: Vec<(OsiLayer, &str)> = Vec::with_capacity(6);
+    match packet.link {
+        LinkHeader::Ethernet => names.push((OsiLayer::DataLink, "Ethernet")),
+        LinkHeader::Sll(_) => names.push((OsiLayer::DataLink, "Linux cooked (SLL)")),
+        LinkHeader::Sll2(_) => names.push((OsiLayer::DataLink, "Linux cooked v2 (SLL2)")),
+        LinkHeader::Loopback { .. } => names.push((OsiLayer::DataLink, "Loopback")),
+        LinkHeader::RawIp => {}
+        LinkHeader::Unsupported(_) => names.push((OsiLayer::DataLink, "Unsupported link layer")),
+    }
+    if let Some(sliced) = &packet.sliced {
+        for ext in &sliced.link_exts {
+            names.push((
+                OsiLayer::DataLink,
+                match ext {
+                    LaxLinkExtSlice::Vlan(_) => "802.1Q VLAN",
+                    LaxLinkExtSlice::Macsec(_) => "MACsec",
+                },
+            ));
+        }
+        match &sliced.net {
+            Some(LaxNetSlice::Arp(_)) => names.push((OsiLayer::DataLink, "ARP")),
+            Some(LaxNetSlice::Ipv4(ip)) => {
+                let h = ip.header();
+                let fragment = h.more_fragments() || h.fragments_offset().value() != 0;
+                names.push((
+                    OsiLayer::Network,
+                    if fragment { "IPv4 fragment" } else { "IPv4" },
+                ));
+            }
+            Some(LaxNetSlice::Ipv6(_)) => names.push((OsiLayer::Network, "IPv6")),
+            None => {}
+        }
+        match &sliced.transport {
+            Some(TransportSlice::Tcp(_)) => names.push((OsiLayer::Transport, "TCP")),
+            Some(TransportSlice::Udp(_)) => names.push((OsiLayer::Transport, "UDP")),
+            Some(TransportSlice::Icmpv4(_)) => names.push((OsiLayer::Network, "ICMP")),
+            Some(TransportSlice::Icmpv6(_)) => names.push((OsiLayer::Network, "ICMPv6")),
+            Some(_) => names.push((OsiLayer::Network, "IGMP")),
+            None if packet.partial_tcp().is_some() => names.push((OsiLayer::Transport, "TCP")),
+            None => {}
+        }
+    }
+    if let Some(app) = &ctx.app {
+        names.push((OsiLayer::Application, app.protocol.as_str()));
+    } else if !packet.payload().is_empty() {
+        names.push((OsiLayer::Application, "Data"));
+    } else if packet.is_fragment()
+        && packet
+            .sliced
+            .as_ref()
+            .and_then(|s| s.net.as_ref())
+            .and_then(|n| n.ip_payload_ref())
+            .is_some()
+    {
+        names.push((OsiLayer::Application, "Fragment data"));
+    }
+    let mut chain = String::new();
+    for (i, (osi, name)) in names.iter().enumerate() {
+        if i > 0 {
+            chain.push_str(" › ");
+        }
+        let _ = write!(chain, "{osi} {name}");
+    }
+    chain
+}
+
 /// Computes the summary columns of `packet`.
 pub fn summary(packet: &Packet<'_>, ctx: &Context) -> Summary {
     summary_with_layers(packet, ctx, &layers(packet, ctx))
+}
+
+/// [`summary`] without building the layers' fields.
+pub fn summary_fast(packet: &Packet<'_>, ctx: &Context) -> Summary {
+    let (src, dst) = addresses(packet);
+    let ports = packet.ports();
+    Summary {
+        src,
+        dst,
+        src_port: ports.map(|p| p.0),
+        dst_port: ports.map(|p| p.1),
+        protocol: protocol(packet, ctx),
+        layer_chain: layer_chain(packet, ctx),
+        info: info(packet, ctx),
+    }
 }
 
 /// [`summary`] for a packet whose layers were already built.

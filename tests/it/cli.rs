@@ -125,3 +125,46 @@ fn show_rejects_a_packet_beyond_the_end() {
     assert_eq!(out.status.code(), Some(2));
     assert!(util::stderr(&out).contains("no packet 99"));
 }
+
+#[test]
+fn csv_layer_chain_matches_the_json_layers_on_every_capture() {
+    // CSV and tables compute the chain without building fields; it must name exactly the layers
+    // the JSON output lists.
+    let mut dirs = vec![util::fixtures()];
+    dirs.extend(util::public_corpus());
+    let mut compared = 0;
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.to_string_lossy().into_owned();
+            if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+                continue;
+            }
+            let json = util::ndjson(&util::run(&["packets", &name, "--format", "ndjson"]));
+            let csv = util::stdout(&util::run(&["packets", &name, "--format", "csv"]));
+            let mut reader = csv::Reader::from_reader(csv.as_bytes());
+            let chains: Vec<String> = reader
+                .records()
+                .map(|r| r.unwrap().get(10).unwrap().to_string())
+                .collect();
+            assert_eq!(chains.len(), json.len(), "{name}");
+            for (row, chain) in json.iter().zip(&chains) {
+                let expected: Vec<String> = row["layers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l["osi"] != 1)
+                    .map(|l| format!("L{} {}", l["osi"], l["name"].as_str().unwrap()))
+                    .collect();
+                assert_eq!(
+                    chain,
+                    &expected.join(" › "),
+                    "{name} frame {}",
+                    row["number"]
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 1000, "{compared}");
+}

@@ -31,6 +31,10 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let mut writer =
         PacketWriter::new(out, args.format.into(), term, !args.no_header, TABLE_CHUNK)?;
     let live = input.live;
+    let with_layers = matches!(
+        args.format,
+        crate::cli::args::FormatArg::Json | crate::cli::args::FormatArg::Ndjson
+    );
     let limit = args.limit.unwrap_or(u64::MAX);
     let mut written: u64 = 0;
     let mut write_error: Option<io::Error> = None;
@@ -39,7 +43,7 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
         if written >= limit {
             return false;
         }
-        let row = packets::row(packet, ctx, engine.first_timestamp());
+        let row = packets::row_with(packet, ctx, engine.first_timestamp(), with_layers);
         if let Err(e) = writer.push(row, live) {
             write_error = Some(e);
             return false;
