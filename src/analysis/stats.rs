@@ -3,7 +3,7 @@
 //! span, rates and the malformed count. Fed every packet in capture order; memory grows with the
 //! number of distinct protocols, endpoints, ports and conversations, not with the packets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -128,7 +128,8 @@ pub struct Collector {
     malformed: u64,
     first: Option<Duration>,
     last: Option<Duration>,
-    protocols: BTreeMap<(OsiLayer, String), (u64, u64)>,
+    /// Few entries (one per protocol seen), so a list searched linearly.
+    protocols: Vec<ProtocolCount>,
     endpoints: HashMap<IpAddr, [u64; 4]>,
     ports: HashMap<(&'static str, u16), u64>,
     udp: HashMap<(SocketAddr, SocketAddr), usize>,
@@ -152,13 +153,34 @@ impl Collector {
         if packet.malformed.is_some() || ctx.app.as_ref().is_some_and(|a| a.malformed.is_some()) {
             self.malformed += 1;
         }
-        for layer in describe::layers(packet, ctx) {
-            if layer.osi == OsiLayer::Physical {
+        let mut names = Vec::with_capacity(8);
+        describe::layer_names(packet, ctx, &mut names);
+        for (i, (osi, name)) in names.iter().enumerate() {
+            // A protocol counts once per packet, like tshark's `frame.protocols`: a QinQ frame
+            // has two VLAN tags but is one packet carrying VLAN.
+            if names
+                .get(..i)
+                .is_some_and(|before| before.contains(&(*osi, *name)))
+            {
                 continue;
             }
-            let e = self.protocols.entry((layer.osi, layer.name)).or_default();
-            e.0 += 1;
-            e.1 += len;
+            match self
+                .protocols
+                .iter_mut()
+                .find(|p| p.osi == *osi && p.protocol == *name)
+            {
+                Some(p) => {
+                    p.packets += 1;
+                    p.bytes += len;
+                }
+                None => self.protocols.push(ProtocolCount {
+                    osi: *osi,
+                    protocol: (*name).to_string(),
+                    packets: 1,
+                    bytes: len,
+                    share: 0.0,
+                }),
+            }
         }
         let Some((src, dst)) = packet.ip_addrs() else {
             return;
@@ -222,18 +244,16 @@ impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
     pub fn finish(self, tcp: Vec<StreamRow>) -> Stats {
         let total = self.packets.max(1) as f64;
-        let mut protocols: Vec<ProtocolCount> = self
-            .protocols
-            .into_iter()
-            .map(|((osi, protocol), (packets, bytes))| ProtocolCount {
-                osi,
-                protocol,
-                packets,
-                bytes,
-                share: packets as f64 / total,
-            })
-            .collect();
-        protocols.sort_by(|x, y| x.osi.cmp(&y.osi).then(y.packets.cmp(&x.packets)));
+        let mut protocols = self.protocols;
+        for p in &mut protocols {
+            p.share = p.packets as f64 / total;
+        }
+        protocols.sort_by(|x, y| {
+            x.osi
+                .cmp(&y.osi)
+                .then(y.packets.cmp(&x.packets))
+                .then(x.protocol.cmp(&y.protocol))
+        });
         let mut endpoints: Vec<Endpoint> = self
             .endpoints
             .into_iter()

@@ -312,6 +312,24 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
 /// the same names as [`layers`], for outputs that show only the chain.
 pub fn layer_chain(packet: &Packet<'_>, ctx: &Context) -> String {
     let mut names: Vec<(OsiLayer, &str)> = Vec::with_capacity(6);
+    layer_names(packet, ctx, &mut names);
+    let mut chain = String::new();
+    for (i, (osi, name)) in names.iter().enumerate() {
+        if i > 0 {
+            chain.push_str(" › ");
+        }
+        let _ = write!(chain, "{osi} {name}");
+    }
+    chain
+}
+
+/// Appends the OSI layer and protocol name of every layer above the frame to `names`: the same
+/// names as [`layers`] without building any field (for counting protocols per packet).
+pub fn layer_names<'c>(
+    packet: &Packet<'_>,
+    ctx: &'c Context,
+    names: &mut Vec<(OsiLayer, &'c str)>,
+) {
     match packet.link {
         LinkHeader::Ethernet => names.push((OsiLayer::DataLink, "Ethernet")),
         LinkHeader::Sll(_) => names.push((OsiLayer::DataLink, "Linux cooked (SLL)")),
@@ -367,14 +385,6 @@ pub fn layer_chain(packet: &Packet<'_>, ctx: &Context) -> String {
     {
         names.push((OsiLayer::Application, "Fragment data"));
     }
-    let mut chain = String::new();
-    for (i, (osi, name)) in names.iter().enumerate() {
-        if i > 0 {
-            chain.push_str(" › ");
-        }
-        let _ = write!(chain, "{osi} {name}");
-    }
-    chain
 }
 
 /// Computes the summary columns of `packet`.

@@ -91,6 +91,8 @@ struct GsTest<'a> {
 #[derive(Serialize)]
 struct GsResult<'a> {
     score: f64,
+    /// Gradescope's top-level text: which capture, and why it could not be read.
+    output: String,
     tests: Vec<GsTest<'a>>,
 }
 
@@ -99,6 +101,13 @@ fn gradescope<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
         .iter()
         .map(|v| GsResult {
             score: v.score,
+            output: match &v.error {
+                Some(e) => format!(
+                    "{}: {} / {}; unreadable: {e}",
+                    v.capture, v.score, v.max_score
+                ),
+                None => format!("{}: {} / {}", v.capture, v.score, v.max_score),
+            },
             tests: v
                 .checks
                 .iter()
@@ -139,7 +148,9 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 fn junit<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
-    let tests: usize = verdicts.iter().map(|v| v.checks.len()).sum();
+    // An unreadable capture gets one extra testcase, "read capture", with an <error>.
+    let errors: usize = verdicts.iter().filter(|v| v.error.is_some()).count();
+    let tests: usize = verdicts.iter().map(|v| v.checks.len()).sum::<usize>() + errors;
     let failures: usize = verdicts
         .iter()
         .map(|v| v.checks.iter().filter(|c| !c.passed).count())
@@ -147,16 +158,16 @@ fn junit<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
-        r#"<testsuites name="pcaplab grade" tests="{tests}" failures="{failures}">"#
+        r#"<testsuites name="pcaplab grade" tests="{tests}" failures="{failures}" errors="{errors}">"#
     )?;
     for v in verdicts {
         let name = xml_escape(&v.capture);
         let failed = v.checks.iter().filter(|c| !c.passed).count();
+        let error = usize::from(v.error.is_some());
         writeln!(
             out,
-            r#"  <testsuite name="{name}" tests="{}" failures="{failed}" errors="{}">"#,
-            v.checks.len(),
-            usize::from(v.error.is_some())
+            r#"  <testsuite name="{name}" tests="{}" failures="{failed}" errors="{error}">"#,
+            v.checks.len() + error,
         )?;
         if let Some(e) = &v.error {
             writeln!(
@@ -192,6 +203,97 @@ fn junit<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::grade::check::CheckResult;
+
+    fn check(id: &str, passed: bool, max: f64, message: &str) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            passed,
+            points: if passed { max } else { 0.0 },
+            max_points: max,
+            message: message.into(),
+        }
+    }
+
+    fn verdicts() -> Vec<Verdict> {
+        vec![
+            Verdict {
+                capture: "alice.pcap".into(),
+                score: 3.0,
+                max_score: 3.0,
+                checks: vec![check("echo", true, 3.0, "all 4 datagrams echoed")],
+                error: None,
+            },
+            Verdict {
+                capture: "bob & <eve>.pcap".into(),
+                score: 1.0,
+                max_score: 3.0,
+                checks: vec![
+                    check("echo", false, 2.0, "frame 7: \"hi\" not echoed"),
+                    check("close", true, 1.0, "ok"),
+                ],
+                error: Some("frame 9: record cut".into()),
+            },
+        ]
+    }
+
+    const PLAIN: Terminal = Terminal {
+        is_tty: false,
+        color: false,
+        width: None,
+    };
+
+    fn render(format: GradeFormat) -> String {
+        let mut out = Vec::new();
+        write(&mut out, format, PLAIN, &verdicts()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn junit_has_one_suite_per_capture_and_escapes_text() {
+        let want = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="pcaplab grade" tests="4" failures="1" errors="1">
+  <testsuite name="alice.pcap" tests="1" failures="0" errors="0">
+    <testcase name="echo" classname="alice.pcap"><system-out>all 4 datagrams echoed</system-out></testcase>
+  </testsuite>
+  <testsuite name="bob &amp; &lt;eve&gt;.pcap" tests="3" failures="1" errors="1">
+    <testcase name="read capture" classname="bob &amp; &lt;eve&gt;.pcap"><error message="frame 9: record cut"/></testcase>
+    <testcase name="echo" classname="bob &amp; &lt;eve&gt;.pcap"><failure message="frame 7: &quot;hi&quot; not echoed">0 of 2 points</failure></testcase>
+    <testcase name="close" classname="bob &amp; &lt;eve&gt;.pcap"><system-out>ok</system-out></testcase>
+  </testsuite>
+</testsuites>
+"#;
+        assert_eq!(render(GradeFormat::Junit), want);
+    }
+
+    #[test]
+    fn gradescope_is_an_array_for_several_captures_and_an_object_for_one() {
+        let v: serde_json::Value = serde_json::from_str(&render(GradeFormat::Gradescope)).unwrap();
+        assert_eq!(v.as_array().map(Vec::len), Some(2));
+        assert_eq!(v[1]["score"], 1.0);
+        assert_eq!(v[1]["tests"][0]["status"], "failed");
+        assert_eq!(v[1]["tests"][0]["max_score"], 2.0);
+        assert_eq!(v[1]["tests"][1]["status"], "passed");
+        assert!(v[1]["output"].as_str().unwrap().contains("unreadable"));
+        let mut out = Vec::new();
+        write(&mut out, GradeFormat::Gradescope, PLAIN, &verdicts()[..1]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["score"], 3.0);
+        assert_eq!(v["tests"][0]["name"], "echo");
+        assert_eq!(v["tests"][0]["output"], "all 4 datagrams echoed");
+    }
+
+    #[test]
+    fn table_lists_failed_checks_and_their_messages() {
+        let text = render(GradeFormat::Table);
+        assert!(text.contains("3 / 3"), "{text}");
+        assert!(text.contains("1 / 3"), "{text}");
+        assert!(text.contains("unreadable: frame 9: record cut"), "{text}");
+        assert!(
+            text.contains("bob & <eve>.pcap: echo failed: frame 7: \"hi\" not echoed"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn xml_special_characters_are_escaped() {

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::streams::handshake_name;
 use super::table::{cell, new_table};
 use super::{Format, Terminal, write_ndjson};
 use crate::analysis::stats::Stats;
@@ -31,7 +32,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     }
     writeln!(
         out,
-        "{} packets, {} bytes, {:.3} s, {} malformed{}",
+        "{} packets, {} bytes, {:.6} s, {} malformed{}",
         s.packets,
         s.bytes,
         s.duration,
@@ -117,7 +118,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(c.stream, None, term),
             cell(c.client, None, term),
             cell(c.server, None, term),
-            cell(format!("{:?}", c.handshake), None, term),
+            cell(handshake_name(c.handshake), None, term),
             cell(&c.close, None, term),
             cell(c.packets, None, term),
             cell(c.bytes_client_to_server, None, term),
@@ -226,7 +227,7 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
         w.write_record([
             "tcp".to_string(),
             format!("{} {} {}", c.stream, c.client, c.server),
-            format!("{:?} {}", c.handshake, c.close),
+            format!("{} {}", handshake_name(c.handshake), c.close),
             c.client_to_server.packets.to_string(),
             c.bytes_client_to_server.to_string(),
             c.server_to_client.packets.to_string(),

@@ -28,7 +28,8 @@ const HEADER: [&str; 16] = [
     "frames",
 ];
 
-fn handshake_name(h: HandshakeState) -> &'static str {
+/// The handshake state as the stream table shows it (`complete`, `syn_only`, ...).
+pub(crate) fn handshake_name(h: HandshakeState) -> &'static str {
     match h {
         HandshakeState::Complete => "complete",
         HandshakeState::SynOnly => "syn_only",

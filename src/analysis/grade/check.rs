@@ -26,16 +26,55 @@ pub struct CheckResult {
     pub message: String,
 }
 
-fn ports_list(ports: &BTreeSet<u16>) -> String {
-    if ports.is_empty() {
-        "none".into()
-    } else {
-        ports
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+/// Items shown in a "saw ..." list at most; the rest are counted.
+const MAX_LISTED: usize = 10;
+
+/// `a, b, c` (at most [`MAX_LISTED`] items, then `and N more`), or `none` when empty.
+fn listed<I: IntoIterator<Item = String>>(items: I, none: &str) -> String {
+    let items: Vec<String> = items.into_iter().collect();
+    if items.is_empty() {
+        return none.to_string();
     }
+    let shown = items
+        .iter()
+        .take(MAX_LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match items.len().saturating_sub(MAX_LISTED) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
+/// `saw connections to 8080, 9000` or `saw no TCP connection`.
+fn seen_tcp(ev: &Evidence) -> String {
+    let ports = server_ports(ev);
+    if ports.is_empty() {
+        "saw no TCP connection".into()
+    } else {
+        format!(
+            "saw connections to {}",
+            listed(ports.iter().map(u16::to_string), "")
+        )
+    }
+}
+
+/// `saw datagrams to ports 53, 69` or `saw no UDP datagram`.
+fn seen_udp(ev: &Evidence) -> String {
+    if ev.udp_ports.is_empty() {
+        "saw no UDP datagram".into()
+    } else {
+        format!(
+            "saw datagrams to ports {}",
+            listed(ev.udp_ports.iter().map(u16::to_string), "")
+        )
+    }
+}
+
+fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Evaluates `check` against `ev`.
@@ -73,8 +112,8 @@ fn streams_to(ev: &Evidence, port: u16) -> Result<Vec<&crate::flow::tcp::Stream>
         .collect();
     if streams.is_empty() {
         return Err(format!(
-            "no TCP connection to port {port}; saw connections to {}",
-            ports_list(&server_ports(ev))
+            "no TCP connection to port {port}; {}",
+            seen_tcp(ev)
         ));
     }
     Ok(streams)
@@ -102,9 +141,18 @@ fn tcp_handshake(check: &Check, ev: &Evidence) -> (bool, String) {
         (
             false,
             format!(
-                "{} connections to port {port}, none with a complete SYN, SYN-ACK, ACK handshake (first: {:?})",
-                streams.len(),
-                streams[0].handshake.state
+                "{} to port {port}, none with a complete SYN, SYN-ACK, ACK handshake ({})",
+                plural(streams.len() as u64, "connection", "connections"),
+                listed(
+                    streams.iter().map(|s| match s.handshake.state {
+                        HandshakeState::Complete => "complete".to_string(),
+                        HandshakeState::SynOnly => "a SYN without answer".to_string(),
+                        HandshakeState::NoSynAck => "no SYN-ACK captured".to_string(),
+                        HandshakeState::NoAck => "the SYN-ACK was never acknowledged".to_string(),
+                        HandshakeState::NotSeen => "started before the capture".to_string(),
+                    }),
+                    "",
+                )
             ),
         )
     }
@@ -128,7 +176,7 @@ fn tcp_close(check: &Check, ev: &Evidence) -> (bool, String) {
             format!(
                 "stream {}: {}",
                 s.id,
-                crate::analysis::streams::close_name(&s.close)
+                crate::analysis::streams::close_name(&s.close).replace('_', " ")
             )
         })
         .collect();
@@ -161,26 +209,30 @@ fn udp_echo(check: &Check, ev: &Evidence) -> (bool, String) {
     if echo.requests == 0 {
         return (
             false,
-            format!(
-                "no UDP datagram to port {port}; saw datagrams to ports {}",
-                ports_list(&ev.udp_ports)
-            ),
+            format!("no UDP datagram to port {port}; {}", seen_udp(ev)),
         );
     }
     if echo.answered == echo.requests {
         (
             true,
-            format!("all {} datagrams to port {port} were echoed", echo.requests),
+            format!(
+                "all {} to port {port} were echoed",
+                plural(echo.requests, "datagram", "datagrams")
+            ),
         )
     } else {
-        let frames: Vec<String> = echo.unanswered.iter().map(|f| f.to_string()).collect();
+        let frames = listed(echo.unanswered.iter().map(|f| f.to_string()), "none");
         (
             false,
             format!(
-                "{} of {} datagrams to port {port} were not echoed with the same payload (frames {})",
+                "{} of {} datagrams to port {port} not echoed with the same payload to the sender ({} {frames})",
                 echo.requests - echo.answered,
                 echo.requests,
-                frames.join(", ")
+                if echo.unanswered.len() == 1 {
+                    "frame"
+                } else {
+                    "frames"
+                },
             ),
         )
     }
@@ -202,8 +254,8 @@ fn udp_broadcast(check: &Check, ev: &Evidence) -> (bool, String) {
         (
             false,
             format!(
-                "no datagram to a broadcast address on port {port}; saw UDP to ports {}",
-                ports_list(&ev.udp_ports)
+                "no datagram to a broadcast address on port {port}; {}",
+                seen_udp(ev)
             ),
         )
     }
@@ -224,21 +276,23 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
         .filter(|t| t.file == file && wanted_dir.is_none_or(|d| t.direction == d))
         .collect();
     if matching.is_empty() {
-        let seen: Vec<String> = transfers
-            .iter()
-            .map(|t| format!("{:?} {}", t.direction, t.file))
-            .collect();
-        return (
-            false,
-            format!(
-                "no TFTP transfer of {file}; saw {}",
-                if seen.is_empty() {
-                    "no TFTP transfer".to_string()
-                } else {
-                    seen.join(", ")
-                }
-            ),
+        let name = |d: TransferDirection| match d {
+            TransferDirection::Read => "read",
+            TransferDirection::Write => "write",
+        };
+        let seen = listed(
+            transfers.iter().map(|t| {
+                let error = t
+                    .error
+                    .as_ref()
+                    .map(|e| format!(" (ERROR {}: {})", e.code, e.message))
+                    .unwrap_or_default();
+                format!("a {} of {}{error}", name(t.direction), t.file)
+            }),
+            "no TFTP transfer",
         );
+        let wanted = wanted_dir.map_or("transfer", name);
+        return (false, format!("no TFTP {wanted} of {file}; saw {seen}"));
     }
     let mut problems = Vec::new();
     for t in &matching {
@@ -295,34 +349,35 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
         })
         .collect();
     if txs.is_empty() {
-        let seen: Vec<String> = ev
-            .findings
-            .http_transactions
-            .iter()
-            .map(|t| {
+        let txs = &ev.findings.http_transactions;
+        let seen = if txs.is_empty() {
+            let ports = server_ports(ev);
+            if ports.is_empty() {
+                "no HTTP request and no TCP connection".to_string()
+            } else {
                 format!(
-                    "{} {}",
-                    t.method.as_deref().unwrap_or("?"),
-                    t.uri.as_deref().unwrap_or("?")
+                    "no HTTP request on the connections to {}",
+                    listed(ports.iter().map(u16::to_string), "")
                 )
-            })
-            .collect();
-        return (
-            false,
-            format!(
-                "no HTTP request {}{path}; saw {}",
-                check
-                    .method
-                    .as_deref()
-                    .map(|m| format!("{m} "))
-                    .unwrap_or_default(),
-                if seen.is_empty() {
-                    "no HTTP requests".to_string()
-                } else {
-                    seen.join(", ")
-                }
-            ),
-        );
+            }
+        } else {
+            listed(
+                txs.iter().map(|t| {
+                    format!(
+                        "{} {}",
+                        t.method.as_deref().unwrap_or("?"),
+                        t.uri.as_deref().unwrap_or("?")
+                    )
+                }),
+                "",
+            )
+        };
+        let method = check
+            .method
+            .as_deref()
+            .map(|m| format!("{m} "))
+            .unwrap_or_default();
+        return (false, format!("no HTTP request {method}{path}; saw {seen}"));
     }
     let mut problems = Vec::new();
     for t in &txs {
@@ -420,13 +475,17 @@ fn framing(check: &Check, ev: &Evidence) -> (bool, String) {
         && coalesced > m
     {
         problems.push(format!(
-            "{coalesced} coalesced segments (at most {m} allowed)"
+            "{} (at most {m} allowed)",
+            plural(coalesced, "coalesced segment", "coalesced segments")
         ));
     }
     if let Some(m) = check.max_split
         && split > m
     {
-        problems.push(format!("{split} split messages (at most {m} allowed)"));
+        problems.push(format!(
+            "{} (at most {m} allowed)",
+            plural(split, "split message", "split messages")
+        ));
     }
     if problems.is_empty() {
         (
@@ -451,7 +510,10 @@ fn max_retransmissions(check: &Check, ev: &Evidence) -> (bool, String) {
         .sum();
     (
         total <= max,
-        format!("{total} TCP retransmissions (at most {max} allowed)"),
+        format!(
+            "{} (at most {max} allowed)",
+            plural(total, "TCP retransmission", "TCP retransmissions")
+        ),
     )
 }
 

@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use etherparse::TransportSlice;
 use rayon::prelude::*;
@@ -180,9 +181,12 @@ pub fn grade_one(path: &Path, rubric: &Rubric) -> Verdict {
     let needs_bodies = rubric.checks.iter().any(|c| {
         c.kind == CheckType::HttpResponse && (c.sha256.is_some() || c.body_contains.is_some())
     });
+    // One directory per grading, even when the same capture is named twice: the process id and
+    // a counter keep parallel gradings (and concurrent runs) apart.
+    static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
     let body_dir = needs_bodies.then(|| {
-        let unique = payload_hash(path.as_os_str().as_encoded_bytes());
-        std::env::temp_dir().join(format!("pcaplab-grade-{}-{unique:x}", std::process::id()))
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!("pcaplab-grade-{}-{n}", std::process::id()))
     });
     if let Some(d) = &body_dir {
         let _ = std::fs::create_dir_all(d);

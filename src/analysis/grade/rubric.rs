@@ -86,57 +86,201 @@ pub struct Check {
 
 /// A rubric that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: line {line}: {message}")]
+#[error("{path}: line {line}, column {column}: {message}")]
 pub struct RubricError {
     /// The rubric file.
     pub path: String,
     /// 1-based line.
     pub line: usize,
-    /// What is wrong, naming the key and what was expected.
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// The key at fault, when the mistake is in one key.
+    pub key: Option<String>,
+    /// What is wrong, naming the check, the key and what was expected.
     pub message: String,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len()))
-        .map_or(1, |s| s.matches('\n').count() + 1)
+/// 1-based line and column of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = text.get(..offset).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The key a `key = value` line assigns, when the line at `offset` is one.
+fn key_on_line(text: &str, offset: usize) -> Option<String> {
+    let line_start = text
+        .get(..offset)
+        .and_then(|b| b.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line = text.get(line_start..)?.lines().next()?.trim_start();
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    bare.then(|| key.to_string())
+}
+
+/// The text between the first pair of backquotes in `message` (toml names fields that way).
+fn quoted(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('`')?;
+    rest.split_once('`').map(|(key, _)| key)
+}
+
+/// Which `[[check]]` table (1-based) contains byte `offset`, if any.
+fn check_number(text: &str, offset: usize) -> Option<usize> {
+    let mut n = 0;
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        if line_start > offset {
+            break;
+        }
+        if line.trim_start().starts_with("[[check]]") {
+            n += 1;
+        }
+        line_start += line.len();
+    }
+    (n > 0).then_some(n)
+}
+
+/// Serde's names for Rust types, in words a teacher writing TOML understands.
+fn plain_expectation(message: &str) -> String {
+    message
+        .replace("expected f64", "expected a number")
+        .replace("expected u16", "expected an integer from 0 to 65535")
+        .replace("expected u64", "expected an integer of at least 0")
+        .replace("missing field", "missing key")
+        .replace("unknown field", "unknown key")
+        .replace("unknown variant", "unknown check type")
+}
+
+/// Where each key of each check is, for messages about rubrics that parse but do not make
+/// sense (a missing parameter, a bad framing spec).
+#[derive(Deserialize)]
+struct Located {
+    #[serde(default)]
+    check: Vec<std::collections::BTreeMap<String, toml::Spanned<toml::Value>>>,
+}
+
+fn from_toml_error(path: &str, text: &str, e: &toml::de::Error) -> RubricError {
+    let offset = e.span().map_or(0, |s| s.start);
+    let (line, column) = position(text, offset);
+    let raw = e.message().trim();
+    let on_line = key_on_line(text, offset);
+    let key = if raw.starts_with("missing field") || raw.starts_with("unknown field") {
+        quoted(raw).map(str::to_string)
+    } else {
+        on_line
+    };
+    let mut message = plain_expectation(raw);
+    if raw.starts_with("missing field `check`") {
+        message = "no [[check]] tables: a rubric needs at least one check".into();
+    } else if raw.starts_with("missing field `type`") {
+        message.push_str(", expected one of ");
+        message.push_str(&TYPE_NAMES.map(|n| format!("`{n}`")).join(", "));
+    }
+    if let Some(k) = &key
+        && !message.contains(&format!("`{k}`"))
+    {
+        message = format!("key `{k}`: {message}");
+    }
+    if let Some(n) = check_number(text, offset) {
+        let id = toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|t| {
+                t.get("check")?
+                    .as_array()?
+                    .get(n - 1)?
+                    .get("id")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .map(|id| format!(" (`{id}`)"))
+            .unwrap_or_default();
+        message = format!("check {n}{id}: {message}");
+    }
+    RubricError {
+        path: path.into(),
+        line,
+        column,
+        key,
+        message,
+    }
 }
 
 /// Parses and checks a rubric.
 ///
 /// # Errors
-/// [`RubricError`] naming the line, the key and what was expected.
+/// [`RubricError`] naming the line, the key and what was expected: TOML syntax, an unknown or
+/// missing key, a value of the wrong type, an unknown check type, a parameter the check type
+/// needs, an invalid framing spec or SHA-256, two checks with the same id.
 pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
-    let rubric: Rubric = toml::from_str(text).map_err(|e| RubricError {
-        path: path.to_string(),
-        line: e.span().map_or(1, |s| line_of(text, s.start)),
-        message: e.message().trim().to_string(),
-    })?;
+    let rubric: Rubric = toml::from_str(text).map_err(|e| from_toml_error(path, text, &e))?;
+    let located: Located = toml::from_str(text).map_err(|e| from_toml_error(path, text, &e))?;
     if rubric.checks.is_empty() {
         return Err(RubricError {
             path: path.into(),
             line: 1,
+            column: 1,
+            key: Some("check".into()),
             message: "no [[check]] tables: a rubric needs at least one check".into(),
         });
     }
-    for check in &rubric.checks {
-        let line = text
-            .find(&format!("\"{}\"", check.id))
-            .map_or(1, |at| line_of(text, at));
-        let fail = |message: String| RubricError {
-            path: path.into(),
-            line,
-            message: format!("check `{}`: {message}", check.id),
+    let mut framing_spec: Option<(&str, &str)> = None;
+    let mut ids: Vec<&str> = Vec::new();
+    for (i, check) in rubric.checks.iter().enumerate() {
+        let keys = located.check.get(i);
+        // The line of `key`, else of `type` (for a missing key), else of `id`.
+        let at = |key: &str| {
+            let span = keys.and_then(|k| {
+                k.get(key)
+                    .or_else(|| k.get("type"))
+                    .or_else(|| k.get("id"))
+                    .map(toml::Spanned::span)
+            });
+            position(text, span.map_or(0, |s| s.start))
+        };
+        let fail = |key: &str, message: String| {
+            let (line, column) = at(key);
+            RubricError {
+                path: path.into(),
+                line,
+                column,
+                key: Some(key.into()),
+                message: format!("check {} (`{}`): {message}", i + 1, check.id),
+            }
         };
         let need = |key: &str, present: bool| {
             if present {
                 Ok(())
             } else {
-                Err(fail(format!(
-                    "missing key `{key}`, which a `{}` check needs",
-                    type_name(check.kind)
-                )))
+                Err(fail(
+                    key,
+                    format!(
+                        "missing key `{key}`, which a `{}` check needs",
+                        type_name(check.kind)
+                    ),
+                ))
             }
         };
+        if let Some(first) = ids.iter().position(|id| *id == check.id) {
+            return Err(fail(
+                "id",
+                format!(
+                    "key `id`: the same id as check {}; ids must differ",
+                    first + 1
+                ),
+            ));
+        }
+        ids.push(&check.id);
         match check.kind {
             CheckType::TcpHandshake
             | CheckType::TcpClose
@@ -149,7 +293,20 @@ pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
                 need("framing", check.framing.is_some())?;
                 if let Some(f) = &check.framing {
                     f.parse::<crate::framing::FramingSpec>()
-                        .map_err(|e| fail(format!("key `framing`: {e}")))?;
+                        .map_err(|e| fail("framing", format!("key `framing`: {e}")))?;
+                    // The engine frames every stream of a capture with one spec per run.
+                    match framing_spec {
+                        Some((spec, other)) if spec != f => {
+                            return Err(fail(
+                                "framing",
+                                format!(
+                                    "key `framing`: \"{f}\" differs from \"{spec}\" in check `{other}`; \
+                                     a rubric can use one framing spec"
+                                ),
+                            ));
+                        }
+                        _ => framing_spec = Some((f, &check.id)),
+                    }
                 }
             }
             CheckType::MaxRetransmissions => need("max", check.max.is_some())?,
@@ -158,16 +315,43 @@ pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
             && d != "read"
             && d != "write"
         {
-            return Err(fail(format!(
-                "key `direction`: expected \"read\" or \"write\", found \"{d}\""
-            )));
+            return Err(fail(
+                "direction",
+                format!("key `direction`: expected \"read\" or \"write\", found \"{d}\""),
+            ));
         }
-        if check.points < 0.0 {
-            return Err(fail("key `points`: expected a number of at least 0".into()));
+        if let Some(sha) = &check.sha256
+            && (sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(fail(
+                "sha256",
+                format!(
+                    "key `sha256`: expected 64 hexadecimal digits, found {} characters",
+                    sha.chars().count()
+                ),
+            ));
+        }
+        if !(check.points >= 0.0 && check.points.is_finite()) {
+            return Err(fail(
+                "points",
+                "key `points`: expected a number of at least 0".into(),
+            ));
         }
     }
     Ok(rubric)
 }
+
+/// Every check type's rubric name.
+const TYPE_NAMES: [&str; 8] = [
+    "tcp_handshake",
+    "tcp_close",
+    "udp_echo",
+    "udp_broadcast",
+    "tftp_transfer",
+    "http_response",
+    "framing",
+    "max_retransmissions",
+];
 
 /// The rubric name of a check type.
 pub fn type_name(kind: CheckType) -> &'static str {
@@ -180,5 +364,57 @@ pub fn type_name(kind: CheckType) -> &'static str {
         CheckType::HttpResponse => "http_response",
         CheckType::Framing => "framing",
         CheckType::MaxRetransmissions => "max_retransmissions",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_counts_lines_and_characters() {
+        let text = "a = 1\nbé = \"x\"\n";
+        assert_eq!(position(text, 0), (1, 1));
+        // "bé = " is 6 bytes but 5 characters: the value starts at column 6.
+        assert_eq!(position(text, 12), (2, 6));
+        assert_eq!(position(text, 999), (3, 1));
+    }
+
+    #[test]
+    fn key_and_check_are_found_from_an_offset() {
+        let text = "title = \"t\"\n[[check]]\nid = \"a\"\n[[check]]\n  port = 70000\n";
+        let port = text.find("70000").unwrap();
+        assert_eq!(key_on_line(text, port).as_deref(), Some("port"));
+        assert_eq!(check_number(text, port), Some(2));
+        assert_eq!(check_number(text, 3), None);
+        let header = text.find("[[check]]").unwrap();
+        assert_eq!(key_on_line(text, header), None);
+        assert_eq!(check_number(text, header), Some(1));
+    }
+
+    #[test]
+    fn a_valid_rubric_parses_with_every_parameter() {
+        let r = parse(
+            "r.toml",
+            "[[check]]\nid = \"h\"\ndescription = \"d\"\npoints = 2.5\ntype = \"http_response\"\n\
+             method = \"GET\"\npath = \"/\"\nstatus = 200\ncontent_type = \"text/html\"\n\
+             body_contains = \"x\"\nno_warnings = true\n",
+        )
+        .unwrap();
+        let c = &r.checks[0];
+        assert_eq!(c.kind, CheckType::HttpResponse);
+        assert_eq!(c.points, 2.5);
+        assert_eq!(c.status, Some(200));
+    }
+
+    #[test]
+    fn errors_carry_line_column_and_key() {
+        let e = parse("r.toml", "[[check]]\nid = \"a\"\npoints = true\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 10));
+        assert_eq!(e.key.as_deref(), Some("points"));
+        assert!(
+            e.to_string()
+                .starts_with("r.toml: line 3, column 10: check 1 (`a`): key `points`")
+        );
     }
 }

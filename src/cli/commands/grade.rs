@@ -20,7 +20,7 @@ pub enum GradeFormatArg {
     Json,
     /// JUnit XML for CI systems.
     Junit,
-    /// Gradescope `results.json`.
+    /// Gradescope `results.json`: one object for one capture, an array of them for several.
     Gradescope,
 }
 
