@@ -28,6 +28,7 @@ fn reassemble(data: &[u8], order: &[usize]) -> u64 {
             syn: true,
             fin: false,
             payload: &[],
+            uncaptured: 0,
         },
         &mut budget,
         &mut |_| {},
@@ -41,6 +42,7 @@ fn reassemble(data: &[u8], order: &[usize]) -> u64 {
             syn: false,
             fin: false,
             payload: &data[start..end],
+            uncaptured: 0,
         };
         r.on_segment(&seg, &mut budget, &mut |e| {
             if let pcaplab::flow::tcp::Event::Data { bytes, .. } = e {

@@ -161,7 +161,11 @@ impl Engine {
                         flags,
                         t.window_size(),
                     ),
-                    t.payload(),
+                    (
+                        t.payload(),
+                        u32::try_from(packet.wire_payload_len()).unwrap_or(u32::MAX),
+                        t.options(),
+                    ),
                 )
             }
             Some(_) => return,
@@ -176,7 +180,13 @@ impl Engine {
                             flags,
                             p.window.unwrap_or(0),
                         ),
-                        &[][..],
+                        (
+                            &[][..],
+                            p.payload_len
+                                .and_then(|n| u32::try_from(n).ok())
+                                .unwrap_or(0),
+                            &[][..],
+                        ),
                     ),
                     _ => return,
                 },

@@ -1,22 +1,31 @@
-//! TCP: sequence numbers ([`SeqNum`]), one-direction reassembly ([`Reassembler`]), and
-//! connection tracking ([`StreamTable`]) that numbers connections like Wireshark's `tcp.stream`.
+//! TCP: sequence numbers ([`SeqNum`]), one-direction reassembly ([`Reassembler`]), connection
+//! tracking ([`StreamTable`]) that numbers connections like Wireshark's `tcp.stream`, and
+//! Wireshark's per-packet analysis ([`AnalysisFlags`], the scaled window).
 //!
-//! In: decoded TCP segments (addresses, ports, header fields, payload view). Out: per-stream
-//! events (in-order bytes at `u64` stream offsets, gaps, retransmissions, ...) through a sink,
-//! and per-connection summaries. Raw sequence numbers never leave this module except as the
+//! In: decoded TCP segments (addresses, ports, header fields, options, payload view and its
+//! length on the wire). Out: per-stream events (in-order bytes at `u64` stream offsets, gaps,
+//! bytes not captured, retransmissions, ...) through a sink, per-packet [`Outcome`]s, and
+//! per-connection summaries. Raw sequence numbers never leave this module except as the
 //! relative numbers in [`Outcome`] and [`Stream::relative`].
 
+mod analysis;
 mod reassembly;
 mod seq;
 mod stream;
 mod table;
 
+pub use analysis::{AnalysisFlag, AnalysisFlags, DupAck, WindowScale, window_scale_option};
 pub use reassembly::{
     Budget, Counters, DEFAULT_DIRECTION_CAP, DEFAULT_GLOBAL_BUDGET, DEFAULT_HISTORY_WINDOW,
-    DiscardReason, EndCause, Event, GapCause, LimitKind, Limits, Reassembler, Segment,
+    DiscardReason, EndCause, Event, GapCause, LimitKind, Limits, PIECE_OVERHEAD, Reassembler,
+    Segment,
 };
 pub use seq::SeqNum;
 pub use stream::{
-    CloseState, DirectionStats, Endpoint, Handshake, HandshakeState, Stream, StreamId,
+    CloseState, DirectionStats, Endpoint, Handshake, HandshakeState, RoleEvidence, Stream,
+    StreamEnd, StreamId,
 };
-pub use table::{Flags, Outcome, SegmentInfo, StreamEvent, StreamTable, TableLimits};
+pub use table::{
+    DEFAULT_CLOSED_LINGER, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS, Flags, Outcome, Role, RoleHint,
+    SegmentInfo, StreamEvent, StreamTable, TableCounters, TableLimits,
+};

@@ -29,6 +29,11 @@ pub const DEFAULT_GLOBAL_BUDGET: u64 = 256 * 1024 * 1024;
 /// Default number of recently delivered bytes kept per direction to compare retransmissions
 /// with (64 KiB). A retransmission of bytes older than this window is not compared.
 pub const DEFAULT_HISTORY_WINDOW: usize = 64 * 1024;
+/// Memory one buffered piece costs beyond its bytes: its B-tree entry (key, frame, boxed
+/// slice), the B-tree node slack and the allocator's minimum block. Buffer limits count it, so
+/// a flood of 1-byte segments hits the cap after `cap / (1 + PIECE_OVERHEAD)` pieces instead of
+/// holding a hundred times the cap (issue 15).
+pub const PIECE_OVERHEAD: u64 = 96;
 
 /// Memory shared by all reassemblers: out-of-order buffers and delivered-byte history.
 ///
@@ -108,8 +113,11 @@ pub struct Segment<'a> {
     pub syn: bool,
     /// FIN flag: consumes one sequence number after the payload and marks the end.
     pub fin: bool,
-    /// The TCP payload.
+    /// The TCP payload as captured.
     pub payload: &'a [u8],
+    /// Payload bytes after `payload` that were on the wire but not captured (cut by snaplen):
+    /// `payload.len() + uncaptured` is tshark's `tcp.len`.
+    pub uncaptured: u64,
 }
 
 /// Why a hole became a gap.
@@ -156,6 +164,10 @@ pub enum EndCause {
     EndOfCapture,
     /// A new connection on the same addresses and ports took over before this one closed.
     Replaced,
+    /// Nothing was seen for longer than the idle timeout (capture time).
+    TimedOut,
+    /// The table was full and this was the longest-idle connection.
+    Evicted,
 }
 
 /// What the reassembler reports. Events about one segment come in this order: its `Data`
@@ -165,7 +177,7 @@ pub enum EndCause {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
     /// New bytes, in order: `offset` is the stream offset of `bytes[0]`, always the end of the
-    /// previous `Data` or `Gap`. `frame` is the frame that carried them (a buffered segment
+    /// previous `Data`, `Gap` or `NotCaptured`. `frame` is the frame that carried them (a buffered segment
     /// released later keeps its own frame number).
     Data {
         /// Frame that carried the bytes.
@@ -183,6 +195,16 @@ pub enum Event<'a> {
         len: u64,
         /// What made the reassembler give up waiting.
         cause: GapCause,
+    },
+    /// `len` bytes at `offset` were on the wire in frame `frame` but the capture cut them off
+    /// (snaplen): not a loss. The stream continues after them.
+    NotCaptured {
+        /// Frame whose payload was cut.
+        frame: FrameNumber,
+        /// Stream offset of the first uncaptured byte.
+        offset: u64,
+        /// Number of uncaptured bytes.
+        len: u64,
     },
     /// The segment carried only bytes already delivered or buffered (the first copy won).
     Retransmission {
@@ -260,6 +282,8 @@ pub struct Counters {
     pub data_segments: u64,
     /// Bytes delivered in `Data` events.
     pub payload_bytes: u64,
+    /// Bytes reported in `NotCaptured` events (on the wire, cut by snaplen).
+    pub not_captured_bytes: u64,
     /// `Retransmission` events.
     pub retransmissions: u64,
     /// `Overlap` events.
@@ -276,13 +300,84 @@ pub struct Counters {
     pub discarded_bytes: u64,
     /// `BufferLimit` events.
     pub buffer_limit_hits: u64,
+    /// Most memory (bytes plus [`PIECE_OVERHEAD`] per piece) the out-of-order buffer held.
+    pub peak_buffered_cost: u64,
 }
 
 /// An out-of-order piece waiting for the hole before it to fill.
 #[derive(Debug)]
 struct Pending {
     frame: FrameNumber,
-    bytes: Vec<u8>,
+    data: PieceData,
+}
+
+/// What a buffered piece holds.
+#[derive(Debug)]
+enum PieceData {
+    /// Captured bytes.
+    Bytes(Box<[u8]>),
+    /// This many bytes that were on the wire but not captured.
+    Missing(u64),
+}
+
+impl Pending {
+    fn len(&self) -> u64 {
+        match &self.data {
+            PieceData::Bytes(b) => b.len() as u64,
+            PieceData::Missing(n) => *n,
+        }
+    }
+
+    fn span(&self) -> Span<'_> {
+        match &self.data {
+            PieceData::Bytes(b) => Span::Bytes(b),
+            PieceData::Missing(n) => Span::Missing(*n),
+        }
+    }
+
+    /// Memory the piece holds, as the limits count it.
+    fn cost(&self) -> u64 {
+        match &self.data {
+            PieceData::Bytes(b) => b.len() as u64 + PIECE_OVERHEAD,
+            PieceData::Missing(_) => PIECE_OVERHEAD,
+        }
+    }
+}
+
+/// A run of segment bytes: captured, or known only by its length (cut by snaplen).
+#[derive(Debug, Clone, Copy)]
+enum Span<'a> {
+    Bytes(&'a [u8]),
+    Missing(u64),
+}
+
+impl<'a> Span<'a> {
+    fn len(&self) -> u64 {
+        match self {
+            Span::Bytes(b) => b.len() as u64,
+            Span::Missing(n) => *n,
+        }
+    }
+
+    /// The part `[from, to)` of a span that starts at stream offset `start`.
+    fn sub(&self, start: u64, from: u64, to: u64) -> Span<'a> {
+        match self {
+            Span::Bytes(b) => Span::Bytes(slice(b, start, from, to)),
+            Span::Missing(n) => {
+                let end = start.saturating_add(*n);
+                let (a, b) = (from.max(start), to.min(end));
+                Span::Missing(b.saturating_sub(a))
+            }
+        }
+    }
+
+    /// True when both are captured bytes and differ (uncaptured bytes compare equal to all).
+    fn differs_from(&self, other: &Span<'_>) -> bool {
+        match (self, other) {
+            (Span::Bytes(a), Span::Bytes(b)) => a != b,
+            _ => false,
+        }
+    }
 }
 
 /// The last delivered bytes, to compare retransmissions with.
@@ -414,10 +509,10 @@ struct Placement {
 ///     }
 /// };
 /// // SYN with ISN 1000, then "world" out of order, then "hello ".
-/// let syn = Segment { frame: FrameNumber(1), seq: SeqNum(1000), syn: true, fin: false, payload: b"" };
-/// let b = Segment { frame: FrameNumber(2), seq: SeqNum(1007), syn: false, fin: false, payload: b"world" };
-/// let a = Segment { frame: FrameNumber(3), seq: SeqNum(1001), syn: false, fin: false, payload: b"hello " };
-/// for s in [syn, b, a] {
+/// let seg = |frame, seq, syn, payload: &'static [u8]| Segment {
+///     frame: FrameNumber(frame), seq: SeqNum(seq), syn, fin: false, payload, uncaptured: 0,
+/// };
+/// for s in [seg(1, 1000, true, b""), seg(2, 1007, false, b"world"), seg(3, 1001, false, b"hello ")] {
 ///     r.on_segment(&s, &mut budget, &mut sink);
 /// }
 /// assert_eq!(got, vec![(0, b"hello ".to_vec()), (6, b"world".to_vec())]);
@@ -433,8 +528,12 @@ pub struct Reassembler {
     fin: Option<u64>,
     ended: Option<EndCause>,
     /// Out-of-order pieces by start offset; they never overlap and all start after `next`.
+    /// A B-tree: insert, lookup and release are O(log n) whatever the segment pattern.
     pending: BTreeMap<u64, Pending>,
+    /// Bytes (captured or not) the pieces cover.
     pending_bytes: u64,
+    /// Memory the pieces hold as the limits count it (bytes + [`PIECE_OVERHEAD`] each).
+    pending_cost: u64,
     history: History,
     counters: Counters,
 }
@@ -456,6 +555,7 @@ impl Reassembler {
             ended: None,
             pending: BTreeMap::new(),
             pending_bytes: 0,
+            pending_cost: 0,
             history: History::new(limits.history_window),
             counters: Counters::default(),
         }
@@ -466,14 +566,25 @@ impl Reassembler {
         &self.counters
     }
 
-    /// The next expected stream offset (= bytes delivered + gap bytes so far).
+    /// The next expected stream offset (= bytes delivered + gap and uncaptured bytes so far).
     pub fn next_offset(&self) -> u64 {
         self.next
     }
 
-    /// Out-of-order bytes currently buffered.
+    /// Out-of-order bytes currently buffered (captured or known to be uncaptured).
     pub fn pending_bytes(&self) -> u64 {
         self.pending_bytes
+    }
+
+    /// Memory the out-of-order buffer holds now, as the limits count it: its bytes plus
+    /// [`PIECE_OVERHEAD`] per piece.
+    pub fn pending_cost(&self) -> u64 {
+        self.pending_cost
+    }
+
+    /// Out-of-order pieces currently buffered.
+    pub fn pending_pieces(&self) -> usize {
+        self.pending.len()
     }
 
     /// How the direction ended, if it has.
@@ -484,6 +595,11 @@ impl Reassembler {
     /// True once any segment of this direction was seen.
     pub fn has_started(&self) -> bool {
         self.origin.is_some()
+    }
+
+    /// True when nothing was delivered yet (no data, gap or uncaptured byte).
+    pub fn is_untouched(&self) -> bool {
+        self.next == 0 && self.counters.payload_bytes == 0
     }
 
     /// Sequence number expected at offset `next`.
@@ -510,7 +626,10 @@ impl Reassembler {
             seg.seq
         };
         let origin = *self.origin.get_or_insert(data_seq);
-        let len = seg.payload.len() as u64;
+        let captured = seg.payload.len() as u64;
+        // A u32 sequence space cannot hold more than 2^32 bytes in one segment.
+        let uncaptured = seg.uncaptured.min(u64::from(u32::MAX));
+        let len = captured.saturating_add(uncaptured);
         let start = self.position(origin, data_seq);
         let end = start.saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
 
@@ -531,20 +650,21 @@ impl Reassembler {
         }
 
         // Bytes before offset 0.
-        let mut payload = seg.payload;
-        let mut start = start;
-        if start < 0 {
-            let before = start.unsigned_abs().min(len);
+        let mut lo = start;
+        if lo < 0 {
+            let before = lo.unsigned_abs().min(len);
             self.discard(seg.frame, before, DiscardReason::BeforeStart, sink);
-            payload = payload
-                .get(usize::try_from(before).unwrap_or(usize::MAX)..)
-                .unwrap_or_default();
-            start = 0;
-            if payload.is_empty() {
+            lo = lo.saturating_add(i64::try_from(before).unwrap_or(i64::MAX));
+            if lo < 0 || before == len {
+                self.check_fin_reached(sink);
                 return;
             }
         }
-        let start = start as u64;
+        // Stream offset of the first uncaptured byte (may be negative: all before offset 0).
+        let cut_at = start.saturating_add(i64::try_from(captured).unwrap_or(i64::MAX));
+        // Payload bytes skipped because they lie before offset 0.
+        let skipped = lo.saturating_sub(start).unsigned_abs();
+        let lo = lo as u64;
 
         // Bytes at or after the end of the direction.
         let limit = if self.ended.is_some() {
@@ -552,18 +672,18 @@ impl Reassembler {
         } else {
             self.fin.unwrap_or(u64::MAX)
         };
-        let mut after_end = 0;
-        let end = start.saturating_add(payload.len() as u64);
-        if end > limit {
-            let keep = limit.saturating_sub(start);
-            after_end = end - start.max(limit);
-            payload = payload
-                .get(..usize::try_from(keep).unwrap_or(usize::MAX))
-                .unwrap_or(payload);
-        }
+        let end = end.max(0) as u64;
+        let hi = end.min(limit.max(lo));
+        let after_end = end.saturating_sub(hi);
 
-        if !payload.is_empty() {
-            self.place(seg.frame, start, payload, budget, sink);
+        if hi > lo {
+            // The captured part [lo, cut) and the uncaptured part [cut, hi).
+            let cut = u64::try_from(cut_at).unwrap_or(0).clamp(lo, hi);
+            let from = usize::try_from(skipped).unwrap_or(usize::MAX);
+            let to = usize::try_from(skipped.saturating_add(cut - lo)).unwrap_or(usize::MAX);
+            let bytes = seg.payload.get(from..to).unwrap_or_default();
+            let spans = [(lo, Span::Bytes(bytes)), (cut, Span::Missing(hi - cut))];
+            self.place(seg.frame, lo, hi, &spans, budget, sink);
         }
         if after_end > 0 {
             self.discard(seg.frame, after_end, DiscardReason::AfterEnd, sink);
@@ -571,78 +691,25 @@ impl Reassembler {
         self.check_fin_reached(sink);
     }
 
-    /// Places the bytes `payload` at `start` (all within [0, end of direction)) and reports
-    /// what the segment was.
+    /// Places the spans (consecutive, together `[start, end)`, all within the direction) and
+    /// reports what the segment was.
     fn place<F>(
         &mut self,
         frame: FrameNumber,
         start: u64,
-        payload: &[u8],
+        end: u64,
+        spans: &[(u64, Span<'_>)],
         budget: &mut Budget,
         sink: &mut F,
     ) where
         F: FnMut(Event<'_>),
     {
-        let len = payload.len() as u64;
-        let end = start.saturating_add(len);
+        let len = end - start;
         let out_of_order = start > self.next;
         let mut p = Placement::default();
-
-        if end <= self.next {
-            p.old_bytes = len;
-            p.differs = self.history.differs(start, payload, self.next);
-        } else {
-            let mut cur = start;
-            loop {
-                if cur < self.next {
-                    // Bytes already delivered (or declared a gap): compare with the history.
-                    let stop = self.next.min(end);
-                    let old = slice(payload, start, cur, stop);
-                    p.old_bytes += stop - cur;
-                    p.differs |= self.history.differs(cur, old, self.next);
-                    cur = stop;
-                }
-                if cur >= end {
-                    break;
-                }
-                if cur == self.next {
-                    self.deliver_in_order(frame, start, cur, payload, &mut p, budget, sink);
-                    break;
-                }
-                // Out of order: buffer what is new, if it fits.
-                let rest = slice(payload, start, cur, end);
-                let new = self.count_uncovered(cur, rest);
-                if new == 0 {
-                    self.buffer(frame, cur, rest, false, &mut p);
-                    break;
-                }
-                let limit_hit =
-                    if self.pending_bytes.saturating_add(new) > self.limits.direction_cap {
-                        Some(LimitKind::Direction)
-                    } else if !budget.try_reserve(new) {
-                        Some(LimitKind::Global)
-                    } else {
-                        None
-                    };
-                match limit_hit {
-                    None => {
-                        self.buffer(frame, cur, rest, true, &mut p);
-                        break;
-                    }
-                    Some(kind) => {
-                        // Skip the first hole and try again (each pass moves `next` on).
-                        let before = (self.next, self.pending.len());
-                        p.skip_limit.get_or_insert(kind);
-                        p.skip_offset.get_or_insert(self.next);
-                        let target = self.first_pending_start().map_or(cur, |k| k.min(cur));
-                        p.skipped += target.saturating_sub(self.next);
-                        self.gap(target, GapCause::BufferLimit, budget, sink);
-                        self.drain(budget, sink);
-                        if (self.next, self.pending.len()) == before {
-                            break;
-                        }
-                    }
-                }
+        for &(at, span) in spans {
+            if span.len() > 0 {
+                self.place_span(frame, at, span, &mut p, budget, sink);
             }
         }
 
@@ -692,7 +759,89 @@ impl Reassembler {
         }
     }
 
-    /// Delivers `payload[cur - start..]` (with `cur == self.next`), interleaving buffered
+    /// Places one span that starts at `start`.
+    fn place_span<F>(
+        &mut self,
+        frame: FrameNumber,
+        start: u64,
+        span: Span<'_>,
+        p: &mut Placement,
+        budget: &mut Budget,
+        sink: &mut F,
+    ) where
+        F: FnMut(Event<'_>),
+    {
+        let end = start.saturating_add(span.len());
+        if end <= self.next {
+            p.old_bytes += span.len();
+            p.differs |= self.differs_from_history(start, span);
+            return;
+        }
+        let mut cur = start;
+        loop {
+            if cur < self.next {
+                // Bytes already delivered (or declared a gap): compare with the history.
+                let stop = self.next.min(end);
+                let old = span.sub(start, cur, stop);
+                p.old_bytes += stop - cur;
+                p.differs |= self.differs_from_history(cur, old);
+                cur = stop;
+            }
+            if cur >= end {
+                break;
+            }
+            if cur == self.next {
+                self.deliver_in_order(frame, start, cur, span, p, budget, sink);
+                break;
+            }
+            // Out of order: buffer what is new, if it fits.
+            let rest = span.sub(start, cur, end);
+            let (new, pieces) = self.count_uncovered(cur, end);
+            if new == 0 {
+                self.buffer(frame, cur, rest, false, p);
+                break;
+            }
+            let cost = match rest {
+                Span::Bytes(_) => new.saturating_add(pieces.saturating_mul(PIECE_OVERHEAD)),
+                Span::Missing(_) => pieces.saturating_mul(PIECE_OVERHEAD),
+            };
+            let limit_hit = if self.pending_cost.saturating_add(cost) > self.limits.direction_cap {
+                Some(LimitKind::Direction)
+            } else if !budget.try_reserve(cost) {
+                Some(LimitKind::Global)
+            } else {
+                None
+            };
+            match limit_hit {
+                None => {
+                    self.buffer(frame, cur, rest, true, p);
+                    break;
+                }
+                Some(kind) => {
+                    // Skip the first hole and try again (each pass moves `next` on).
+                    let before = (self.next, self.pending.len());
+                    p.skip_limit.get_or_insert(kind);
+                    p.skip_offset.get_or_insert(self.next);
+                    let target = self.first_pending_start().map_or(cur, |k| k.min(cur));
+                    p.skipped += target.saturating_sub(self.next);
+                    self.gap(target, GapCause::BufferLimit, budget, sink);
+                    self.drain(budget, sink);
+                    if (self.next, self.pending.len()) == before {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn differs_from_history(&self, offset: u64, span: Span<'_>) -> bool {
+        match span {
+            Span::Bytes(b) => self.history.differs(offset, b, self.next),
+            Span::Missing(_) => false,
+        }
+    }
+
+    /// Delivers `span[cur - start..]` (with `cur == self.next`), interleaving buffered
     /// pieces that came first, then everything buffered that became contiguous.
     #[allow(clippy::too_many_arguments)]
     fn deliver_in_order<F>(
@@ -700,32 +849,32 @@ impl Reassembler {
         frame: FrameNumber,
         start: u64,
         mut cur: u64,
-        payload: &[u8],
+        span: Span<'_>,
         p: &mut Placement,
         budget: &mut Budget,
         sink: &mut F,
     ) where
         F: FnMut(Event<'_>),
     {
-        let end = start.saturating_add(payload.len() as u64);
+        let end = start.saturating_add(span.len());
         while cur < end {
             // No buffered piece contains `cur` (they all start after `next`).
             let stop = self.first_pending_start().map_or(end, |k| k.min(end));
-            let new = slice(payload, start, cur, stop);
+            let new = span.sub(start, cur, stop);
             p.new_bytes += stop - cur;
-            self.emit_data(frame, cur, new, budget, sink);
+            self.emit(frame, cur, new, budget, sink);
             cur = stop;
             if cur >= end {
                 break;
             }
             // A buffered piece starts at `cur`: it came first, so it wins.
             if let Some(piece) = self.pending.remove(&cur) {
-                let piece_end = cur.saturating_add(piece.bytes.len() as u64);
+                let piece_end = cur.saturating_add(piece.len());
                 let overlap_end = piece_end.min(end);
-                let ours = slice(payload, start, cur, overlap_end);
-                let theirs = slice(&piece.bytes, cur, cur, overlap_end);
+                let ours = span.sub(start, cur, overlap_end);
+                let theirs = piece.span().sub(cur, cur, overlap_end);
                 p.old_bytes += overlap_end - cur;
-                p.differs |= ours != theirs;
+                p.differs |= ours.differs_from(&theirs);
                 self.deliver_piece(cur, piece, budget, sink);
                 if self.next <= cur {
                     break;
@@ -739,29 +888,38 @@ impl Reassembler {
         self.drain(budget, sink);
     }
 
-    /// Emits one `Data` event and advances `next`.
-    fn emit_data<F>(
+    /// Emits one `Data` (or `NotCaptured`) event and advances `next`.
+    fn emit<F>(
         &mut self,
         frame: FrameNumber,
         offset: u64,
-        bytes: &[u8],
+        span: Span<'_>,
         budget: &mut Budget,
         sink: &mut F,
     ) where
         F: FnMut(Event<'_>),
     {
-        if bytes.is_empty() {
+        let n = span.len();
+        if n == 0 {
             return;
         }
-        self.history.record(offset, bytes, budget);
-        let n = bytes.len() as u64;
         self.next = offset.saturating_add(n);
-        self.counters.payload_bytes += n;
-        sink(Event::Data {
-            frame,
-            offset,
-            bytes,
-        });
+        match span {
+            Span::Bytes(bytes) => {
+                self.history.record(offset, bytes, budget);
+                self.counters.payload_bytes += n;
+                sink(Event::Data {
+                    frame,
+                    offset,
+                    bytes,
+                });
+            }
+            Span::Missing(len) => {
+                self.history.record_gap(offset, len, budget);
+                self.counters.not_captured_bytes += len;
+                sink(Event::NotCaptured { frame, offset, len });
+            }
+        }
     }
 
     /// Declares `[next, target)` a gap (if not empty) and moves `next` to `target`.
@@ -804,17 +962,19 @@ impl Reassembler {
     where
         F: FnMut(Event<'_>),
     {
-        let piece_len = piece.bytes.len() as u64;
+        let piece_len = piece.len();
+        let cost = piece.cost();
         self.pending_bytes = self.pending_bytes.saturating_sub(piece_len);
-        budget.release(piece_len);
+        self.pending_cost = self.pending_cost.saturating_sub(cost);
+        budget.release(cost);
         let piece_end = at.saturating_add(piece_len);
         let stop = self.fin.map_or(piece_end, |fin| fin.min(piece_end));
         let offset = self.next;
-        let bytes = slice(&piece.bytes, at, offset, stop);
+        let span = piece.span().sub(at, offset, stop);
         if stop < piece_end {
             self.discard(piece.frame, piece_end - stop, DiscardReason::AfterEnd, sink);
         }
-        self.emit_data(piece.frame, offset, bytes, budget, sink);
+        self.emit(piece.frame, offset, span, budget, sink);
     }
 
     fn first_pending_start(&self) -> Option<u64> {
@@ -824,7 +984,7 @@ impl Reassembler {
     /// The buffered piece containing `at`, as (start, end).
     fn piece_at(&self, at: u64) -> Option<(u64, u64)> {
         let (&s, piece) = self.pending.range(..=at).next_back()?;
-        let e = s.saturating_add(piece.bytes.len() as u64);
+        let e = s.saturating_add(piece.len());
         (e > at).then_some((s, e))
     }
 
@@ -833,60 +993,60 @@ impl Reassembler {
         self.pending.range(at..end).next().map_or(end, |(&s, _)| s)
     }
 
-    /// How many bytes of `bytes` (at `start`) no buffered piece holds yet.
-    fn count_uncovered(&self, start: u64, bytes: &[u8]) -> u64 {
-        let end = start.saturating_add(bytes.len() as u64);
+    /// How many bytes of `[start, end)` no buffered piece holds yet, and in how many runs.
+    fn count_uncovered(&self, start: u64, end: u64) -> (u64, u64) {
         let mut cur = start;
-        let mut new = 0;
+        let (mut new, mut runs) = (0, 0);
         while cur < end {
             if let Some((_, e)) = self.piece_at(cur) {
                 cur = e.min(end);
             } else {
                 let stop = self.uncovered_until(cur, end);
                 new += stop - cur;
+                runs += 1;
                 cur = stop;
             }
         }
-        new
+        (new, runs)
     }
 
-    /// Walks `bytes` (at `start`, beyond `next`): compares the parts already buffered, and when
+    /// Walks `span` (at `start`, beyond `next`): compares the parts already buffered, and when
     /// `insert` copies the others into new pieces (their budget is already reserved).
     fn buffer(
         &mut self,
         frame: FrameNumber,
         start: u64,
-        bytes: &[u8],
+        span: Span<'_>,
         insert: bool,
         p: &mut Placement,
     ) {
-        let end = start.saturating_add(bytes.len() as u64);
+        let end = start.saturating_add(span.len());
         let mut cur = start;
         while cur < end {
             if let Some((s, e)) = self.piece_at(cur) {
                 let stop = e.min(end);
-                let ours = slice(bytes, start, cur, stop);
+                let ours = span.sub(start, cur, stop);
                 let theirs = self
                     .pending
                     .get(&s)
-                    .and_then(|piece| piece.bytes.get((cur - s) as usize..(stop - s) as usize))
-                    .unwrap_or_default();
+                    .map(|piece| piece.span().sub(s, cur, stop));
                 p.old_bytes += stop - cur;
-                p.differs |= ours != theirs;
+                p.differs |= theirs.is_some_and(|t| ours.differs_from(&t));
                 cur = stop;
             } else {
                 let stop = self.uncovered_until(cur, end);
                 if insert {
-                    let new = slice(bytes, start, cur, stop);
-                    self.pending.insert(
-                        cur,
-                        Pending {
-                            frame,
-                            bytes: new.to_vec(),
-                        },
-                    );
+                    let data = match span.sub(start, cur, stop) {
+                        Span::Bytes(b) => PieceData::Bytes(b.into()),
+                        Span::Missing(n) => PieceData::Missing(n),
+                    };
+                    let piece = Pending { frame, data };
+                    self.pending_cost += piece.cost();
+                    self.pending.insert(cur, piece);
                     self.pending_bytes += stop - cur;
                     p.new_bytes += stop - cur;
+                    self.counters.peak_buffered_cost =
+                        self.counters.peak_buffered_cost.max(self.pending_cost);
                 }
                 cur = stop;
             }
@@ -951,11 +1111,11 @@ impl Reassembler {
         self.check_fin_reached(sink);
     }
 
-    /// Ends the direction now (RST, end of capture, or after a FIN close) and releases all its
-    /// memory. Holes before buffered bytes, or before a FIN seen beyond `next`, become gaps
-    /// (cause `Finish`), buffered bytes are delivered, then `End` is reported. Calling it on
-    /// a direction that already ended only releases memory; on a direction never seen it
-    /// reports nothing.
+    /// Ends the direction now (RST, end of capture, timeout, eviction, or after a FIN close)
+    /// and releases all its memory. Holes before buffered bytes, or before a FIN seen beyond
+    /// `next`, become gaps (cause `Finish`), buffered bytes are delivered, then `End` is
+    /// reported. Calling it on a direction that already ended only releases memory; on a
+    /// direction never seen it reports nothing.
     pub fn finish<F>(&mut self, cause: EndCause, budget: &mut Budget, sink: &mut F)
     where
         F: FnMut(Event<'_>),
@@ -988,11 +1148,17 @@ impl Reassembler {
 
     /// Frees buffers and history (bytes still buffered are counted as discarded).
     fn release(&mut self, budget: &mut Budget) {
-        budget.release(self.pending_bytes);
+        budget.release(self.pending_cost);
         self.counters.discarded_bytes += self.pending_bytes;
         self.pending_bytes = 0;
+        self.pending_cost = 0;
         self.pending = BTreeMap::new();
         self.history.release(budget);
+    }
+
+    /// Memory held now: buffered pieces (as counted) plus the retransmission history.
+    pub fn held_bytes(&self) -> u64 {
+        self.pending_cost + self.history.buf.capacity() as u64
     }
 }
 
@@ -1064,6 +1230,9 @@ mod tests {
                 limit,
             }),
             Event::End { offset, cause } => Got::Other(Event::End { offset, cause }),
+            Event::NotCaptured { frame, offset, len } => {
+                Got::Other(Event::NotCaptured { frame, offset, len })
+            }
         }
     }
 
@@ -1097,6 +1266,7 @@ mod tests {
                 syn: flags & SYN != 0,
                 fin: flags & FIN != 0,
                 payload,
+                uncaptured: 0,
             };
             let mut got = Vec::new();
             self.r
@@ -1141,6 +1311,7 @@ mod tests {
             syn: true,
             fin: false,
             payload: &[],
+            uncaptured: 0,
         };
         r.on_segment(&syn, &mut budget, &mut |_| {});
         let seg = Segment {
@@ -1149,6 +1320,7 @@ mod tests {
             syn: false,
             fin: false,
             payload: &payload,
+            uncaptured: 0,
         };
         let mut seen = 0;
         r.on_segment(&seg, &mut budget, &mut |e| {
@@ -1527,8 +1699,9 @@ mod tests {
 
     #[test]
     fn direction_cap_skips_the_hole() {
+        // Room for 10 bytes in two pieces (each piece also costs its bookkeeping).
         let limits = Limits {
-            direction_cap: 10,
+            direction_cap: 10 + 2 * PIECE_OVERHEAD,
             history_window: 0,
         };
         let mut h = H::with(limits, Budget::default());
@@ -1559,8 +1732,8 @@ mod tests {
         );
         assert_eq!(h.r.pending_bytes(), 6);
         // A single segment bigger than the cap is delivered after skipping to it.
-        let big = [b'x'; 12];
-        let got = h.seg(5, 31, 0, &big); // 30..42
+        let big = [b'x'; 300];
+        let got = h.seg(5, 31, 0, &big); // 30..330
         assert_eq!(
             got.first(),
             Some(&ev(Event::Gap {
@@ -1579,9 +1752,9 @@ mod tests {
             direction_cap: 1000,
             history_window: 0,
         };
-        let mut h = H::with(limits, Budget::new(8));
+        let mut h = H::with(limits, Budget::new(8 + 2 * PIECE_OVERHEAD));
         h.seg(1, 0, SYN, b"");
-        h.seg(2, 3, 0, b"cdefg"); // 2..7, uses 5 of 8
+        h.seg(2, 3, 0, b"cdefg"); // 2..7, uses 5 of 8 (+ one piece)
         let got = h.seg(3, 10, 0, b"jklm"); // 9..13 needs 4 more
         assert_eq!(
             got,
@@ -1604,9 +1777,109 @@ mod tests {
                 }),
             ]
         );
-        assert_eq!(h.budget.used(), 4);
+        assert_eq!(h.budget.used(), 4 + PIECE_OVERHEAD);
         h.finish(EndCause::EndOfCapture);
         assert_eq!(h.budget.used(), 0);
+    }
+
+    #[test]
+    fn one_byte_flood_is_bounded_by_its_bookkeeping() {
+        // Issue 15: the first byte missing, then 1-byte segments. The cap counts each piece's
+        // bookkeeping, so the buffer holds cap / (1 + PIECE_OVERHEAD) pieces, then skips the
+        // hole and delivers the rest in order.
+        let cap = 100 * (1 + PIECE_OVERHEAD);
+        let limits = Limits {
+            direction_cap: cap,
+            history_window: 0,
+        };
+        let mut h = H::with(limits, Budget::default());
+        h.seg(1, 0, SYN, b"");
+        let mut peak_pieces = 0;
+        for k in 1..1000u32 {
+            h.seg(u64::from(k) + 1, 1 + k, 0, b"z");
+            assert!(h.r.pending_cost() <= cap);
+            peak_pieces = peak_pieces.max(h.r.pending_pieces());
+        }
+        assert_eq!(peak_pieces, 100);
+        assert_eq!(h.r.counters().buffer_limit_hits, 1);
+        assert_eq!(h.r.counters().gap_bytes, 1, "only the missing first byte");
+        assert_eq!(h.r.counters().payload_bytes, 999);
+        assert_eq!(h.r.pending_bytes(), 0);
+        assert_eq!(h.r.counters().peak_buffered_cost, cap);
+        assert_eq!(h.budget.used(), 0);
+    }
+
+    #[test]
+    fn bytes_cut_by_snaplen_are_not_captured_not_lost() {
+        let mut h = H::new();
+        h.seg(1, 0, SYN, b"");
+        let cut = |h: &mut H, frame: u64, seq: u32, payload: &[u8], uncaptured: u64| {
+            let s = Segment {
+                frame: FrameNumber(frame),
+                seq: SeqNum(seq),
+                syn: false,
+                fin: false,
+                payload,
+                uncaptured,
+            };
+            let mut got = Vec::new();
+            h.r.on_segment(&s, &mut h.budget, &mut |e| got.push(own(e)));
+            got
+        };
+        // 10 bytes on the wire, 4 captured; then the next 10 in order, 4 captured.
+        assert_eq!(
+            cut(&mut h, 2, 1, b"abcd", 6),
+            vec![
+                data(2, 0, b"abcd"),
+                ev(Event::NotCaptured {
+                    frame: F(2),
+                    offset: 4,
+                    len: 6
+                })
+            ]
+        );
+        let got = cut(&mut h, 3, 11, b"klmn", 6);
+        assert_eq!(got.first(), Some(&data(3, 10, b"klmn")));
+        assert!(
+            !got.iter()
+                .any(|g| matches!(g, Got::Other(Event::OutOfOrder { .. })))
+        );
+        // Out of order and cut: the uncaptured tail is buffered as such.
+        let got = cut(&mut h, 4, 31, b"uv", 3); // 30..35
+        assert!(got.contains(&ev(Event::OutOfOrder {
+            frame: F(4),
+            offset: 30,
+            len: 5
+        })));
+        let got = cut(&mut h, 5, 21, b"", 10); // 20..30, header-only capture
+        assert_eq!(
+            got,
+            vec![
+                ev(Event::NotCaptured {
+                    frame: F(5),
+                    offset: 20,
+                    len: 10
+                }),
+                data(4, 30, b"uv"),
+                ev(Event::NotCaptured {
+                    frame: F(4),
+                    offset: 32,
+                    len: 3
+                }),
+            ]
+        );
+        // A retransmission of a cut segment is a retransmission, not new data.
+        let got = cut(&mut h, 6, 1, b"ab", 8);
+        assert!(matches!(
+            got.as_slice(),
+            [Got::Other(Event::Retransmission { len: 10, .. })]
+        ));
+        let c = h.r.counters();
+        assert_eq!(
+            (c.payload_bytes, c.not_captured_bytes, c.gap_bytes),
+            (10, 25, 0)
+        );
+        assert_eq!(c.out_of_order, 1);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `Stream`: one TCP connection — its endpoints, handshake and close with frame numbers,
 //! per-direction counters, and the two [`Reassembler`]s that turn its segments into bytes.
 //!
-//! It owns the per-connection state machine; finding the connection of a segment and numbering
-//! connections is `table`'s job. Once a connection is over, its reassemblers hold no buffers
-//! and the struct is a small summary (a few hundred bytes).
+//! It owns the per-connection state machine and Wireshark's per-packet analysis state
+//! ([`super::analysis`]); finding the connection of a segment, numbering connections and
+//! deciding who is the client is `table`'s job. Once a connection is over, its reassemblers
+//! hold no buffers and the struct is a small summary (`size_of::<Stream>()` is measured by a
+//! test: a few hundred bytes).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use std::time::Duration;
 use crate::capture::FrameNumber;
 use crate::flow::Direction;
 
+use super::analysis::{self, ConnTrack, FlowTrack, SegHeader, Verdict, WindowScale};
 use super::reassembly::{Budget, Counters, EndCause, Event, Limits, Reassembler, Segment};
 use super::seq::SeqNum;
 use super::table::{SegmentInfo, StreamEvent};
@@ -113,8 +116,14 @@ pub struct DirectionStats {
     pub bytes: u64,
     /// Segments that carried new payload bytes.
     pub data_segments: u64,
-    /// New payload bytes delivered in order.
+    /// New payload bytes on the wire (each byte once, retransmissions not counted): the bytes
+    /// delivered plus those cut by snaplen ([`DirectionStats::not_captured_bytes`]). Header-only
+    /// captures still count every byte here, like tshark's `tcp.len`.
     pub payload_bytes: u64,
+    /// Of `payload_bytes`, those on the wire but cut off by the capture's snaplen (not a loss).
+    pub not_captured_bytes: u64,
+    /// Payload bytes carried by RST segments (`tcp.len`; diagnostic text, not stream data).
+    pub rst_payload_bytes: u64,
     /// Segments carrying only bytes seen before.
     pub retransmissions: u64,
     /// Segments that arrived beyond the next expected byte.
@@ -137,7 +146,8 @@ pub struct DirectionStats {
 impl DirectionStats {
     fn absorb(&mut self, c: &Counters) {
         self.data_segments = c.data_segments;
-        self.payload_bytes = c.payload_bytes;
+        self.payload_bytes = c.payload_bytes + c.not_captured_bytes;
+        self.not_captured_bytes = c.not_captured_bytes;
         self.retransmissions = c.retransmissions;
         self.out_of_order = c.out_of_order;
         self.overlaps = c.overlaps;
@@ -154,13 +164,45 @@ struct Track {
     base: Option<SeqNum>,
     /// Sequence number of this side's SYN.
     syn_seq: Option<SeqNum>,
-    /// Highest `seq + len (+ SYN/FIN)` seen.
-    next_seq: Option<SeqNum>,
-    last_ack: Option<SeqNum>,
-    last_window: Option<u16>,
-    last_was_keepalive: bool,
     /// This side's first FIN: its frame and the sequence number the FIN occupies.
     fin: Option<(FrameNumber, SeqNum)>,
+    /// Wireshark's analysis state of this direction.
+    flow: FlowTrack,
+}
+
+/// Why a connection's row is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamEnd {
+    /// Still tracked: packets may still come.
+    Active,
+    /// Closed by FINs in both directions.
+    Closed,
+    /// Closed by a RST.
+    Reset,
+    /// Idle for longer than the idle timeout (capture time): given up, not closed.
+    TimedOut,
+    /// Dropped when the table was full (the longest-idle connection): given up, not closed.
+    Evicted,
+    /// A new connection (a SYN with another sequence number) took over its addresses and ports.
+    Replaced,
+    /// Still open when the capture ended.
+    EndOfCapture,
+}
+
+/// How the client was told from the server, weakest first (issue 11: roles without a
+/// captured handshake). See the `table` module docs for the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleEvidence {
+    /// The first packet's sender was taken as the client.
+    FirstSender,
+    /// A well-known or registered port against an ephemeral one.
+    Port,
+    /// The payload (a request line or a status line, by the content hook).
+    Content,
+    /// A SYN or a SYN-ACK.
+    Handshake,
 }
 
 /// One TCP connection: summary fields plus the state needed while it runs.
@@ -168,11 +210,13 @@ struct Track {
 pub struct Stream {
     /// Its number.
     pub id: StreamId,
-    /// The side that sent the SYN (or, without one, the first packet's sender; the receiver
-    /// when that packet was a SYN-ACK).
+    /// The side that opened the connection, by the best evidence seen
+    /// ([`Stream::role_evidence`]).
     pub client: Endpoint,
     /// The other side.
     pub server: Endpoint,
+    /// How `client` and `server` were decided.
+    pub role_evidence: RoleEvidence,
     /// First frame of the connection.
     pub first_frame: FrameNumber,
     /// Last frame of the connection so far.
@@ -185,6 +229,8 @@ pub struct Stream {
     pub handshake: Handshake,
     /// The close.
     pub close: CloseState,
+    /// Why the row is final (or [`StreamEnd::Active`]).
+    pub end: StreamEnd,
     /// Client → server counters.
     pub client_to_server: DirectionStats,
     /// Server → client counters.
@@ -192,7 +238,12 @@ pub struct Stream {
     #[serde(skip)]
     track: [Track; 2],
     #[serde(skip)]
-    reassemblers: [Reassembler; 2],
+    conn: ConnTrack,
+    /// The two reassemblers while the connection runs; dropped (after their counters were
+    /// copied into the summary) when it is released, so a closed connection keeps no more
+    /// than this struct.
+    #[serde(skip)]
+    reassemblers: Option<Box<[Reassembler; 2]>>,
     #[serde(skip)]
     client_data_seen: bool,
     #[serde(skip)]
@@ -217,12 +268,30 @@ fn side_mut<T>(pair: &mut [T; 2], d: Direction) -> &mut T {
     }
 }
 
+/// Both elements of a pair: (the one of `d`, the other one).
+fn both_mut<T>(pair: &mut [T; 2], d: Direction) -> (&mut T, &mut T) {
+    let [c2s, s2c] = pair;
+    match d {
+        Direction::ClientToServer => (c2s, s2c),
+        Direction::ServerToClient => (s2c, c2s),
+    }
+}
+
+/// What [`Stream::on_segment`] learned about one segment, for the table's `Outcome`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SegmentReport {
+    pub(super) verdict: Verdict,
+    pub(super) window: u32,
+    pub(super) window_scale: Option<WindowScale>,
+}
+
 impl Stream {
     /// A new stream whose first packet is `seg`, with the given client.
     pub(super) fn new(
         id: StreamId,
         client: Endpoint,
         server: Endpoint,
+        role_evidence: RoleEvidence,
         seg: &SegmentInfo<'_>,
         limits: Limits,
     ) -> Stream {
@@ -230,6 +299,7 @@ impl Stream {
             id,
             client,
             server,
+            role_evidence,
             first_frame: seg.frame,
             last_frame: seg.frame,
             first_ts: seg.ts,
@@ -241,10 +311,15 @@ impl Stream {
                 ack: None,
             },
             close: CloseState::Open,
+            end: StreamEnd::Active,
             client_to_server: DirectionStats::default(),
             server_to_client: DirectionStats::default(),
             track: [Track::default(); 2],
-            reassemblers: [Reassembler::new(limits), Reassembler::new(limits)],
+            conn: ConnTrack::default(),
+            reassemblers: Some(Box::new([
+                Reassembler::new(limits),
+                Reassembler::new(limits),
+            ])),
             client_data_seen: false,
             released: false,
         }
@@ -273,13 +348,17 @@ impl Stream {
         side_mut(&mut self.track, d)
     }
 
-    fn reassembler_mut(&mut self, d: Direction) -> &mut Reassembler {
-        side_mut(&mut self.reassemblers, d)
-    }
-
     /// Wireshark's `base_seq` of the side sending in direction `d`, if known.
     pub(super) fn base_seq(&self, d: Direction) -> Option<SeqNum> {
         self.track(d).base
+    }
+
+    /// Restores Wireshark's base sequence numbers (client → server first) of a connection
+    /// that continues after its summary was retired.
+    pub(super) fn set_bases(&mut self, bases: [Option<SeqNum>; 2]) {
+        let [c2s, s2c] = bases;
+        self.track[0].base = c2s;
+        self.track[1].base = s2c;
     }
 
     /// True once both sides sent a FIN or one sent a RST.
@@ -291,9 +370,29 @@ impl Stream {
         }
     }
 
-    /// The reassembler of direction `d` (read-only: counters, next offset).
-    pub fn reassembler(&self, d: Direction) -> &Reassembler {
-        side(&self.reassemblers, d)
+    /// True once the buffers were released (closed, timed out, evicted, replaced or finished).
+    pub fn is_released(&self) -> bool {
+        self.released
+    }
+
+    /// The reassembler of direction `d` (read-only: counters, next offset), while the
+    /// connection runs; `None` once it was released.
+    pub fn reassembler(&self, d: Direction) -> Option<&Reassembler> {
+        self.reassemblers.as_deref().map(|pair| side(pair, d))
+    }
+
+    /// Memory the connection's buffers hold now (out-of-order pieces and history).
+    pub fn held_bytes(&self) -> u64 {
+        self.reassemblers
+            .iter()
+            .flat_map(|pair| pair.iter())
+            .map(Reassembler::held_bytes)
+            .sum()
+    }
+
+    /// What is known about the window scale of the side sending in direction `d`.
+    pub fn window_scale(&self, d: Direction) -> WindowScale {
+        self.track(d).flow.window_scale()
     }
 
     /// Relative sequence and acknowledgment numbers as Wireshark shows them (`seq - base`,
@@ -304,6 +403,26 @@ impl Stream {
         (seq.wrapping_sub(base.0), ack.wrapping_sub(peer.0))
     }
 
+    /// True while the roles may still change: no payload byte was delivered either way and
+    /// no handshake decided them.
+    pub(super) fn roles_revisable(&self) -> bool {
+        self.role_evidence < RoleEvidence::Handshake
+            && self
+                .reassemblers
+                .as_deref()
+                .is_some_and(|pair| pair.iter().all(Reassembler::is_untouched))
+    }
+
+    /// Swaps client and server (and everything kept per direction).
+    pub(super) fn swap_roles(&mut self) {
+        std::mem::swap(&mut self.client, &mut self.server);
+        std::mem::swap(&mut self.client_to_server, &mut self.server_to_client);
+        self.track.swap(0, 1);
+        if let Some(pair) = self.reassemblers.as_deref_mut() {
+            pair.swap(0, 1);
+        }
+    }
+
     /// Processes one segment travelling in direction `d`.
     pub(super) fn on_segment<F>(
         &mut self,
@@ -311,7 +430,8 @@ impl Stream {
         seg: &SegmentInfo<'_>,
         budget: &mut Budget,
         sink: &mut F,
-    ) where
+    ) -> SegmentReport
+    where
         F: FnMut(StreamEvent<'_>),
     {
         let seq = SeqNum(seg.seq);
@@ -329,30 +449,50 @@ impl Stream {
             self.track_mut(rev).base = Some(ack.wrapping_sub(1));
         }
 
-        // Packet-level counters.
-        let payload_len = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
-        let peer_keepalive = self.track(rev).last_was_keepalive;
+        // tcp.len: the payload length on the wire (never less than what was captured).
+        let captured = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
+        let payload_len = seg.wire_payload_len.max(captured);
+        // The window this segment advertises, scaled as known before it (Wireshark reads a
+        // SYN's Window Scale option after analysing the SYN, and never scales a SYN).
+        let window = self.track(d).flow.calculated_window(seg.window, f.syn);
+        let window_scale = (!f.syn).then(|| self.track(d).flow.window_scale());
+        let verdict = {
+            let header = SegHeader {
+                frame: seg.frame,
+                ts: seg.ts,
+                seq: seg.seq,
+                ack: seg.ack,
+                flags: f,
+                window: seg.window,
+                seglen: payload_len,
+                ws_option: if f.syn {
+                    analysis::window_scale_option(seg.options)
+                } else {
+                    None
+                },
+            };
+            let (fwd, back) = both_mut(&mut self.track, d);
+            analysis::analyze(&mut fwd.flow, &mut back.flow, &mut self.conn, &header)
+        };
         {
-            let t = *self.track(d);
-            let is_dup_ack = payload_len == 0
-                && seg.window != 0
-                && t.last_window == Some(seg.window)
-                && t.next_seq == Some(seq)
-                && t.last_ack == Some(ack)
-                && !f.syn
-                && !f.fin
-                && !f.rst
-                && !peer_keepalive;
-            let zero_window = seg.window == 0 && !f.syn && !f.fin && !f.rst;
             let frame_len = seg.frame_len;
             let st = self.stats_mut(d);
             st.packets += 1;
             st.bytes = st.bytes.saturating_add(frame_len);
-            if is_dup_ack {
+            if verdict
+                .flags
+                .contains(super::analysis::AnalysisFlags::DUPLICATE_ACK)
+            {
                 st.dup_acks += 1;
             }
-            if zero_window {
+            if verdict
+                .flags
+                .contains(super::analysis::AnalysisFlags::ZERO_WINDOW)
+            {
                 st.zero_windows += 1;
+            }
+            if f.rst {
+                st.rst_payload_bytes += u64::from(payload_len);
             }
         }
 
@@ -361,71 +501,57 @@ impl Stream {
 
         // Reassembly. RST payload (diagnostic text, RFC 9293 §3.5.3) is not stream data.
         let id = self.id;
-        let mut keepalive = false;
         let seg_view = Segment {
             frame: seg.frame,
             seq,
             syn: f.syn,
             fin: f.fin,
-            payload: if f.rst { &[] } else { seg.payload },
+            payload: seg.payload,
+            uncaptured: u64::from(payload_len - captured),
         };
-        {
-            let mut fwd = |event: Event<'_>| {
-                if matches!(event, Event::KeepAlive { .. }) {
-                    keepalive = true;
-                }
-                sink(StreamEvent {
-                    stream: id,
-                    direction: d,
-                    event,
-                });
-            };
+        if let Some(pair) = self.reassemblers.as_deref_mut() {
             if !f.rst {
-                side_mut(&mut self.reassemblers, d).on_segment(&seg_view, budget, &mut fwd);
+                let mut fwd = |event: Event<'_>| {
+                    sink(StreamEvent {
+                        stream: id,
+                        direction: d,
+                        event,
+                    });
+                };
+                side_mut(pair, d).on_segment(&seg_view, budget, &mut fwd);
+            }
+            if f.ack {
+                let mut back = |event: Event<'_>| {
+                    sink(StreamEvent {
+                        stream: id,
+                        direction: rev,
+                        event,
+                    });
+                };
+                side_mut(pair, rev).on_peer_ack(ack, budget, &mut back);
             }
         }
-        if f.ack {
-            let mut back = |event: Event<'_>| {
-                sink(StreamEvent {
-                    stream: id,
-                    direction: rev,
-                    event,
-                });
-            };
-            self.reassembler_mut(rev)
-                .on_peer_ack(ack, budget, &mut back);
-        }
-        if !seg.payload.is_empty() && d == Direction::ClientToServer && !f.rst {
+        if payload_len > 0 && d == Direction::ClientToServer && !f.rst {
             self.client_data_seen = true;
             self.refresh_handshake_state();
         }
 
-        // Header tracking for the next segment.
-        {
-            let mut span = payload_len;
-            if f.syn {
-                span = span.saturating_add(1);
-            }
-            if f.fin {
-                span = span.saturating_add(1);
-            }
-            let end = seq.wrapping_add(span);
-            let t = self.track_mut(d);
-            if t.next_seq.is_none_or(|n| end.is_after(n)) {
-                t.next_seq = Some(end);
-            }
-            t.last_ack = Some(ack);
-            t.last_window = Some(seg.window);
-            t.last_was_keepalive = keepalive;
-        }
-
         if f.rst {
             self.finish(EndCause::Reset, budget, sink);
-        } else if self.reassemblers.iter().all(|r| r.end_cause().is_some()) {
+        } else if self
+            .reassemblers
+            .as_deref()
+            .is_some_and(|pair| pair.iter().all(|r| r.end_cause().is_some()))
+        {
             // Both directions reached their FIN: free the buffers now.
             self.finish(EndCause::Fin, budget, sink);
         }
         self.sync_counters();
+        SegmentReport {
+            verdict,
+            window,
+            window_scale,
+        }
     }
 
     fn update_handshake(&mut self, d: Direction, seg: &SegmentInfo<'_>, seq: SeqNum, ack: SeqNum) {
@@ -445,8 +571,11 @@ impl Stream {
                     && self
                         .track(Direction::ServerToClient)
                         .syn_seq
-                        .is_some_and(|isn| ack == isn.wrapping_add(1))
+                        .is_some_and(|isn| ack.is_after(isn))
                 {
+                    // RFC 9293 §3.5: the third step acknowledges the SYN-ACK; it may also cover
+                    // data the SYN-ACK carried (a banner, TCP Fast Open), so any ACK beyond the
+                    // server's ISN completes the handshake (issue 11, synack-data.pcap).
                     self.handshake.ack = Some(seg.frame);
                 }
             }
@@ -539,31 +668,47 @@ impl Stream {
         }
     }
 
-    /// Ends both directions (if not already ended) and releases their memory.
+    /// Ends both directions (if not already ended) and releases their memory. The end
+    /// reason follows `cause` unless the connection was closed before.
     pub(super) fn finish<F>(&mut self, cause: EndCause, budget: &mut Budget, sink: &mut F)
     where
         F: FnMut(StreamEvent<'_>),
     {
+        if self.end == StreamEnd::Active {
+            self.end = match cause {
+                EndCause::Fin => StreamEnd::Closed,
+                EndCause::Reset => StreamEnd::Reset,
+                EndCause::EndOfCapture => StreamEnd::EndOfCapture,
+                EndCause::Replaced => StreamEnd::Replaced,
+                EndCause::TimedOut => StreamEnd::TimedOut,
+                EndCause::Evicted => StreamEnd::Evicted,
+            };
+        }
         if self.released {
             return;
         }
         let id = self.id;
-        for d in [Direction::ClientToServer, Direction::ServerToClient] {
-            let mut fwd = |event: Event<'_>| {
-                sink(StreamEvent {
-                    stream: id,
-                    direction: d,
-                    event,
-                });
-            };
-            self.reassembler_mut(d).finish(cause, budget, &mut fwd);
+        if let Some(pair) = self.reassemblers.as_deref_mut() {
+            for d in [Direction::ClientToServer, Direction::ServerToClient] {
+                let mut fwd = |event: Event<'_>| {
+                    sink(StreamEvent {
+                        stream: id,
+                        direction: d,
+                        event,
+                    });
+                };
+                side_mut(pair, d).finish(cause, budget, &mut fwd);
+            }
         }
         self.released = true;
         self.sync_counters();
+        self.reassemblers = None;
     }
 
     fn sync_counters(&mut self) {
-        let [c2s, s2c] = &self.reassemblers;
+        let Some([c2s, s2c]) = self.reassemblers.as_deref() else {
+            return;
+        };
         let (c2s, s2c) = (*c2s.counters(), *s2c.counters());
         self.client_to_server.absorb(&c2s);
         self.server_to_client.absorb(&s2c);

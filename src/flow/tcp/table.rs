@@ -1,22 +1,44 @@
 //! `StreamTable`: finds the connection of each TCP segment, numbers connections like
-//! Wireshark's `tcp.stream`, and owns the memory budget shared by all reassemblers.
+//! Wireshark's `tcp.stream`, decides who is the client, and bounds the memory of it all.
 //!
 //! In: one [`SegmentInfo`] per decoded TCP segment, in capture order. Out: the segment's
-//! stream id, direction and relative sequence numbers ([`Outcome`]); reassembly events tagged
-//! with stream and direction ([`StreamEvent`]) through the caller's sink; and a summary per
-//! connection ([`Stream`]). Summaries stay for the whole run (one per connection); buffers are
-//! freed as soon as a connection ends.
+//! stream id, direction, relative sequence numbers and Wireshark's per-packet analysis
+//! ([`Outcome`]); reassembly events tagged with stream and direction ([`StreamEvent`])
+//! through the caller's sink; and a summary per connection ([`Stream`]), handed out as soon as
+//! it is final ([`StreamTable::drain_closed`]) or at the end ([`StreamTable::take_streams`]).
+//!
+//! **Client and server** (issue 11). The roles come from the best evidence seen, strongest
+//! first: a SYN (its sender is the client) or a SYN-ACK (its receiver is the client); else the
+//! content of the first payload, through the optional hook [`StreamTable::with_role_hint`]
+//! (e.g. an HTTP request line means the sender is the client, a status line that it is the
+//! server); else the ports: a well-known port (below 1024) against a higher one, or a port
+//! below 32768 against one at or above it (where Linux, BSD and Windows pick ephemeral
+//! ports), makes the lower side the server; else the first packet's sender is the client.
+//! Weaker evidence is replaced by stronger evidence until the first payload byte of the
+//! connection is delivered; after that the roles stay.
+//!
+//! **Bounded state** (issue 15). Live connections sit in a hash map and in two
+//! least-recently-used lists (open ones and closed ones), so each packet costs O(1) besides
+//! its reassembly. A connection closed by FINs both ways or a RST releases its buffers at
+//! once and keeps only its summary; it stays findable for [`TableLimits::closed_linger`] of
+//! capture time (late ACKs and retransmissions keep its stream id, as in Wireshark), then
+//! retires. An open connection idle for [`TableLimits::idle_timeout`] (default 5 minutes,
+//! Zeek's `tcp_inactivity_timeout`) ends as [`super::StreamEnd::TimedOut`]. When
+//! [`TableLimits::max_flows`] connections are live, the longest-idle closed one retires, or
+//! else the longest-idle open one ends as [`super::StreamEnd::Evicted`]. Both are counted
+//! ([`TableCounters`]) and visible in the stream's [`Stream::end`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::capture::FrameNumber;
 use crate::flow::Direction;
 
+use super::analysis::{AnalysisFlags, DupAck, WindowScale};
 use super::reassembly::{Budget, DEFAULT_GLOBAL_BUDGET, EndCause, Event, Limits};
 use super::seq::SeqNum;
-use super::stream::{Endpoint, Stream, StreamId};
+use super::stream::{Endpoint, RoleEvidence, Stream, StreamId};
 
 /// The TCP header flags pcaplab looks at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -83,6 +105,12 @@ pub struct SegmentInfo<'a> {
     pub window: u16,
     /// TCP payload as captured (may be shorter than on the wire when cut by snaplen).
     pub payload: &'a [u8],
+    /// Payload length on the wire, from the IP length fields (tshark's `tcp.len`); the bytes
+    /// beyond `payload.len()` were cut by snaplen. A value below `payload.len()` is read as
+    /// `payload.len()`.
+    pub wire_payload_len: u32,
+    /// The TCP options bytes as captured (only a SYN's Window Scale option is read).
+    pub options: &'a [u8],
 }
 
 /// A reassembly event of one direction of one connection.
@@ -96,7 +124,8 @@ pub struct StreamEvent<'a> {
     pub event: Event<'a>,
 }
 
-/// Where a segment belongs, and its numbers as Wireshark shows them.
+/// Where a segment belongs, its numbers as Wireshark shows them, and Wireshark's analysis of
+/// it (`tcp.analysis.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Outcome {
     /// The connection.
@@ -107,15 +136,42 @@ pub struct Outcome {
     pub relative_seq: u32,
     /// `ack` relative to the receiver's base, when the ACK flag is set.
     pub relative_ack: Option<u32>,
+    /// Payload length on the wire (`tcp.len`), also for a RST or a segment cut by snaplen.
+    pub len: u32,
+    /// The window the sender advertised, scaled when the scale is known (`tcp.window_size`).
+    pub window: u32,
+    /// What is known about the scale (`tcp.window_size_scalefactor`); `None` for a SYN,
+    /// whose window is never scaled.
+    pub window_scale: Option<WindowScale>,
+    /// Wireshark's analysis flags for this segment.
+    pub analysis: AnalysisFlags,
+    /// For a duplicate ACK: its number and the frame it repeats (`[TCP Dup ACK 5#2]`).
+    pub dup_ack: Option<DupAck>,
 }
 
-/// Memory limits of the table.
+/// Default capture-time idle timeout of an open connection: 5 minutes, Zeek's
+/// `tcp_inactivity_timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default time a closed connection keeps its stream id for late packets: 60 s, Linux's
+/// TIME-WAIT.
+pub const DEFAULT_CLOSED_LINGER: Duration = Duration::from_secs(60);
+/// Default cap on live connections: 200,000 (at about 0.6 KB each without buffered data,
+/// about 120 MB: room on a laptop, and more than a normal capture keeps open at once).
+pub const DEFAULT_MAX_FLOWS: usize = 200_000;
+
+/// Memory and time limits of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableLimits {
     /// Limits of each direction's reassembler.
     pub reassembly: Limits,
     /// Bytes all reassemblers together may buffer (out-of-order data and history).
     pub global_budget: u64,
+    /// An open connection with no packet for this long (capture time) ends as timed out.
+    pub idle_timeout: Duration,
+    /// A closed connection is kept (for late packets) this long after its last packet.
+    pub closed_linger: Duration,
+    /// Most connections kept at once (open or recently closed); at least 1.
+    pub max_flows: usize,
 }
 
 impl Default for TableLimits {
@@ -123,8 +179,40 @@ impl Default for TableLimits {
         TableLimits {
             reassembly: Limits::default(),
             global_budget: DEFAULT_GLOBAL_BUDGET,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            closed_linger: DEFAULT_CLOSED_LINGER,
+            max_flows: DEFAULT_MAX_FLOWS,
         }
     }
+}
+
+/// Which end of a connection sent some bytes, as a content detector sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The bytes open an exchange (e.g. an HTTP request line): their sender is the client.
+    Client,
+    /// The bytes answer one (e.g. an HTTP status line): their sender is the server.
+    Server,
+}
+
+/// A content detector: looks at the first payload of a connection without a captured
+/// handshake and says whose it is, if it can tell.
+pub type RoleHint = fn(&[u8]) -> Option<Role>;
+
+/// What the table did to bound its state, for a note to the user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableCounters {
+    /// Connections ended because they were idle longer than the idle timeout.
+    pub timed_out: u64,
+    /// Open connections ended because the table was full.
+    pub evicted: u64,
+    /// Connections whose client/server roles were swapped after the first packet.
+    pub roles_revised: u64,
+    /// Connections live now.
+    pub live: u64,
+    /// Most connections live at once.
+    pub peak_live: u64,
 }
 
 /// Canonical 4-tuple: the lower endpoint first, so both directions find the same entry.
@@ -132,6 +220,63 @@ type Key = (Endpoint, Endpoint);
 
 fn key_of(a: Endpoint, b: Endpoint) -> Key {
     if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Index of a slot; `NIL` ends a list.
+type SlotId = u32;
+const NIL: SlotId = u32::MAX;
+
+/// Which least-recently-used list a live connection is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    Open,
+    Closed,
+}
+
+/// A live connection in the slab.
+#[derive(Debug)]
+struct Slot {
+    key: Key,
+    stream: Stream,
+    list: ListKind,
+    prev: SlotId,
+    next: SlotId,
+}
+
+/// A doubly linked list through the slab: head = least recently used.
+#[derive(Debug, Clone, Copy)]
+struct Lru {
+    head: SlotId,
+    tail: SlotId,
+}
+
+impl Default for Lru {
+    fn default() -> Lru {
+        Lru {
+            head: NIL,
+            tail: NIL,
+        }
+    }
+}
+
+/// What is kept of a connection after its summary became final, so a late packet on the same
+/// addresses and ports continues the same stream id with the same relative numbers (as in
+/// Wireshark, which never forgets a conversation). About 100 bytes with its map entry.
+#[derive(Debug, Clone, Copy)]
+struct Tomb {
+    id: StreamId,
+    client: Endpoint,
+    server: Endpoint,
+    role_evidence: RoleEvidence,
+    bases: [Option<SeqNum>; 2],
+}
+
+/// Where a stream id is found.
+#[derive(Debug, Clone, Copy)]
+enum Loc {
+    Live(SlotId),
+    /// Position in the closed queue, counting every summary ever queued.
+    Closed(u64),
 }
 
 /// All TCP connections of a capture.
@@ -150,7 +295,7 @@ fn key_of(a: Endpoint, b: Endpoint) -> Key {
 ///     frame: FrameNumber(1), ts: Duration::ZERO, frame_len: 74,
 ///     src: client, sport: 40000, dst: server, dport: 80,
 ///     seq: 1000, ack: 0, flags: Flags { syn: true, ..Flags::default() },
-///     window: 64240, payload: b"",
+///     window: 64240, payload: b"", wire_payload_len: 0, options: &[],
 /// };
 /// let out = table.on_segment(&syn, &mut |_| {});
 /// assert_eq!(out.stream, StreamId(0));
@@ -159,10 +304,24 @@ fn key_of(a: Endpoint, b: Endpoint) -> Key {
 /// ```
 #[derive(Debug)]
 pub struct StreamTable {
-    streams: Vec<Stream>,
-    by_key: HashMap<Key, usize>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<SlotId>,
+    open: Lru,
+    closed_lru: Lru,
+    by_key: HashMap<Key, SlotId>,
+    by_id: HashMap<StreamId, Loc>,
+    /// Tombstones of retired connections, oldest first in `tomb_order` (at most `max_flows`).
+    tombs: HashMap<Key, Tomb>,
+    tomb_order: VecDeque<(Key, StreamId)>,
+    /// Final summaries not yet handed out, in the order they became final.
+    closed: VecDeque<Stream>,
+    /// Summaries ever handed out of `closed` (the position of its front).
+    closed_base: u64,
+    next_id: u64,
     budget: Budget,
     limits: TableLimits,
+    role_hint: Option<RoleHint>,
+    counters: TableCounters,
 }
 
 impl Default for StreamTable {
@@ -175,27 +334,76 @@ impl StreamTable {
     /// An empty table with the given limits.
     pub fn new(limits: TableLimits) -> StreamTable {
         StreamTable {
-            streams: Vec::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            open: Lru::default(),
+            closed_lru: Lru::default(),
             by_key: HashMap::new(),
+            by_id: HashMap::new(),
+            tombs: HashMap::new(),
+            tomb_order: VecDeque::new(),
+            closed: VecDeque::new(),
+            closed_base: 0,
+            next_id: 0,
             budget: Budget::new(limits.global_budget),
             limits,
+            role_hint: None,
+            counters: TableCounters::default(),
         }
     }
 
-    /// Takes every connection's summary out of the table (at the end of a run), by stream id.
+    /// Uses `hint` to tell client from server by content when no handshake was captured
+    /// (see the module docs).
+    pub fn with_role_hint(mut self, hint: RoleHint) -> StreamTable {
+        self.role_hint = Some(hint);
+        self
+    }
+
+    /// Takes every summary not handed out yet (call after [`StreamTable::finish_all`]), by
+    /// stream id. Summaries already taken by [`StreamTable::drain_closed`] are not repeated.
     pub fn take_streams(&mut self) -> Vec<Stream> {
+        let mut out: Vec<Stream> = self.closed.drain(..).collect();
+        for slot in self.slots.drain(..).flatten() {
+            out.push(slot.stream);
+        }
+        self.free.clear();
+        self.open = Lru::default();
+        self.closed_lru = Lru::default();
         self.by_key.clear();
-        std::mem::take(&mut self.streams)
+        self.by_id.clear();
+        self.tombs.clear();
+        self.tomb_order.clear();
+        self.closed_base = 0;
+        self.counters.live = 0;
+        out.sort_unstable_by_key(|s| s.id);
+        out
     }
 
-    /// Every connection seen so far, by id.
-    pub fn streams(&self) -> &[Stream] {
-        &self.streams
+    /// Hands out, oldest first, the summaries that became final (closed and retired, timed
+    /// out, evicted or replaced) since the last call, so a caller can stream rows instead of
+    /// holding every summary. Call it between segments as often as convenient.
+    pub fn drain_closed(&mut self, mut f: impl FnMut(Stream)) {
+        while let Some(s) = self.closed.pop_front() {
+            self.by_id.remove(&s.id);
+            self.closed_base += 1;
+            f(s);
+        }
     }
 
-    /// One connection.
+    /// The connections still live (open, or closed and lingering for late packets).
+    pub fn live_streams(&self) -> impl Iterator<Item = &Stream> {
+        self.slots.iter().flatten().map(|s| &s.stream)
+    }
+
+    /// One connection, live or final but not handed out yet.
     pub fn stream(&self, id: StreamId) -> Option<&Stream> {
-        usize::try_from(id.0).ok().and_then(|i| self.streams.get(i))
+        match *self.by_id.get(&id)? {
+            Loc::Live(slot) => self.slot(slot).map(|s| &s.stream),
+            Loc::Closed(pos) => {
+                let i = usize::try_from(pos.checked_sub(self.closed_base)?).ok()?;
+                self.closed.get(i)
+            }
+        }
     }
 
     /// The shared memory budget (for reporting how much is in use).
@@ -203,8 +411,173 @@ impl StreamTable {
         &self.budget
     }
 
+    /// The limits in force.
+    pub fn limits(&self) -> &TableLimits {
+        &self.limits
+    }
+
+    /// What the table did to bound its state so far.
+    pub fn counters(&self) -> &TableCounters {
+        &self.counters
+    }
+
+    fn slot(&self, id: SlotId) -> Option<&Slot> {
+        self.slots.get(id as usize)?.as_ref()
+    }
+
+    fn slot_mut(&mut self, id: SlotId) -> Option<&mut Slot> {
+        self.slots.get_mut(id as usize)?.as_mut()
+    }
+
+    fn lru_mut(&mut self, kind: ListKind) -> &mut Lru {
+        match kind {
+            ListKind::Open => &mut self.open,
+            ListKind::Closed => &mut self.closed_lru,
+        }
+    }
+
+    /// Takes a slot off its list.
+    fn unlink(&mut self, id: SlotId) {
+        let Some(s) = self.slot(id) else {
+            return;
+        };
+        let (prev, next, kind) = (s.prev, s.next, s.list);
+        match self.slot_mut(prev) {
+            Some(p) => p.next = next,
+            None => self.lru_mut(kind).head = next,
+        }
+        match self.slot_mut(next) {
+            Some(n) => n.prev = prev,
+            None => self.lru_mut(kind).tail = prev,
+        }
+        if let Some(s) = self.slot_mut(id) {
+            s.prev = NIL;
+            s.next = NIL;
+        }
+    }
+
+    /// Puts a slot at the tail (most recently used) of list `kind`.
+    fn push_back(&mut self, id: SlotId, kind: ListKind) {
+        let tail = self.lru_mut(kind).tail;
+        if let Some(s) = self.slot_mut(id) {
+            s.list = kind;
+            s.prev = tail;
+            s.next = NIL;
+        }
+        match self.slot_mut(tail) {
+            Some(t) => t.next = id,
+            None => self.lru_mut(kind).head = id,
+        }
+        self.lru_mut(kind).tail = id;
+    }
+
+    /// Marks a slot as just used, on the list its stream's state calls for.
+    fn touch(&mut self, id: SlotId) {
+        let Some(s) = self.slot(id) else {
+            return;
+        };
+        let kind = if s.stream.is_released() {
+            ListKind::Closed
+        } else {
+            ListKind::Open
+        };
+        self.unlink(id);
+        self.push_back(id, kind);
+    }
+
+    /// Removes a live connection and queues its summary as final.
+    fn retire(&mut self, id: SlotId) {
+        self.unlink(id);
+        let Some(slot) = self.slots.get_mut(id as usize).and_then(Option::take) else {
+            return;
+        };
+        self.free.push(id);
+        if self.by_key.get(&slot.key) == Some(&id) {
+            self.by_key.remove(&slot.key);
+        }
+        let pos = self.closed_base + self.closed.len() as u64;
+        self.by_id.insert(slot.stream.id, Loc::Closed(pos));
+        self.bury(slot.key, &slot.stream);
+        self.closed.push_back(slot.stream);
+        self.counters.live = self.counters.live.saturating_sub(1);
+    }
+
+    /// Keeps a tombstone of a retiring connection (dropping the oldest beyond `max_flows`).
+    fn bury(&mut self, key: Key, stream: &Stream) {
+        let tomb = Tomb {
+            id: stream.id,
+            client: stream.client,
+            server: stream.server,
+            role_evidence: stream.role_evidence,
+            bases: [
+                stream.base_seq(Direction::ClientToServer),
+                stream.base_seq(Direction::ServerToClient),
+            ],
+        };
+        self.tombs.insert(key, tomb);
+        self.tomb_order.push_back((key, stream.id));
+        while self.tomb_order.len() > self.limits.max_flows.max(1) {
+            if let Some((old_key, old_id)) = self.tomb_order.pop_front()
+                && self.tombs.get(&old_key).is_some_and(|t| t.id == old_id)
+            {
+                self.tombs.remove(&old_key);
+            }
+        }
+    }
+
+    /// Ends a live connection for `cause` (timeout, eviction, port reuse) and retires it.
+    fn end_and_retire<F>(&mut self, id: SlotId, cause: EndCause, sink: &mut F)
+    where
+        F: FnMut(StreamEvent<'_>),
+    {
+        let budget = &mut self.budget;
+        if let Some(slot) = self.slots.get_mut(id as usize).and_then(Option::as_mut) {
+            slot.stream.finish(cause, budget, sink);
+        }
+        self.retire(id);
+    }
+
+    /// Retires closed connections that lingered long enough and ends open ones idle for
+    /// longer than the idle timeout, as of capture time `now`.
+    fn expire<F>(&mut self, now: Duration, sink: &mut F)
+    where
+        F: FnMut(StreamEvent<'_>),
+    {
+        while let Some(s) = self.slot(self.closed_lru.head) {
+            if now.saturating_sub(s.stream.last_ts) <= self.limits.closed_linger {
+                break;
+            }
+            self.retire(self.closed_lru.head);
+        }
+        while let Some(s) = self.slot(self.open.head) {
+            if now.saturating_sub(s.stream.last_ts) <= self.limits.idle_timeout {
+                break;
+            }
+            self.counters.timed_out += 1;
+            self.end_and_retire(self.open.head, EndCause::TimedOut, sink);
+        }
+    }
+
+    /// Makes room for one more connection when `max_flows` are live.
+    fn make_room<F>(&mut self, sink: &mut F)
+    where
+        F: FnMut(StreamEvent<'_>),
+    {
+        while self.counters.live >= self.limits.max_flows.max(1) as u64 {
+            if self.closed_lru.head != NIL {
+                self.retire(self.closed_lru.head);
+            } else if self.open.head != NIL {
+                self.counters.evicted += 1;
+                self.end_and_retire(self.open.head, EndCause::Evicted, sink);
+            } else {
+                break;
+            }
+        }
+    }
+
     /// Takes one TCP segment: finds or creates its connection, updates it, and sends the
-    /// resulting reassembly events to `sink`.
+    /// resulting reassembly events to `sink` (also those of connections that time out or are
+    /// evicted meanwhile).
     ///
     /// A SYN without ACK whose sequence number differs from the base sequence number of the
     /// existing connection's sending side starts a new connection (port reuse), as in
@@ -221,56 +594,108 @@ impl StreamTable {
             addr: seg.dst,
             port: seg.dport,
         };
+        self.expire(seg.ts, sink);
         let key = key_of(src, dst);
-        let existing = self
-            .by_key
-            .get(&key)
-            .copied()
-            .filter(|&i| i < self.streams.len());
-        let index = match existing {
+        let existing = self.by_key.get(&key).copied();
+        let mut reused = false;
+        let id = match existing {
             Some(i) if !self.is_port_reuse(i, src, seg) => i,
             old => {
-                if let Some(old_index) = old
-                    && let Some(old_stream) = self.streams.get_mut(old_index)
-                {
-                    old_stream.finish(EndCause::Replaced, &mut self.budget, sink);
+                if let Some(old) = old {
+                    reused = true;
+                    self.end_and_retire(old, EndCause::Replaced, sink);
                 }
-                self.open(key, src, dst, seg)
+                self.make_room(sink);
+                match self.tombs.remove(&key) {
+                    Some(tomb) if !is_new_syn(&tomb, src, seg) => {
+                        self.resume_stream(key, tomb, seg)
+                    }
+                    tomb => {
+                        reused |= tomb.is_some();
+                        self.open_stream(key, src, dst, seg)
+                    }
+                }
             }
         };
-        let Some(stream) = self.streams.get_mut(index) else {
-            // Unreachable: `index` was just checked or pushed.
+        self.revise_roles(id, src, seg);
+        let budget = &mut self.budget;
+        let Some(slot) = self.slots.get_mut(id as usize).and_then(Option::as_mut) else {
+            // Unreachable: `id` was just found or made.
             return Outcome {
-                stream: StreamId(index as u64),
+                stream: StreamId(u64::MAX),
                 direction: Direction::ClientToServer,
                 relative_seq: seg.seq,
                 relative_ack: None,
+                len: seg.wire_payload_len,
+                window: u32::from(seg.window),
+                window_scale: None,
+                analysis: AnalysisFlags::default(),
+                dup_ack: None,
             };
         };
+        let stream = &mut slot.stream;
         let direction = if src == stream.client {
             Direction::ClientToServer
         } else {
             Direction::ServerToClient
         };
-        stream.on_segment(direction, seg, &mut self.budget, sink);
+        let report = stream.on_segment(direction, seg, budget, sink);
         let (relative_seq, relative_ack) = stream.relative(direction, seg.seq, seg.ack);
-        Outcome {
+        let mut analysis = report.verdict.flags;
+        if reused {
+            analysis.insert(AnalysisFlags::REUSED_PORTS);
+        }
+        let outcome = Outcome {
             stream: stream.id,
             direction,
             relative_seq,
             relative_ack: seg.flags.ack.then_some(relative_ack),
+            len: seg
+                .wire_payload_len
+                .max(u32::try_from(seg.payload.len()).unwrap_or(u32::MAX)),
+            window: report.window,
+            window_scale: report.window_scale,
+            analysis,
+            dup_ack: report.verdict.dup_ack,
+        };
+        self.touch(id);
+        outcome
+    }
+
+    /// Swaps client and server of slot `id` when `seg` (from `src`) gives stronger evidence
+    /// than what decided them, while no payload byte was delivered.
+    fn revise_roles(&mut self, id: SlotId, src: Endpoint, seg: &SegmentInfo<'_>) {
+        let hint = self.role_hint;
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        let stream = &mut slot.stream;
+        if !stream.roles_revisable() {
+            return;
+        }
+        let Some((evidence, sender_is_client)) = role_evidence(seg, hint) else {
+            return;
+        };
+        if evidence <= stream.role_evidence {
+            return;
+        }
+        stream.role_evidence = evidence;
+        if sender_is_client != (src == stream.client) {
+            stream.swap_roles();
+            self.counters.roles_revised += 1;
         }
     }
 
     /// True when `seg` (a SYN without ACK from `src`) starts a new connection on the 4-tuple
-    /// of stream `i`: its sequence number differs from that side's base (packet-tcp.c).
-    fn is_port_reuse(&self, i: usize, src: Endpoint, seg: &SegmentInfo<'_>) -> bool {
+    /// of slot `i`: its sequence number differs from that side's base (packet-tcp.c).
+    fn is_port_reuse(&self, i: SlotId, src: Endpoint, seg: &SegmentInfo<'_>) -> bool {
         if !seg.flags.syn || seg.flags.ack {
             return false;
         }
-        let Some(stream) = self.streams.get(i) else {
+        let Some(slot) = self.slot(i) else {
             return false;
         };
+        let stream = &slot.stream;
         let d = if src == stream.client {
             Direction::ClientToServer
         } else {
@@ -281,33 +706,135 @@ impl StreamTable {
             .is_some_and(|base| base != SeqNum(seg.seq))
     }
 
+    /// Continues a retired connection under its old id (a late packet on its 4-tuple).
+    fn resume_stream(&mut self, key: Key, tomb: Tomb, seg: &SegmentInfo<'_>) -> SlotId {
+        let mut stream = Stream::new(
+            tomb.id,
+            tomb.client,
+            tomb.server,
+            tomb.role_evidence,
+            seg,
+            self.limits.reassembly,
+        );
+        stream.set_bases(tomb.bases);
+        self.insert_stream(key, stream)
+    }
+
     /// Creates a stream for the first packet `seg` and makes it current for `key`.
-    fn open(&mut self, key: Key, src: Endpoint, dst: Endpoint, seg: &SegmentInfo<'_>) -> usize {
-        // Client: the SYN's sender; the SYN-ACK's receiver; else the first packet's sender.
-        let (client, server) = if seg.flags.syn && seg.flags.ack {
-            (dst, src)
-        } else {
+    fn open_stream(
+        &mut self,
+        key: Key,
+        src: Endpoint,
+        dst: Endpoint,
+        seg: &SegmentInfo<'_>,
+    ) -> SlotId {
+        let (evidence, src_is_client) = role_evidence(seg, self.role_hint)
+            .or_else(|| port_rule(src.port, dst.port).map(|c| (RoleEvidence::Port, c)))
+            .unwrap_or((RoleEvidence::FirstSender, true));
+        let (client, server) = if src_is_client {
             (src, dst)
+        } else {
+            (dst, src)
         };
-        let index = self.streams.len();
-        let id = StreamId(index as u64);
-        self.streams
-            .push(Stream::new(id, client, server, seg, self.limits.reassembly));
-        self.by_key.insert(key, index);
-        index
+        let id = StreamId(self.next_id);
+        self.next_id += 1;
+        let stream = Stream::new(id, client, server, evidence, seg, self.limits.reassembly);
+        self.insert_stream(key, stream)
+    }
+
+    /// Puts a new live stream in the slab, the open list and the maps.
+    fn insert_stream(&mut self, key: Key, stream: Stream) -> SlotId {
+        let id = stream.id;
+        let slot = Slot {
+            key,
+            stream,
+            list: ListKind::Open,
+            prev: NIL,
+            next: NIL,
+        };
+        let slot_id = match self.free.pop() {
+            Some(free) => {
+                if let Some(place) = self.slots.get_mut(free as usize) {
+                    *place = Some(slot);
+                }
+                free
+            }
+            None => {
+                self.slots.push(Some(slot));
+                SlotId::try_from(self.slots.len() - 1).unwrap_or(NIL)
+            }
+        };
+        self.push_back(slot_id, ListKind::Open);
+        self.by_key.insert(key, slot_id);
+        self.by_id.insert(id, Loc::Live(slot_id));
+        self.counters.live += 1;
+        self.counters.peak_live = self.counters.peak_live.max(self.counters.live);
+        slot_id
     }
 
     /// Ends every connection still running (end of capture): holes before buffered bytes
     /// become gaps, buffered bytes are delivered, each direction reports `End`, and all
-    /// buffers are freed. Close states stay as they are (`Open` for the unclosed).
+    /// buffers are freed. Every live connection becomes final (see
+    /// [`StreamTable::drain_closed`] and [`StreamTable::take_streams`]); close states stay as
+    /// they are (`Open` for the unclosed, whose end is [`super::StreamEnd::EndOfCapture`]).
     pub fn finish_all<F>(&mut self, sink: &mut F)
     where
         F: FnMut(StreamEvent<'_>),
     {
-        for stream in &mut self.streams {
-            stream.finish(EndCause::EndOfCapture, &mut self.budget, sink);
+        // Oldest first, so final summaries come out roughly in stream order.
+        let mut live: Vec<(StreamId, SlotId)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((s.as_ref()?.stream.id, SlotId::try_from(i).ok()?)))
+            .collect();
+        live.sort_unstable();
+        for (_, slot) in live {
+            self.end_and_retire(slot, EndCause::EndOfCapture, sink);
         }
     }
+}
+
+/// True when `seg` from `src` is a SYN (without ACK) that opens a new connection on a
+/// retired connection's 4-tuple: its sequence number is not the one that side used before.
+fn is_new_syn(tomb: &Tomb, src: Endpoint, seg: &SegmentInfo<'_>) -> bool {
+    if !seg.flags.syn || seg.flags.ack {
+        return false;
+    }
+    let [c2s, s2c] = tomb.bases;
+    let base = if src == tomb.client { c2s } else { s2c };
+    base != Some(SeqNum(seg.seq))
+}
+
+/// The roles a segment proves by itself: (how strongly, whether its sender is the client).
+fn role_evidence(seg: &SegmentInfo<'_>, hint: Option<RoleHint>) -> Option<(RoleEvidence, bool)> {
+    let f = seg.flags;
+    if f.syn {
+        // RFC 9293 §3.5: the SYN's sender opens; the SYN-ACK's sender answers.
+        return Some((RoleEvidence::Handshake, !f.ack));
+    }
+    if f.rst || seg.payload.is_empty() {
+        return None;
+    }
+    match hint?(seg.payload)? {
+        Role::Client => Some((RoleEvidence::Content, true)),
+        Role::Server => Some((RoleEvidence::Content, false)),
+    }
+}
+
+/// Whether the `a` side is the client, judging by the ports alone: well-known (below 1024)
+/// beats the rest, and below 32768 beats 32768 and above (the ephemeral ranges of Linux
+/// 32768–60999, Windows and IANA 49152–65535). `None` when both are in the same class.
+fn port_rule(a: u16, b: u16) -> Option<bool> {
+    fn class(p: u16) -> u8 {
+        match p {
+            0..1024 => 0,
+            1024..32768 => 1,
+            _ => 2,
+        }
+    }
+    let (ca, cb) = (class(a), class(b));
+    (ca != cb).then_some(ca > cb)
 }
 
 #[cfg(test)]
@@ -356,6 +883,8 @@ mod tests {
             flags: flags(f),
             window: 512,
             payload,
+            wire_payload_len: payload.len() as u32,
+            options: &[],
         }
     }
 
@@ -418,7 +947,7 @@ mod tests {
             })
             .collect();
         assert_eq!(ids, expected);
-        assert_eq!(t.streams().len(), 2);
+        assert!(t.stream(StreamId(0)).is_some() && t.stream(StreamId(1)).is_some());
 
         let s0 = t.stream(StreamId(0)).unwrap();
         assert_eq!(
@@ -474,10 +1003,15 @@ mod tests {
 
     #[test]
     fn a_finished_connection_is_a_small_summary() {
-        // Memory grows with connections only by this much (plus the map entry).
+        // Issue 15: a connection's state without buffered payload is a few hundred bytes: the
+        // struct itself (summary, Wireshark's per-direction analysis state) plus, while it is
+        // open, its two reassemblers on the heap (dropped when it closes).
         let size = std::mem::size_of::<Stream>();
-        println!("size_of::<Stream>() = {size}");
-        assert!(size <= 1024, "{size}");
+        let running = std::mem::size_of::<[super::super::Reassembler; 2]>();
+        let slot = std::mem::size_of::<Slot>();
+        println!("size_of::<Stream>() = {size}, open adds {running}, table slot = {slot}");
+        assert!(size <= 704, "{size}");
+        assert!(size + running <= 1200, "{}", size + running);
     }
 
     #[test]

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Writes hostile TCP captures for scripts/bench-hostile.sh (issue 15).
+
+Every capture is classic pcap, Ethernet, IPv4, one packet per record, timestamps 1 ms apart
+(so nothing reaches the 5-minute idle timeout unless asked). Kinds:
+
+  open-N      N connections, each a SYN and one 100-byte data segment, never closed
+  closed-N    N connections, each SYN, SYN-ACK, ACK, 100 bytes, FIN, FIN-ACK, ACK
+  ooo1b-BYTES one connection: SYN, SYN-ACK, ACK, the first data byte missing, then BYTES-1
+              1-byte segments after it (each one out of order until the hole fills)
+  ooo-N       one connection whose N 100-byte data segments arrive pairwise swapped
+
+  python3 scripts/hostile_captures.py DIR [--sizes 50000,200000,500000] [--ooo1b 4194304]
+"""
+
+import argparse
+import os
+import struct
+
+ETH = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00"
+
+SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
+
+
+def ip4(a):
+    return struct.pack("!I", a)
+
+
+class Writer:
+    def __init__(self, path):
+        self.f = open(path, "wb", buffering=1 << 20)
+        # pcap header: magic, v2.4, thiszone, sigfigs, snaplen, Ethernet
+        self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        self.t_us = 1_700_000_000 * 1_000_000
+
+    def tcp(self, src, sport, dst, dport, seq, ack, flags, payload=b""):
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                          5 << 4, flags, 65535, 0, 0) + payload
+        total = 20 + len(tcp)
+        ip = struct.pack("!BBHHHBBH", 0x45, 0, total, 0, 0x4000, 64, 6, 0) + ip4(src) + ip4(dst)
+        frame = ETH + ip + tcp
+        self.t_us += 1000
+        self.f.write(struct.pack("<IIII", self.t_us // 1_000_000, self.t_us % 1_000_000,
+                                 len(frame), len(frame)))
+        self.f.write(frame)
+
+    def close(self):
+        self.f.close()
+
+
+CLIENT_BASE = 0x0A000000  # 10.0.0.0/8: many client addresses
+SERVER = 0xC0000201  # 192.0.2.1
+DATA = b"x" * 100
+
+
+def client(i):
+    # 64,000 ports per address: a new address every 64,000 connections.
+    return CLIENT_BASE + 1 + i // 64000, 1024 + i % 64000
+
+
+def open_conns(path, n):
+    w = Writer(path)
+    for i in range(n):
+        c, port = client(i)
+        isn = (i * 7919) & 0xFFFFFFFF
+        w.tcp(c, port, SERVER, 80, isn, 0, SYN)
+        w.tcp(c, port, SERVER, 80, isn + 1, 1, PSH | ACK, DATA)
+    w.close()
+
+
+def closed_conns(path, n):
+    w = Writer(path)
+    for i in range(n):
+        c, port = client(i)
+        a, b = (i * 7919) & 0xFFFFFFFF, (i * 104729) & 0xFFFFFFFF
+        w.tcp(c, port, SERVER, 80, a, 0, SYN)
+        w.tcp(SERVER, 80, c, port, b, a + 1, SYN | ACK)
+        w.tcp(c, port, SERVER, 80, a + 1, b + 1, ACK)
+        w.tcp(c, port, SERVER, 80, a + 1, b + 1, PSH | ACK, DATA)
+        w.tcp(c, port, SERVER, 80, a + 101, b + 1, FIN | ACK)
+        w.tcp(SERVER, 80, c, port, b + 1, a + 102, FIN | ACK)
+        w.tcp(c, port, SERVER, 80, a + 102, b + 2, ACK)
+    w.close()
+
+
+def ooo_one_byte(path, nbytes):
+    w = Writer(path)
+    c, s = CLIENT_BASE + 1, SERVER
+    a, b = 1000, 5000
+    w.tcp(c, 40000, s, 80, a, 0, SYN)
+    w.tcp(s, 80, c, 40000, b, a + 1, SYN | ACK)
+    w.tcp(c, 40000, s, 80, a + 1, b + 1, ACK)
+    # Byte 0 (seq a + 1) is never sent; bytes 1 .. nbytes-1 follow one per segment.
+    for k in range(1, nbytes):
+        w.tcp(c, 40000, s, 80, a + 1 + k, b + 1, ACK, b"y")
+    w.close()
+
+
+def ooo_pairs(path, n):
+    w = Writer(path)
+    c, s = CLIENT_BASE + 1, SERVER
+    a, b = 1000, 5000
+    w.tcp(c, 40000, s, 80, a, 0, SYN)
+    w.tcp(s, 80, c, 40000, b, a + 1, SYN | ACK)
+    w.tcp(c, 40000, s, 80, a + 1, b + 1, ACK)
+    for k in range(0, n - 1, 2):
+        w.tcp(c, 40000, s, 80, a + 1 + (k + 1) * 100, b + 1, ACK, DATA)
+        w.tcp(c, 40000, s, 80, a + 1 + k * 100, b + 1, ACK, DATA)
+    w.close()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("dir")
+    p.add_argument("--sizes", default="50000,200000,500000")
+    p.add_argument("--ooo1b", default="1048576,4194304")
+    p.add_argument("--kinds", default="open,closed,ooo1b,ooo")
+    args = p.parse_args()
+    os.makedirs(args.dir, exist_ok=True)
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    kinds = args.kinds.split(",")
+    for n in sizes:
+        if "open" in kinds:
+            open_conns(os.path.join(args.dir, f"open-{n}.pcap"), n)
+        if "closed" in kinds:
+            closed_conns(os.path.join(args.dir, f"closed-{n}.pcap"), n)
+        if "ooo" in kinds:
+            ooo_pairs(os.path.join(args.dir, f"ooo-{n}.pcap"), n)
+    if "ooo1b" in kinds:
+        for b in [int(x) for x in args.ooo1b.split(",") if x]:
+            ooo_one_byte(os.path.join(args.dir, f"ooo1b-{b}.pcap"), b)
+
+
+if __name__ == "__main__":
+    main()
