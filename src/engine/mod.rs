@@ -164,7 +164,7 @@ impl Engine {
                     (
                         t.payload(),
                         u32::try_from(packet.wire_payload_len()).unwrap_or(u32::MAX),
-                        t.options(),
+                        Some(t.options()),
                     ),
                 )
             }
@@ -185,7 +185,7 @@ impl Engine {
                             p.payload_len
                                 .and_then(|n| u32::try_from(n).ok())
                                 .unwrap_or(0),
-                            &[][..],
+                            None,
                         ),
                     ),
                     _ => return,

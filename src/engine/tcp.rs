@@ -123,7 +123,7 @@ impl Tcp {
         src: IpAddr,
         dst: IpAddr,
         header: (u16, u16, u32, u32, u8, u16),
-        (payload, wire_payload_len, options): (&[u8], u32, &[u8]),
+        (payload, wire_payload_len, options): (&[u8], u32, Option<&[u8]>),
         labels_out: &mut Vec<Label>,
     ) -> Outcome {
         let (sport, dport, seq, ack, flags, window) = header;

@@ -9,6 +9,7 @@ mod http;
 mod reference;
 mod stats;
 mod streams;
+mod tcp_analysis;
 mod tftp;
 mod tshark;
 mod util;

@@ -297,6 +297,9 @@ pub(super) struct SegHeader {
     pub(super) seglen: u32,
     /// Shift of a Window Scale option (SYN segments only).
     pub(super) ws_option: Option<u8>,
+    /// False when the header was cut before its options: Wireshark then learns nothing about
+    /// the window scale from this SYN.
+    pub(super) options_captured: bool,
 }
 
 /// What the analysis says about one segment.
@@ -416,10 +419,17 @@ pub(super) fn analyze(
         if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
             not_advanced = false;
         }
-        let since_ack = h.ts.saturating_sub(rev.lastack_time);
-        let since_next = h.ts.saturating_sub(fwd.nextseq_time);
+        // Wireshark subtracts timestamps into an unsigned number: a segment stamped before the
+        // reference (captures merged from several interfaces) counts as "long after".
+        let since_ack = h.ts.checked_sub(rev.lastack_time).unwrap_or(Duration::MAX);
+        let since_next = h.ts.checked_sub(fwd.nextseq_time).unwrap_or(Duration::MAX);
         let ooo_threshold = conn.ts_first_rtt.unwrap_or(DEFAULT_OOO_THRESHOLD);
         let syn_fin = u32::from(f.syn || f.fin);
+        // Spurious: everything in it was already acknowledged. Wireshark 4.0 goes on to
+        // classify it as well (tshark shows both flags).
+        if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
+            v.flags.insert(AnalysisFlags::SPURIOUS_RETRANSMISSION);
+        }
         if not_advanced
             && rev.dupacknum >= 2
             && rev.lastack == seq
@@ -431,8 +441,6 @@ pub(super) fn analyze(
             && fwd.nextseq != seq.wrapping_add(seglen).wrapping_add(syn_fin)
         {
             v.flags.insert(AnalysisFlags::OUT_OF_ORDER);
-        } else if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
-            v.flags.insert(AnalysisFlags::SPURIOUS_RETRANSMISSION);
         } else if not_advanced {
             v.flags.insert(AnalysisFlags::RETRANSMISSION);
         }
@@ -457,7 +465,7 @@ pub(super) fn analyze(
     fwd.lastsegmentflags = v.flags;
 
     // Window scale: Wireshark reads the option after the analysis of the SYN itself.
-    if f.syn {
+    if f.syn && h.options_captured {
         if let Some(shift) = h.ws_option {
             fwd.win_scale = shift as i8;
         }
@@ -468,9 +476,9 @@ pub(super) fn analyze(
         } else if f.ack && rev.win_scale == -2 {
             fwd.win_scale = -2;
         }
-        if !f.ack {
-            conn.ts_mru_syn = Some(h.ts);
-        }
+    }
+    if f.syn && !f.ack {
+        conn.ts_mru_syn = Some(h.ts);
     }
     if f.ack && !f.syn && conn.ts_first_rtt.is_none() {
         if let Some(syn) = conn.ts_mru_syn {

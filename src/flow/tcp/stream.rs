@@ -465,11 +465,11 @@ impl Stream {
                 flags: f,
                 window: seg.window,
                 seglen: payload_len,
-                ws_option: if f.syn {
-                    analysis::window_scale_option(seg.options)
-                } else {
-                    None
+                ws_option: match seg.options {
+                    Some(options) if f.syn => analysis::window_scale_option(options),
+                    _ => None,
                 },
+                options_captured: seg.options.is_some(),
             };
             let (fwd, back) = both_mut(&mut self.track, d);
             analysis::analyze(&mut fwd.flow, &mut back.flow, &mut self.conn, &header)

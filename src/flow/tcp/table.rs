@@ -109,8 +109,9 @@ pub struct SegmentInfo<'a> {
     /// beyond `payload.len()` were cut by snaplen. A value below `payload.len()` is read as
     /// `payload.len()`.
     pub wire_payload_len: u32,
-    /// The TCP options bytes as captured (only a SYN's Window Scale option is read).
-    pub options: &'a [u8],
+    /// The TCP options bytes (only a SYN's Window Scale option is read); `None` when the
+    /// header was cut before them (snaplen).
+    pub options: Option<&'a [u8]>,
 }
 
 /// A reassembly event of one direction of one connection.
@@ -295,7 +296,7 @@ enum Loc {
 ///     frame: FrameNumber(1), ts: Duration::ZERO, frame_len: 74,
 ///     src: client, sport: 40000, dst: server, dport: 80,
 ///     seq: 1000, ack: 0, flags: Flags { syn: true, ..Flags::default() },
-///     window: 64240, payload: b"", wire_payload_len: 0, options: &[],
+///     window: 64240, payload: b"", wire_payload_len: 0, options: Some(&[]),
 /// };
 /// let out = table.on_segment(&syn, &mut |_| {});
 /// assert_eq!(out.stream, StreamId(0));
@@ -884,7 +885,7 @@ mod tests {
             window: 512,
             payload,
             wire_payload_len: payload.len() as u32,
-            options: &[],
+            options: Some(&[]),
         }
     }
 
