@@ -238,3 +238,206 @@ fn per_packet_analysis_agrees_with_tshark() {
         assert!(stale.is_empty(), "stale allowlist entries: {stale:?}");
     }
 }
+
+/// Runs a capture through the stream table; returns the final summaries by stream id.
+fn summaries(path: &Path) -> Vec<pcaplab::flow::tcp::Stream> {
+    let mut reader = CaptureReader::open(path).unwrap();
+    let mut table = StreamTable::default();
+    while let Some(Ok(frame)) = reader.next_frame() {
+        let packet = decode::decode(&frame);
+        let (Some((src, dst)), Some(TransportSlice::Tcp(t))) =
+            (packet.ip_addrs(), packet.transport())
+        else {
+            continue;
+        };
+        let seg = SegmentInfo {
+            frame: frame.number,
+            ts: frame.timestamp,
+            frame_len: u64::from(frame.original_len),
+            src,
+            sport: t.source_port(),
+            dst,
+            dport: t.destination_port(),
+            seq: t.sequence_number(),
+            ack: t.acknowledgment_number(),
+            flags: Flags::from_byte(t.header_slice().get(13).copied().unwrap_or(0)),
+            window: t.window_size(),
+            payload: t.payload(),
+            wire_payload_len: u32::try_from(packet.wire_payload_len()).unwrap(),
+            options: Some(t.options()),
+        };
+        table.on_segment(&seg, &mut |_| {});
+    }
+    table.finish_all(&mut |_| {});
+    table.take_streams()
+}
+
+fn case(name: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/cases")
+        .join(name);
+    if !p.is_file() {
+        eprintln!("skipped: {} is not present", p.display());
+    }
+    p.is_file().then_some(p)
+}
+
+#[test]
+fn issue_11_synack_data_completes_the_handshake() {
+    use pcaplab::flow::tcp::HandshakeState;
+    let Some(path) = case("synack-data.pcap") else {
+        return;
+    };
+    let streams = summaries(&path);
+    let s = &streams[1];
+    assert_eq!(s.handshake.state, HandshakeState::Complete);
+    assert!(
+        s.handshake.syn.is_some() && s.handshake.syn_ack.is_some() && s.handshake.ack.is_some()
+    );
+    // The 22 bytes of the SYN-ACK are server → client stream data: every byte tshark counts
+    // in that direction (tcp.len without retransmissions) is delivered, banner included.
+    let wire = wire_bytes_from_tshark(&path);
+    let (c2s, s2c) = wire[&(1, s.server.port)];
+    assert_eq!(s.server_to_client.payload_bytes, s2c);
+    assert_eq!(s.client_to_server.payload_bytes, c2s);
+    let synack_len = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&path)
+        .args([
+            "-Y",
+            "tcp.stream==1 && tcp.flags.syn==1 && tcp.flags.ack==1",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.len",
+        ])
+        .output()
+        .expect("tshark");
+    assert_eq!(String::from_utf8_lossy(&synack_len.stdout).trim(), "22");
+}
+
+#[test]
+fn issue_11_midstream_server_first_roles_by_port() {
+    let Some(path) = case("midstream-server-first.pcap") else {
+        return;
+    };
+    let streams = summaries(&path);
+    assert_eq!(streams.len(), 1);
+    assert_eq!(streams[0].client.port, 51000);
+    assert_eq!(streams[0].server.port, 80);
+}
+
+#[test]
+fn issue_11_snaplen_cut_payload_is_not_captured_not_lost() {
+    let Some(path) = case("snaplen-cut-http.pcap") else {
+        return;
+    };
+    let streams = summaries(&path);
+    let out_of_order: u64 = streams
+        .iter()
+        .map(|s| s.client_to_server.out_of_order + s.server_to_client.out_of_order)
+        .sum();
+    let gaps: u64 = streams
+        .iter()
+        .map(|s| s.client_to_server.gap_bytes + s.server_to_client.gap_bytes)
+        .sum();
+    let not_captured: u64 = streams
+        .iter()
+        .map(|s| s.server_to_client.not_captured_bytes)
+        .sum();
+    assert_eq!(out_of_order, 0);
+    assert_eq!(gaps, 0);
+    assert!(not_captured > 0);
+    // Payload bytes as on the wire: tshark's tcp.len summed over segments that are not
+    // retransmissions, per direction (from the reference TSV of the same capture).
+    let wire = wire_bytes_from_tshark(&path);
+    for s in &streams {
+        let key = (s.id.0, s.server.port);
+        assert_eq!(
+            s.server_to_client.payload_bytes, wire[&key].1,
+            "stream {}",
+            s.id
+        );
+        assert_eq!(
+            s.client_to_server.payload_bytes, wire[&key].0,
+            "stream {}",
+            s.id
+        );
+    }
+}
+
+/// tshark's new payload bytes per (stream, server port): (client → server, server → client).
+fn wire_bytes_from_tshark(path: &Path) -> BTreeMap<(u64, u16), (u64, u64)> {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args([
+            "-Y",
+            "tcp",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.dstport",
+            "-e",
+            "tcp.len",
+            "-e",
+            "tcp.analysis.retransmission",
+            "-e",
+            "tcp.flags.syn",
+            "-e",
+            "tcp.flags.ack",
+        ])
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut server: BTreeMap<u64, u16> = BTreeMap::new();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    for r in &rows {
+        let stream: u64 = r[0].parse().unwrap();
+        let (sport, dport): (u16, u16) = (r[1].parse().unwrap(), r[2].parse().unwrap());
+        // The server port: the SYN-ACK's source, else the lower port.
+        if r[5] == "1" && r[6] == "1" {
+            server.insert(stream, sport);
+        }
+        server.entry(stream).or_insert(sport.min(dport));
+    }
+    let mut bytes: BTreeMap<(u64, u16), (u64, u64)> = BTreeMap::new();
+    for r in &rows {
+        let stream: u64 = r[0].parse().unwrap();
+        let port = server[&stream];
+        let len: u64 = r[3].parse().unwrap();
+        let e = bytes.entry((stream, port)).or_default();
+        if r[4] == "1" {
+            continue;
+        }
+        if r[1].parse::<u16>().unwrap() == port {
+            e.1 += len;
+        } else {
+            e.0 += len;
+        }
+    }
+    bytes
+}
+
+#[test]
+fn issue_11_header_only_capture_counts_payload_like_tshark() {
+    let Some(dir) = util::public_corpus() else {
+        eprintln!("skipped: ../shared/captures/public is not present");
+        return;
+    };
+    let path = dir.join("zeek-retransmit-fast009.pcap");
+    let streams = summaries(&path);
+    let s = &streams[0];
+    // tshark: tcp.len summed without retransmissions: 474 c→s, 23,783 s→c.
+    assert_eq!(s.client_to_server.payload_bytes, 474);
+    assert_eq!(s.server_to_client.payload_bytes, 23_783);
+    assert_eq!(s.server_to_client.not_captured_bytes, 23_783);
+    assert!(s.server_to_client.retransmissions > 0);
+}

@@ -841,7 +841,7 @@ fn port_rule(a: u16, b: u16) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::tcp::{CloseState, Event, GapCause, HandshakeState};
+    use crate::flow::tcp::{CloseState, Event, GapCause, HandshakeState, StreamEnd};
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     const C: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10));
@@ -1277,6 +1277,245 @@ mod tests {
                     }
                 )
             )]
+        );
+    }
+
+    fn at(mut s: SegmentInfo<'static>, secs: u64) -> SegmentInfo<'static> {
+        s.ts = Duration::from_secs(secs);
+        s
+    }
+
+    #[test]
+    fn idle_connections_time_out_and_say_so() {
+        let limits = TableLimits {
+            idle_timeout: Duration::from_secs(10),
+            ..TableLimits::default()
+        };
+        let mut t = StreamTable::new(limits);
+        let mut log = Log::default();
+        feed(
+            &mut t,
+            &mut log,
+            &[
+                at(seg(1, C, 1000, S, 80, 1, 0, "S", b""), 0),
+                at(seg(2, C, 1001, S, 80, 1, 0, "S", b""), 5),
+                at(seg(3, C, 1000, S, 80, 2, 9, "PA", b"x"), 8), // 1000 active again
+                at(seg(4, C, 1002, S, 80, 1, 0, "S", b""), 16),  // 1001 idle 11 s: times out
+            ],
+        );
+        assert_eq!(t.counters().timed_out, 1);
+        let mut done = Vec::new();
+        t.drain_closed(|s| done.push((s.id, s.end, s.client.port)));
+        assert_eq!(done, vec![(StreamId(1), StreamEnd::TimedOut, 1001)]);
+        assert!(
+            log.0
+                .iter()
+                .any(|(id, _, e)| *id == 1 && e.contains("End") && e.contains("TimedOut"))
+        );
+        assert!(
+            t.stream(StreamId(0))
+                .is_some_and(|s| s.end == StreamEnd::Active)
+        );
+        // A late packet of the timed-out connection keeps its stream id (a new row).
+        let o = t.on_segment(&at(seg(5, S, 80, C, 1001, 7, 2, "A", b""), 17), &mut |_| {});
+        assert_eq!(o.stream, StreamId(1));
+        t.finish_all(&mut |_| {});
+        let ends: Vec<_> = t.take_streams().iter().map(|s| (s.id.0, s.end)).collect();
+        assert_eq!(
+            ends,
+            vec![
+                (0, StreamEnd::EndOfCapture),
+                (1, StreamEnd::EndOfCapture),
+                (2, StreamEnd::EndOfCapture)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_flow_cap_evicts_the_longest_idle_connection() {
+        let limits = TableLimits {
+            max_flows: 2,
+            ..TableLimits::default()
+        };
+        let mut t = StreamTable::new(limits);
+        let mut log = Log::default();
+        feed(
+            &mut t,
+            &mut log,
+            &[
+                seg(1, C, 1000, S, 80, 1, 0, "S", b""),
+                seg(2, C, 1001, S, 80, 1, 0, "S", b""),
+                seg(3, C, 1000, S, 80, 2, 9, "PA", b"x"), // 1001 is now the longest idle
+                seg(4, C, 1002, S, 80, 1, 0, "S", b""),   // table full: 1001 evicted
+            ],
+        );
+        assert_eq!(t.counters().evicted, 1);
+        assert_eq!(t.counters().peak_live, 2);
+        let mut done = Vec::new();
+        t.drain_closed(|s| done.push((s.id.0, s.end)));
+        assert_eq!(done, vec![(1, StreamEnd::Evicted)]);
+        // A closed connection is retired before any open one is evicted.
+        let mut t = StreamTable::new(limits);
+        let mut segs = connection(1, 2000, 10, 20); // closed by FINs
+        segs.push(seg(9, C, 3000, S, 80, 1, 0, "S", b""));
+        segs.push(seg(10, C, 4000, S, 80, 1, 0, "S", b""));
+        feed(&mut t, &mut log, &segs);
+        assert_eq!(t.counters().evicted, 0);
+        let mut done = Vec::new();
+        t.drain_closed(|s| done.push((s.id.0, s.end)));
+        assert_eq!(done, vec![(0, StreamEnd::Closed)]);
+    }
+
+    #[test]
+    fn closed_connections_release_buffers_and_linger_then_retire() {
+        let limits = TableLimits {
+            closed_linger: Duration::from_secs(1),
+            ..TableLimits::default()
+        };
+        let mut t = StreamTable::new(limits);
+        let mut log = Log::default();
+        let mut segs = connection(1, 2000, 10, 20);
+        // A hole in the client's data, then the reset: buffers go at once.
+        segs.truncate(4);
+        segs.push(seg(5, C, 2000, S, 80, 20, 21, "PA", b"later"));
+        segs.push(seg(6, S, 80, C, 2000, 21, 11, "R", b"bye"));
+        feed(&mut t, &mut log, &segs);
+        assert_eq!(t.budget().used(), 0, "a reset connection holds no buffers");
+        let s = t.stream(StreamId(0)).unwrap();
+        assert_eq!(s.end, StreamEnd::Reset);
+        assert!(s.reassembler(C2S).is_none());
+        assert_eq!(s.stats(S2C).rst_payload_bytes, 3, "tcp.len of the RST");
+        // A late ACK within the linger keeps the id; after it, the summary is final.
+        let o = t.on_segment(&seg(7, C, 2000, S, 80, 25, 21, "A", b""), &mut |_| {});
+        assert_eq!(o.stream, StreamId(0));
+        let mut late = seg(8, C, 9, S, 80, 1, 0, "S", b"");
+        late.ts = Duration::from_secs(5);
+        t.on_segment(&late, &mut |_| {});
+        let mut done = Vec::new();
+        t.drain_closed(|s| done.push((s.id.0, s.end, s.client_to_server.packets)));
+        assert_eq!(done, vec![(0, StreamEnd::Reset, 5)]);
+    }
+
+    #[test]
+    fn roles_without_a_handshake_follow_content_then_ports() {
+        fn http(bytes: &[u8]) -> Option<Role> {
+            if bytes.starts_with(b"HTTP/") {
+                Some(Role::Server)
+            } else if bytes.starts_with(b"GET ") {
+                Some(Role::Client)
+            } else {
+                None
+            }
+        }
+        // The server speaks first, from a port that gives no hint (both ephemeral).
+        let mut t = StreamTable::default().with_role_hint(http);
+        let o = t.on_segment(
+            &seg(1, S, 50001, C, 50000, 1, 1, "PA", b"HTTP/1.1 200 OK"),
+            &mut |_| {},
+        );
+        assert_eq!(o.direction, S2C);
+        let s = t.stream(StreamId(0)).unwrap();
+        assert_eq!(
+            (s.client.port, s.role_evidence),
+            (50000, RoleEvidence::Content)
+        );
+        // Without the hook: the ports decide (80 against 51000).
+        let mut t = StreamTable::default();
+        let o = t.on_segment(
+            &seg(1, S, 80, C, 51000, 1, 1, "PA", b"HTTP/1.1 200 OK"),
+            &mut |_| {},
+        );
+        assert_eq!(o.direction, S2C);
+        assert_eq!(
+            t.stream(StreamId(0)).unwrap().role_evidence,
+            RoleEvidence::Port
+        );
+        // Revised while no payload was delivered: a pure ACK first, then the request.
+        let mut t = StreamTable::default().with_role_hint(http);
+        t.on_segment(&seg(1, S, 50001, C, 50000, 1, 1, "A", b""), &mut |_| {});
+        assert_eq!(t.stream(StreamId(0)).unwrap().client.port, 50001);
+        let o = t.on_segment(
+            &seg(2, C, 50000, S, 50001, 1, 1, "PA", b"GET / HTTP/1.1"),
+            &mut |_| {},
+        );
+        assert_eq!(o.direction, C2S);
+        let s = t.stream(StreamId(0)).unwrap();
+        assert_eq!(s.client.port, 50000);
+        assert_eq!(s.stats(C2S).payload_bytes, 14);
+        assert_eq!(s.stats(S2C).packets, 1);
+        assert_eq!(t.counters().roles_revised, 1);
+        // After payload was delivered, the roles stay.
+        let o = t.on_segment(
+            &seg(3, S, 50001, C, 50000, 1, 15, "PA", b"GET /x"),
+            &mut |_| {},
+        );
+        assert_eq!(o.direction, S2C);
+        assert_eq!(port_rule(80, 51000), Some(false));
+        assert_eq!(port_rule(40000, 8080), Some(true));
+        assert_eq!(port_rule(8080, 8081), None);
+    }
+
+    #[test]
+    fn syn_ack_with_data_completes_the_handshake_when_acknowledged() {
+        let mut t = StreamTable::default();
+        let mut log = Log::default();
+        feed(
+            &mut t,
+            &mut log,
+            &[
+                seg(1, C, 40000, S, 21, 100, 0, "S", b""),
+                seg(2, S, 21, C, 40000, 500, 101, "SA", b"220 banner"),
+                seg(3, C, 40000, S, 21, 101, 511, "A", b""), // ACKs the SYN and 10 bytes
+            ],
+        );
+        let s = t.stream(StreamId(0)).unwrap();
+        assert_eq!(s.handshake.state, HandshakeState::Complete);
+        assert_eq!(s.handshake.ack, Some(FrameNumber(3)));
+        assert_eq!(s.stats(S2C).payload_bytes, 10);
+        assert!(log.0.contains(&(0, S2C, "data 0 220 banner".to_string())));
+    }
+
+    #[test]
+    fn analysis_flags_and_scaled_window() {
+        let mut t = StreamTable::default();
+        // Both SYNs offer window scaling: 7 from the client, 2 from the server.
+        let ws7 = [1, 3, 3, 7];
+        let ws2 = [1, 3, 3, 2];
+        let mut syn = seg(1, C, 40000, S, 80, 100, 0, "S", b"");
+        syn.window = 65495;
+        syn.options = Some(&ws7);
+        let mut syn_ack = seg(2, S, 80, C, 40000, 500, 101, "SA", b"");
+        syn_ack.options = Some(&ws2);
+        let o = t.on_segment(&syn, &mut |_| {});
+        assert_eq!((o.window, o.window_scale), (65495, None));
+        t.on_segment(&syn_ack, &mut |_| {});
+        let o = t.on_segment(&seg(3, C, 40000, S, 80, 101, 501, "A", b""), &mut |_| {});
+        assert_eq!(o.window_scale, Some(WindowScale::Shift(7)));
+        assert_eq!(o.window, 512 << 7, "not the raw 512");
+        let o = t.on_segment(
+            &seg(4, S, 80, C, 40000, 501, 101, "PA", b"abc"),
+            &mut |_| {},
+        );
+        assert_eq!(o.window, 512 << 2);
+        // The client acknowledges it, then repeats the ACK twice: Dup ACK 5#1, 5#2.
+        t.on_segment(&seg(5, C, 40000, S, 80, 101, 504, "A", b""), &mut |_| {});
+        let o = t.on_segment(&seg(6, C, 40000, S, 80, 101, 504, "A", b""), &mut |_| {});
+        assert!(o.analysis.contains(AnalysisFlags::DUPLICATE_ACK));
+        assert_eq!(o.dup_ack.map(|d| (d.frame.0, d.num)), Some((5, 1)));
+        let o = t.on_segment(&seg(7, C, 40000, S, 80, 101, 504, "A", b""), &mut |_| {});
+        assert_eq!(o.dup_ack.map(|d| (d.frame.0, d.num)), Some((5, 2)));
+        // The server sends its 3 bytes again long after: a retransmission (spurious too:
+        // they were acknowledged).
+        let mut again = seg(8, S, 80, C, 40000, 501, 101, "PA", b"abc");
+        again.ts = Duration::from_secs(3);
+        let o = t.on_segment(&again, &mut |_| {});
+        assert!(o.analysis.contains(AnalysisFlags::RETRANSMISSION));
+        assert!(o.analysis.contains(AnalysisFlags::SPURIOUS_RETRANSMISSION));
+        // A mid-stream connection: the scale is unknown and said so.
+        let o = t.on_segment(&seg(9, C, 1, S, 2, 7, 9, "A", b""), &mut |_| {});
+        assert_eq!(
+            (o.window, o.window_scale),
+            (512, Some(WindowScale::Unknown))
         );
     }
 }
