@@ -480,10 +480,12 @@ pub(super) fn analyze(
     if f.syn && !f.ack {
         conn.ts_mru_syn = Some(h.ts);
     }
-    if f.ack && !f.syn && conn.ts_first_rtt.is_none() {
-        if let Some(syn) = conn.ts_mru_syn {
-            conn.ts_first_rtt = Some(h.ts.saturating_sub(syn)).filter(|d| !d.is_zero());
-        }
+    if f.ack
+        && !f.syn
+        && conn.ts_first_rtt.is_none()
+        && let Some(syn) = conn.ts_mru_syn
+    {
+        conn.ts_first_rtt = Some(h.ts.saturating_sub(syn)).filter(|d| !d.is_zero());
     }
     v
 }
