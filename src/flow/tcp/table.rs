@@ -156,9 +156,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default time a closed connection keeps its stream id for late packets: 60 s, Linux's
 /// TIME-WAIT.
 pub const DEFAULT_CLOSED_LINGER: Duration = Duration::from_secs(60);
-/// Default cap on live connections: 200,000 (at about 0.6 KB each without buffered data,
-/// about 120 MB: room on a laptop, and more than a normal capture keeps open at once).
-pub const DEFAULT_MAX_FLOWS: usize = 200_000;
+/// Default cap on live connections: 100,000. An open connection costs about 1.2 KB in the
+/// table without buffered data (the summary, Wireshark's analysis state, two reassemblers and
+/// the map entries), so the cap keeps the table near 120 MB: room on a laptop, and far more
+/// connections than a normal capture has open at once.
+pub const DEFAULT_MAX_FLOWS: usize = 100_000;
 
 /// Memory and time limits of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
