@@ -535,3 +535,172 @@ fn corrupt(frame: FrameNumber, offset: u64, reason: &str) -> Error {
         reason: reason.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(block_type: u32, body: &[u8]) -> Vec<u8> {
+        let padded = body.len().next_multiple_of(4);
+        let len = u32::try_from(12 + padded).unwrap();
+        let mut b = block_type.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.resize(8 + padded, 0);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = 0x1A2B_3C4Du32.to_le_bytes().to_vec();
+        body.extend_from_slice(&[1, 0, 0, 0]); // version 1.0
+        body.extend_from_slice(&(-1i64).to_le_bytes());
+        block(SECTION_HEADER, &body)
+    }
+
+    fn idb(snaplen: u32) -> Vec<u8> {
+        let mut body = vec![1, 0, 0, 0];
+        body.extend_from_slice(&snaplen.to_le_bytes());
+        block(INTERFACE_DESCRIPTION, &body)
+    }
+
+    fn epb(interface: u32, data: &[u8]) -> Vec<u8> {
+        let mut body = interface.to_le_bytes().to_vec();
+        body.extend_from_slice(&0u32.to_le_bytes());
+        body.extend_from_slice(&1_000_000u32.to_le_bytes());
+        body.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+        body.extend_from_slice(&100u32.to_le_bytes());
+        body.extend_from_slice(data);
+        block(ENHANCED_PACKET, &body)
+    }
+
+    /// Reads every frame; returns their data and the error that stopped reading.
+    fn read_all(bytes: &[u8]) -> (Vec<Vec<u8>>, Option<Error>) {
+        let mut input = Input::new(bytes);
+        let _ = input.fill(4);
+        let mut reader = match NgReader::open(input, Limits::default()) {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut frames = Vec::new();
+        let mut n = 1;
+        while let Some(f) = reader.next_frame(FrameNumber(n)) {
+            match f {
+                Ok(f) => frames.push(f.data.to_vec()),
+                Err(e) => return (frames, Some(e)),
+            }
+            n += 1;
+        }
+        (frames, None)
+    }
+
+    #[test]
+    fn every_prefix_keeps_the_whole_packets_before_the_cut() {
+        let mut bytes = shb();
+        bytes.extend(idb(0));
+        let ends_before = bytes.len();
+        bytes.extend(epb(0, &[1, 2, 3]));
+        let first_end = bytes.len();
+        bytes.extend(block(0x0000_0BAD, &[9; 10])); // custom block, skipped
+        let custom_end = bytes.len();
+        bytes.extend(block(SIMPLE_PACKET, &[5, 0, 0, 0, 7, 7, 7, 7, 7]));
+        let second_end = bytes.len();
+        let (frames, err) = read_all(&bytes);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames, [vec![1, 2, 3], vec![7; 5]]);
+        for cut in 0..bytes.len() {
+            let (frames, err) = read_all(&bytes[..cut]);
+            let whole = usize::from(cut >= first_end) + usize::from(cut >= second_end);
+            assert_eq!(frames.len(), whole, "cut at {cut}");
+            let at_boundary = [28, ends_before, first_end, custom_end, second_end].contains(&cut);
+            match err {
+                None => assert!(at_boundary, "cut at {cut}"),
+                Some(Error::NotACapture { .. }) => assert!(cut < 28, "cut at {cut}"),
+                Some(Error::TruncatedRecord { frame, .. }) => {
+                    assert_eq!(frame.0 as usize, whole + 1, "cut at {cut}");
+                }
+                Some(e) => panic!("cut at {cut}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn inconsistent_blocks_are_corrupt_with_their_offset() {
+        let mut good = shb();
+        good.extend(idb(0));
+        let at = good.len();
+        // Trailing length differs from the leading one.
+        let mut bytes = good.clone();
+        let mut b = epb(0, &[1, 2, 3, 4]);
+        let n = b.len();
+        b[n - 4] ^= 4;
+        bytes.extend(b);
+        // Not a multiple of 4; names an undescribed interface; captured length past the block.
+        let mut odd = good.clone();
+        odd.extend([6, 0, 0, 0, 13, 0, 0, 0, 0, 0, 0, 0, 13]);
+        let mut stranger = good.clone();
+        stranger.extend(epb(3, &[1]));
+        let mut long = good.clone();
+        let mut b = epb(0, &[1, 2, 3, 4]);
+        b[20] = 200;
+        long.extend(b);
+        for (what, bytes, needle) in [
+            ("trailer", bytes, "trailing length"),
+            ("odd", odd, "not a multiple of 4"),
+            (
+                "interface",
+                stranger,
+                "interface 3, but section 1 describes only 1",
+            ),
+            (
+                "long",
+                long,
+                "captured length 200 runs past the end of its block",
+            ),
+        ] {
+            let (frames, err) = read_all(&bytes);
+            assert!(frames.is_empty(), "{what}");
+            match err {
+                Some(Error::Corrupt { offset, reason, .. }) => {
+                    assert_eq!(offset, at as u64, "{what}");
+                    assert!(reason.contains(needle), "{what}: {reason}");
+                }
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn simple_packets_are_cut_to_interface_zero_s_snaplen() {
+        let mut bytes = shb();
+        bytes.extend(idb(3));
+        bytes.extend(block(SIMPLE_PACKET, &[8, 0, 0, 0, 1, 2, 3]));
+        let (frames, err) = read_all(&bytes);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames, [vec![1, 2, 3]]);
+    }
+
+    #[test]
+    fn interface_options_keep_only_resolution_and_offset() {
+        // if_name "lo", if_tsresol 9, if_tsoffset -5, an option running past the block.
+        let mut body = vec![0x71, 0, 0, 0, 0, 0, 1, 0]; // LINKTYPE 113, snaplen 65536
+        body.extend_from_slice(&[2, 0, 2, 0, b'l', b'o', 0, 0]);
+        body.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0]);
+        body.extend_from_slice(&[14, 0, 8, 0]);
+        body.extend_from_slice(&(-5i64).to_le_bytes());
+        body.extend_from_slice(&[4, 0, 200, 0, 1, 2]);
+        let iface = parse_interface(&body, false);
+        assert_eq!(
+            iface,
+            Interface {
+                link_type: LinkType::LinuxSll,
+                snaplen: 65536,
+                ts_resolution: TsResolution::NANO,
+                ts_offset_secs: -5,
+            }
+        );
+        for n in 0..body.len() {
+            let _ = parse_interface(&body[..n], true);
+        }
+    }
+}

@@ -418,3 +418,60 @@ fn put_u16(buf: &mut [u8], at: usize, value: u16) {
         s.copy_from_slice(&value.to_le_bytes());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::capture::CaptureReader;
+
+    fn frame(number: u64, data: &[u8], resolution: TsResolution) -> Frame<'_> {
+        Frame {
+            number: FrameNumber(number),
+            timestamp: Duration::new(1_700_000_000 + number, 123_456_789),
+            link_type: LinkType::RawIp,
+            interface: 0,
+            original_len: u32::try_from(data.len()).unwrap() + 7,
+            big_endian_file: false,
+            data,
+            section: 1,
+            ts_resolution: resolution,
+            snaplen: 0,
+        }
+    }
+
+    #[test]
+    fn every_captured_length_is_padded_and_read_back() {
+        let data: Vec<u8> = (0..9).collect();
+        for format in [FileFormat::Pcap, FileFormat::PcapNg] {
+            let mut w = Writer::create(Vec::new(), format, &[]).unwrap();
+            for n in 0..=9 {
+                w.write(&frame(n as u64 + 1, &data[..n], TsResolution::NANO))
+                    .unwrap();
+            }
+            let bytes = w.finish().unwrap();
+            let mut r = CaptureReader::new(Cursor::new(&bytes)).unwrap();
+            for n in 0..=9 {
+                let f = r.next_frame().unwrap().unwrap();
+                let want = frame(n as u64 + 1, &data[..n], TsResolution::NANO);
+                assert_eq!(f.data, want.data, "{format:?} {n}");
+                assert_eq!(f.original_len, want.original_len);
+                assert_eq!(f.timestamp, want.timestamp);
+                assert_eq!(f.ts_resolution, TsResolution::NANO);
+                assert_eq!(f.link_type, LinkType::RawIp);
+            }
+            assert!(r.next_frame().is_none());
+        }
+    }
+
+    #[test]
+    fn pcap_seconds_beyond_32_bits_are_refused() {
+        let mut w = Writer::create(Vec::new(), FileFormat::Pcap, &[]).unwrap();
+        let mut f = frame(1, &[1], TsResolution::MICRO);
+        f.timestamp = Duration::from_secs(1 << 33);
+        let err = w.write(&f).unwrap_err();
+        assert!(err.to_string().contains("cannot write frame 1"), "{err}");
+    }
+}

@@ -126,7 +126,8 @@ impl<'a> Packet<'a> {
 
     /// Number of TCP or UDP payload bytes on the wire, which can exceed the captured payload
     /// when the capture cut the frame (snaplen): tshark's `tcp.len` (IP payload length minus
-    /// the TCP header) and `udp.length` − 8, from the headers.
+    /// the TCP header, also when the TCP header itself was cut after its data offset) and
+    /// `udp.length` − 8, from the headers.
     pub fn wire_payload_len(&self) -> usize {
         let captured = self.payload().len();
         if !self.frame.is_cut_by_snaplen() {
@@ -137,7 +138,9 @@ impl<'a> Packet<'a> {
                 .ip_payload_wire_len()
                 .map(|len| len.saturating_sub(t.header_len())),
             Some(TransportSlice::Udp(u)) => usize::from(u.length()).checked_sub(8),
-            _ => None,
+            Some(_) => None,
+            // A TCP header cut inside itself: its data offset, if captured, still gives tcp.len.
+            None => self.partial_tcp().and_then(|p| p.payload_len),
         };
         wire.map_or(captured, |w| w.max(captured))
     }
