@@ -460,3 +460,112 @@ fn layer_name(layer: Layer) -> (OsiLayer, &'static str) {
         Layer::TcpHeader => (OsiLayer::Transport, "tcp"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::capture::{FrameNumber, LinkType, TsResolution};
+
+    /// Ethernet II + IPv4 (20 bytes) + TCP (20 bytes, no options) + `payload`.
+    fn tcp_packet(payload: usize) -> Vec<u8> {
+        let mut p = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let total = u16::try_from(40 + payload).unwrap();
+        p.extend_from_slice(&[0x45, 0]); // version 4, IHL 5
+        p.extend_from_slice(&total.to_be_bytes()); // total length
+        p.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]); // id, DF, TTL, TCP, checksum
+        p.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        p.extend_from_slice(&[0x9c, 0x40, 0, 80]); // ports 40000 → 80
+        p.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]); // seq, ack
+        p.extend_from_slice(&[0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]); // offset 5, PSH ACK
+        p.extend(std::iter::repeat_n(0x61, payload));
+        p
+    }
+
+    fn frame(data: &[u8], original_len: usize) -> Frame<'_> {
+        Frame {
+            number: FrameNumber(1),
+            timestamp: Duration::ZERO,
+            link_type: LinkType::Ethernet,
+            interface: 0,
+            original_len: u32::try_from(original_len).unwrap(),
+            big_endian_file: false,
+            data,
+            section: 1,
+            ts_resolution: TsResolution::MICRO,
+            snaplen: 0,
+        }
+    }
+
+    #[test]
+    fn every_snaplen_cut_is_labelled_by_where_it_falls() {
+        let whole = tcp_packet(100);
+        for n in 0..whole.len() {
+            let packet = decode(&frame(&whole[..n], whole.len()));
+            let cut = packet.snaplen_cut();
+            match n {
+                // Ethernet, IPv4 or TCP header cut inside itself: truncated, not a cut payload.
+                0..14 | 14..34 | 34..54 => {
+                    let m = packet.malformed.as_ref().expect("labelled");
+                    assert_eq!(m.kind, MalformedKind::Truncated, "{n}: {m}");
+                    assert!(cut.is_none(), "{n}");
+                    if n >= 14 {
+                        assert_eq!(m.offset, Some(if n < 34 { 14 } else { 34 }), "{n}: {m}");
+                    }
+                }
+                _ => {
+                    assert!(packet.malformed.is_none(), "{n}: {:?}", packet.malformed);
+                    let cut = cut.expect("payload cut");
+                    assert_eq!(
+                        (cut.protocol, cut.captured, cut.on_wire),
+                        ("tcp", n - 54, 100)
+                    );
+                    assert_eq!(packet.wire_payload_len(), 100, "{n}");
+                }
+            }
+        }
+        let packet = decode(&frame(&whole, whole.len()));
+        assert!(packet.malformed.is_none() && packet.snaplen_cut().is_none());
+    }
+
+    #[test]
+    fn a_cut_after_the_ip_datagram_is_a_frame_level_cut() {
+        // 54-byte segment padded to the 60-byte Ethernet minimum, cut at 56.
+        let mut padded = tcp_packet(0);
+        padded.resize(60, 0);
+        let packet = decode(&frame(&padded[..56], 60));
+        assert!(packet.malformed.is_none());
+        let cut = packet.snaplen_cut().expect("cut");
+        assert_eq!((cut.protocol, cut.captured, cut.on_wire), ("frame", 56, 60));
+        assert_eq!(packet.wire_payload_len(), 0);
+    }
+
+    #[test]
+    fn length_fields_beyond_the_wire_stay_malformed_even_when_cut() {
+        // IPv4 total length 140 in a frame of 100 bytes on the wire, captured 80.
+        let whole = tcp_packet(100);
+        let packet = decode(&frame(&whole[..80], 100));
+        let m = packet.malformed.expect("malformed");
+        assert_eq!((m.kind, m.protocol), (MalformedKind::Malformed, "ipv4"));
+        // Not cut at all, IP claims more than the frame: malformed as before.
+        let packet = decode(&frame(&whole[..80], 80));
+        assert_eq!(
+            packet.malformed.map(|m| m.kind),
+            Some(MalformedKind::Malformed)
+        );
+    }
+
+    #[test]
+    fn captured_length_above_wire_length_is_malformed_at_the_frame() {
+        let whole = tcp_packet(10);
+        let packet = decode(&frame(&whole, 40));
+        let m = packet.malformed.clone().expect("malformed");
+        assert_eq!((m.kind, m.protocol), (MalformedKind::Malformed, "frame"));
+        assert_eq!(
+            m.reason,
+            "frame length 40 is less than the captured length 64"
+        );
+        assert_eq!(packet.ports(), Some((40000, 80)), "the layers still decode");
+    }
+}
