@@ -58,9 +58,9 @@ impl<R: Read> Input<R> {
         // After compaction `start` is 0, so `end` is the number of unconsumed bytes.
         while self.end < need {
             if self.end == self.buf.len() {
-                // Grow by doubling, but never beyond what is needed: memory follows the bytes
-                // that arrive, not the length a header claims.
-                let grown = self.buf.len().saturating_mul(2).max(INITIAL_LEN).min(need);
+                // Grow by doubling (from the initial size), but never beyond what is needed:
+                // memory follows the bytes that arrive, not the length a header claims.
+                let grown = self.buf.len().saturating_mul(2).min(need).max(INITIAL_LEN);
                 self.buf.resize(grown, 0);
             }
             let Some(space) = self.buf.get_mut(self.end..) else {

@@ -39,7 +39,7 @@ pub struct Limits {
     /// nothing; this bound only refuses records that are really there and larger.
     pub max_record_len: usize,
     /// Most interfaces one pcapng section may describe (default 65,536; real captures have a
-    /// handful). Each kept interface costs about 32 bytes.
+    /// handful). Each kept interface costs 24 bytes.
     pub max_interfaces: usize,
 }
 
@@ -57,5 +57,16 @@ impl Default for Limits {
             max_record_len: Limits::DEFAULT_MAX_RECORD_LEN,
             max_interfaces: Limits::DEFAULT_MAX_INTERFACES,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interface_costs_a_few_bytes_whatever_its_block_held() {
+        // Issue 15: names, descriptions and other options are not kept.
+        assert_eq!(std::mem::size_of::<Interface>(), 24);
     }
 }
