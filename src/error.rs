@@ -47,6 +47,41 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The capture uses a format version pcaplab does not read (e.g. a pcapng section whose
+    /// version is not 1.0 or 1.2, which libpcap and Wireshark refuse too).
+    #[error("unsupported capture at byte offset {offset}: {reason}")]
+    Unsupported {
+        /// Byte offset in the input of the block or header that is not understood.
+        offset: u64,
+        /// What is not supported.
+        reason: String,
+    },
+    /// The capture needs more than a reading limit allows (e.g. too many pcapng interfaces).
+    #[error("capture exceeds a limit before frame {frame}, at byte offset {offset}: {reason}")]
+    LimitExceeded {
+        /// The frame being read.
+        frame: FrameNumber,
+        /// Byte offset in the input of the block that went over the limit.
+        offset: u64,
+        /// Which limit, and by what.
+        reason: String,
+    },
+    /// A frame cannot be written in the chosen output format.
+    #[error("cannot write frame {frame}: {reason}")]
+    NotWritable {
+        /// The frame that cannot be written.
+        frame: FrameNumber,
+        /// Why.
+        reason: String,
+    },
+    /// Writing a capture failed at the operating-system level.
+    #[error("write error at byte offset {offset} of the output: {source}")]
+    Write {
+        /// Byte offset in the output.
+        offset: u64,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
     /// Reading failed at the operating-system level.
     #[error("read error at byte offset {offset}: {source}")]
     Io {

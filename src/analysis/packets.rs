@@ -69,6 +69,11 @@ pub fn row_with(
         || -(first.saturating_sub(ts).as_secs_f64()),
         |d| d.as_secs_f64(),
     );
+    let mut info = summary.info;
+    if let Some(cut) = packet.snaplen_cut() {
+        // Not malformed (issue 11): the capture kept fewer bytes than the headers announce.
+        info = format!("{info} [{cut}]");
+    }
     PacketRow {
         number: packet.frame.number.0,
         time: ts.as_secs_f64(),
@@ -82,7 +87,7 @@ pub fn row_with(
         captured_length: packet.frame.captured_len(),
         layers,
         layer_chain: summary.layer_chain,
-        info: summary.info,
+        info,
         malformed: packet
             .malformed
             .as_ref()

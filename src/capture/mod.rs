@@ -1,10 +1,13 @@
-//! Capture files → frames. Wraps pcap-file so that pcap (both byte orders, micro- and nanosecond
-//! timestamps) and pcapng (several sections and interfaces, each with its own link type and
-//! `if_tsresol`) come out of one reader as [`Frame`]s in file order.
+//! Capture files → frames, and frames → capture files. Reads pcap (both byte orders, micro- and
+//! nanosecond timestamps, the "modified" variant) and pcapng (several sections and interfaces,
+//! each with its own link type and `if_tsresol`) as [`Frame`]s in file order, and writes
+//! selected frames back as pcap or pcapng with [`Writer`].
 //!
-//! It owns reading and record validation; it does not decode packet contents. A fatal problem
-//! (not a capture, a record cut short) ends the iteration with an [`Error`] naming the frame and
-//! byte offset, after every whole frame before it has been returned.
+//! It owns reading, record validation and the read buffer; it does not decode packet contents.
+//! Memory follows what is in the file, not what its length fields claim (issue 16), and what is
+//! kept per pcapng interface is bounded ([`Limits`], issue 15). A fatal problem (not a capture,
+//! a record cut short, a limit) ends the iteration with an [`Error`] naming the frame and byte
+//! offset, after every whole frame before it has been returned.
 #![cfg_attr(
     not(test),
     deny(
@@ -17,50 +20,43 @@
 
 mod frame;
 mod frame_number;
+mod input;
+mod interface;
 mod linktype;
+mod pcap;
 mod pcapng;
+mod resolution;
+mod writer;
 
 use std::fs::File;
-use std::io::{self, Chain, Cursor, Read};
+use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
-
-use pcap_file::pcap::PcapReader;
-use pcap_file::{Endianness, PcapError, TsResolution};
 
 pub use frame::Frame;
 pub use frame_number::FrameNumber;
+pub use interface::{Interface, Limits};
 pub use linktype::LinkType;
+pub use resolution::TsResolution;
+pub use writer::Writer;
 
 use crate::error::Error;
+use input::Input;
 
-/// Size of a classic pcap global header.
-const PCAP_HEADER_LEN: u64 = 24;
-/// Size of a classic pcap record header.
-const PCAP_RECORD_HEADER_LEN: u64 = 16;
 /// First four bytes of a pcapng file: the Section Header Block type.
 const PCAPNG_SHB_TYPE: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
-/// The input with its first bytes (read to detect the format) put back in front.
-type Input<R> = Chain<Cursor<Vec<u8>>, R>;
-
-/// The kind of capture file being read.
+/// The kind of capture file being read or written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
-    /// Classic libpcap format.
+    /// Classic libpcap format (also its "modified" variant when reading).
     Pcap,
     /// pcapng.
     PcapNg,
 }
 
-enum Inner<R: Read> {
-    Pcap {
-        reader: PcapReader<Input<R>>,
-        link_type: LinkType,
-        nanos: bool,
-        big_endian: bool,
-    },
-    PcapNg(pcapng::NgReader<Input<R>>),
+enum Inner<R> {
+    Pcap(pcap::PcapReader<R>),
+    PcapNg(pcapng::NgReader<R>),
 }
 
 /// Reads frames from a pcap or pcapng stream, one at a time, never loading the whole file.
@@ -76,8 +72,8 @@ enum Inner<R: Read> {
 pub struct CaptureReader<R: Read> {
     inner: Inner<R>,
     format: FileFormat,
+    limits: Limits,
     next_number: u64,
-    offset: u64,
     finished: bool,
 }
 
@@ -85,8 +81,7 @@ impl CaptureReader<File> {
     /// Opens a capture file.
     ///
     /// # Errors
-    /// [`Error::Open`] when the file cannot be opened, [`Error::NotACapture`] when it is not a
-    /// pcap or pcapng file.
+    /// [`Error::Open`] when the file cannot be opened, and the errors of [`CaptureReader::new`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|source| Error::Open {
@@ -98,43 +93,43 @@ impl CaptureReader<File> {
 }
 
 impl<R: Read> CaptureReader<R> {
-    /// Starts reading a capture from any byte stream (a file, standard input, a slice).
+    /// Starts reading a capture from any byte stream (a file, standard input, a slice) with the
+    /// default [`Limits`]. Buffer it yourself only if reads are expensive: the reader keeps its
+    /// own buffer.
     ///
     /// # Errors
     /// [`Error::NotACapture`] when the stream does not start with a valid pcap or pcapng header,
+    /// [`Error::Unsupported`] for a pcapng section version other than 1.0 and 1.2,
     /// [`Error::Io`] when reading fails.
-    pub fn new(mut source: R) -> Result<Self, Error> {
-        let mut magic = [0u8; 12];
-        let got = read_up_to(&mut source, &mut magic)
+    pub fn new(source: R) -> Result<Self, Error> {
+        CaptureReader::with_limits(source, Limits::default())
+    }
+
+    /// [`CaptureReader::new`] with other [`Limits`].
+    ///
+    /// # Errors
+    /// As [`CaptureReader::new`].
+    pub fn with_limits(source: R, limits: Limits) -> Result<Self, Error> {
+        let mut input = Input::new(source);
+        input
+            .fill(4)
             .map_err(|source| Error::Io { offset: 0, source })?;
-        let head = magic.get(..got).unwrap_or_default();
-        let input: Input<R> = Cursor::new(head.to_vec()).chain(source);
-        if head.starts_with(&PCAPNG_SHB_TYPE) {
-            let reader = pcapng::NgReader::new(input)?;
-            let offset = reader.first_section_len();
-            return Ok(CaptureReader {
-                inner: Inner::PcapNg(reader),
-                format: FileFormat::PcapNg,
-                next_number: 1,
-                offset,
-                finished: false,
-            });
-        }
-        check_pcap_magic(head)?;
-        let reader = PcapReader::new(input).map_err(|e| Error::NotACapture {
-            reason: describe_header_error(&e),
-        })?;
-        let header = reader.header();
+        let (inner, format) = if input.available().starts_with(&PCAPNG_SHB_TYPE) {
+            (
+                Inner::PcapNg(pcapng::NgReader::open(input, limits)?),
+                FileFormat::PcapNg,
+            )
+        } else {
+            (
+                Inner::Pcap(pcap::PcapReader::open(input, limits)?),
+                FileFormat::Pcap,
+            )
+        };
         Ok(CaptureReader {
-            inner: Inner::Pcap {
-                link_type: LinkType::from_number(u32::from(header.datalink)),
-                nanos: header.ts_resolution == TsResolution::NanoSecond,
-                big_endian: header.endianness == Endianness::Big,
-                reader,
-            },
-            format: FileFormat::Pcap,
+            inner,
+            format,
+            limits,
             next_number: 1,
-            offset: PCAP_HEADER_LEN,
             finished: false,
         })
     }
@@ -144,9 +139,28 @@ impl<R: Read> CaptureReader<R> {
         self.format
     }
 
+    /// The limits this reader enforces.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Byte offset of the next record in the input (for progress reporting).
     pub fn offset(&self) -> u64 {
-        self.offset
+        match &self.inner {
+            Inner::Pcap(r) => r.offset(),
+            Inner::PcapNg(r) => r.offset(),
+        }
+    }
+
+    /// The interfaces known so far in the current section, indexed by [`Frame::interface`]: the
+    /// file header of a pcap file, or the Interface Description Blocks of the current pcapng
+    /// section (right after opening: those that follow the first section header). Pass them to
+    /// [`Writer::create`] to write the capture back with the same interfaces.
+    pub fn interfaces(&self) -> &[Interface] {
+        match &self.inner {
+            Inner::Pcap(r) => std::slice::from_ref(r.interface()),
+            Inner::PcapNg(r) => r.interfaces(),
+        }
     }
 
     /// Reads the next frame. Returns `None` at the clean end of the input, and also after an
@@ -154,159 +168,23 @@ impl<R: Read> CaptureReader<R> {
     ///
     /// # Errors
     /// [`Error::TruncatedRecord`] when the input ends inside a record, [`Error::Corrupt`] when a
-    /// record or block cannot be parsed, [`Error::Io`] when reading fails.
+    /// record or block cannot be parsed or claims more than [`Limits::max_record_len`],
+    /// [`Error::LimitExceeded`] when a pcapng section describes more interfaces than
+    /// [`Limits::max_interfaces`], [`Error::Unsupported`] for a later pcapng section of an
+    /// unknown version, [`Error::Io`] when reading fails.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, Error>> {
         if self.finished {
             return None;
         }
         let number = FrameNumber(self.next_number);
-        let offset = self.offset;
         let result = match &mut self.inner {
-            Inner::Pcap {
-                reader,
-                link_type,
-                nanos,
-                big_endian,
-            } => next_pcap_frame(reader, *link_type, *nanos, *big_endian, number, offset),
-            Inner::PcapNg(reader) => reader.next_frame(number, offset),
+            Inner::Pcap(r) => r.next_frame(number),
+            Inner::PcapNg(r) => r.next_frame(number),
         };
-        match result {
-            None => {
-                self.finished = true;
-                None
-            }
-            Some(Err(e)) => {
-                self.finished = true;
-                Some(Err(e))
-            }
-            Some(Ok((frame, record_len))) => {
-                self.next_number += 1;
-                self.offset = offset.saturating_add(record_len);
-                Some(Ok(frame))
-            }
+        match &result {
+            None | Some(Err(_)) => self.finished = true,
+            Some(Ok(_)) => self.next_number += 1,
         }
-    }
-}
-
-/// Reads one classic pcap record with `next_raw_packet`, which (unlike `next_packet`) accepts
-/// records longer than the file's snaplen and so never loops on them (pcap-file issue #48).
-fn next_pcap_frame<R: Read>(
-    reader: &mut PcapReader<R>,
-    link_type: LinkType,
-    nanos: bool,
-    big_endian: bool,
-    number: FrameNumber,
-    offset: u64,
-) -> Option<Result<(Frame<'_>, u64), Error>> {
-    let raw = match reader.next_raw_packet()? {
-        Ok(raw) => raw,
-        Err(e) => return Some(Err(record_error(e, number, offset))),
-    };
-    let nanos_part = if nanos {
-        u64::from(raw.ts_frac)
-    } else {
-        u64::from(raw.ts_frac).saturating_mul(1_000)
-    };
-    let timestamp =
-        Duration::from_secs(u64::from(raw.ts_sec)).saturating_add(Duration::from_nanos(nanos_part));
-    let data: &[u8] = match raw.data {
-        std::borrow::Cow::Borrowed(d) => d,
-        // pcap-file only ever borrows here; an owned buffer would not outlive this call.
-        std::borrow::Cow::Owned(_) => {
-            return Some(Err(Error::Corrupt {
-                frame: number,
-                offset,
-                reason: "record data not borrowed from the read buffer".into(),
-            }));
-        }
-    };
-    let record_len = PCAP_RECORD_HEADER_LEN + u64::from(raw.incl_len);
-    Some(Ok((
-        Frame {
-            number,
-            timestamp,
-            link_type,
-            interface: 0,
-            original_len: raw.orig_len.max(raw.incl_len),
-            big_endian_file: big_endian,
-            data,
-        },
-        record_len,
-    )))
-}
-
-/// Turns a pcap-file error while reading a record into a fatal [`Error`].
-pub(crate) fn record_error(e: PcapError, frame: FrameNumber, offset: u64) -> Error {
-    match e {
-        PcapError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
-            Error::TruncatedRecord {
-                frame,
-                offset,
-                detail: "the file ends before the record does".into(),
-            }
-        }
-        PcapError::IoError(source) => Error::Io { offset, source },
-        PcapError::IncompleteBuffer => Error::TruncatedRecord {
-            frame,
-            offset,
-            detail: "the file ends before the record does".into(),
-        },
-        other => Error::Corrupt {
-            frame,
-            offset,
-            reason: other.to_string(),
-        },
-    }
-}
-
-/// Fills `buf` as far as the source allows; returns how many bytes were read.
-fn read_up_to<R: Read>(source: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while let Some(rest) = buf.get_mut(got..) {
-        if rest.is_empty() {
-            break;
-        }
-        match source.read(rest) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
-
-/// Checks the first four bytes against the four classic pcap magic numbers.
-fn check_pcap_magic(head: &[u8]) -> Result<(), Error> {
-    const MAGICS: [[u8; 4]; 4] = [
-        [0xd4, 0xc3, 0xb2, 0xa1], // microseconds, little-endian
-        [0xa1, 0xb2, 0xc3, 0xd4], // microseconds, big-endian
-        [0x4d, 0x3c, 0xb2, 0xa1], // nanoseconds, little-endian
-        [0xa1, 0xb2, 0x3c, 0x4d], // nanoseconds, big-endian
-    ];
-    match head.first_chunk::<4>() {
-        None if head.is_empty() => Err(Error::NotACapture {
-            reason: "the input is empty".into(),
-        }),
-        None => Err(Error::NotACapture {
-            reason: format!("the input is only {} bytes long", head.len()),
-        }),
-        Some(m) if MAGICS.contains(m) => Ok(()),
-        Some(m) => Err(Error::NotACapture {
-            reason: format!(
-                "it starts with bytes {:02x} {:02x} {:02x} {:02x}, which is neither a pcap magic number nor a pcapng section header",
-                m[0], m[1], m[2], m[3]
-            ),
-        }),
-    }
-}
-
-fn describe_header_error(e: &PcapError) -> String {
-    match e {
-        PcapError::IoError(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
-            "the file ends inside the 24-byte pcap header".into()
-        }
-        PcapError::IncompleteBuffer => "the file ends inside the 24-byte pcap header".into(),
-        other => format!("invalid pcap header: {other}"),
+        result
     }
 }

@@ -2,6 +2,7 @@
 //! what it prints with independent references (tshark output, truth files written by the
 //! programs that generated the fixtures).
 
+mod capture;
 mod cli;
 mod damaged;
 mod grade;
