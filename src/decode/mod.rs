@@ -16,6 +16,7 @@
 
 pub mod addr;
 pub mod describe;
+pub mod icmp;
 mod layer;
 pub mod link;
 mod malformed;
