@@ -730,4 +730,18 @@ mod tests {
         assert_eq!(e.quote, None);
         assert_eq!(e.quoted.len(), 28);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_read_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+            for e in [decode_v4(&bytes), decode_v6(&bytes)].into_iter().flatten() {
+                let _ = (e.type_name(), e.code_name(), e.mtu(), e.pointer(), e.gateway(), e.flow());
+                proptest::prop_assert!(e.quoted.len() + 8 <= bytes.len());
+                if let Some(q) = e.quote {
+                    proptest::prop_assert!(q.transport_bytes.len() <= e.quoted.len());
+                    let _ = q.is_cut();
+                }
+            }
+        }
+    }
 }

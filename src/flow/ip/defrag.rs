@@ -1200,7 +1200,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
+        #![proptest_config(ProptestConfig::with_cases(128))]
 
         #[test]
         fn any_order_and_duplication_reassembles_the_original((d, sends) in sends(false)) {
@@ -1210,6 +1210,49 @@ mod tests {
         #[test]
         fn conflicting_resends_agree_with_the_byte_map((d, sends) in sends(true)) {
             check_against_model(&d, &sends, true);
+        }
+    }
+
+    /// One push of the chaos test: key index, offset in 8-byte units, length, More Fragments,
+    /// seconds since the start.
+    type Op = (u8, u16, u16, bool, u8);
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random fragments of a few datagrams under tight limits: never over the budget, and
+        /// nothing left behind at the end.
+        #[test]
+        fn limits_hold_under_any_fragments(
+            ops in proptest::collection::vec(
+                (0u8..6, 0u16..2500, 0u16..3000, any::<bool>(), 0u8..120), 1..200),
+        ) {
+            let limits = Limits {
+                timeout: secs(20),
+                max_fragments: 16,
+                budget_bytes: 40_000,
+                ..Limits::default()
+            };
+            let mut defrag = Defragmenter::new(limits);
+            let bytes = data(3000);
+            let mut ts = 0;
+            for (i, op) in ops.iter().enumerate() {
+                let (key, offset, len, more, t): Op = *op;
+                ts = ts.max(u64::from(t));
+                let f = frag(v6(u32::from(key)), usize::from(offset) * 8, &bytes[..usize::from(len)], more);
+                if let Push::Complete(d) = defrag.push(FrameNumber(i as u64 + 1), secs(ts), &f) {
+                    prop_assert!(d.payload.len() <= MAX_PAYLOAD_LEN);
+                    prop_assert!(!d.frames.is_empty() && d.frames.len() <= limits.max_fragments);
+                }
+                prop_assert!(defrag.buffered_bytes() <= limits.budget_bytes);
+                prop_assert!(defrag.pending() <= 6);
+            }
+            defrag.finish();
+            prop_assert_eq!(defrag.pending(), 0);
+            prop_assert_eq!(defrag.buffered_bytes(), 0);
+            let c = *defrag.counters();
+            prop_assert_eq!(c.fragments, ops.len() as u64);
+            prop_assert!(c.completed + c.dropped() <= c.fragments);
         }
     }
 }

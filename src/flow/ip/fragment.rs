@@ -397,4 +397,14 @@ mod tests {
         assert_eq!(offset_in(&outer[..5], &outer[3..7]), None);
         assert_eq!(offset_in(&outer[4..], &outer[..6]), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_read_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+            if let Some(f) = Fragment::from_ip(&bytes) {
+                proptest::prop_assert!(f.payload.len() <= bytes.len());
+                proptest::prop_assert!(f.payload.len() <= f.wire_len || !f.is_cut());
+            }
+        }
+    }
 }
