@@ -17,6 +17,7 @@
 pub mod addr;
 mod cut;
 pub mod describe;
+pub mod icmp;
 mod layer;
 pub mod link;
 mod malformed;

@@ -1,4 +1,5 @@
-//! State kept per conversation. Here: TCP connection tracking and reassembly ([`tcp`]).
+//! State kept per conversation: TCP connection tracking and reassembly ([`tcp`]), IP fragment
+//! reassembly ([`ip`]).
 //!
 //! It owns the mapping from packets to conversations and their directions; it does not decode
 //! headers (that is `decode`) nor frame application messages (that is `framing`).
@@ -12,6 +13,7 @@
     )
 )]
 
+pub mod ip;
 pub mod tcp;
 
 /// Which way a TCP segment or UDP datagram travels relative to the conversation's initiator.

@@ -7,6 +7,7 @@ mod cli;
 mod damaged;
 mod grade;
 mod http;
+mod network;
 mod reference;
 mod stats;
 mod streams;
