@@ -130,6 +130,46 @@ impl OpenSegment {
     }
 }
 
+/// The segments opened within one delivery, by frame: almost always one or two (the packet's
+/// own bytes, and the buffered segments it released), so the first few are kept in a `Vec`
+/// searched in place and only a large delivery (a hole filled in front of thousands of buffered
+/// segments) spills into a map. Emptying it costs the entries it got, not the capacity a large
+/// delivery once gave it (issue 15: a `HashMap::clear` per packet touched every bucket).
+#[derive(Debug, Clone, Default)]
+struct Batch {
+    few: Vec<(FrameNumber, u64)>,
+    many: HashMap<FrameNumber, u64>,
+}
+
+impl Batch {
+    /// Entries searched in place before spilling into the map.
+    const FEW: usize = 16;
+
+    fn get(&self, frame: FrameNumber) -> Option<u64> {
+        match self.few.iter().find(|(f, _)| *f == frame) {
+            Some(&(_, seq)) => Some(seq),
+            None if self.many.is_empty() => None,
+            None => self.many.get(&frame).copied(),
+        }
+    }
+
+    fn insert(&mut self, frame: FrameNumber, seq: u64) {
+        if self.few.len() < Batch::FEW {
+            self.few.push((frame, seq));
+        } else {
+            self.many.insert(frame, seq);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.few.clear();
+        if !self.many.is_empty() {
+            // Freed, not cleared: `clear` would touch every bucket again on the next delivery.
+            self.many = HashMap::new();
+        }
+    }
+}
+
 /// A message that a segment still open or still to come may carry bytes of.
 #[derive(Debug, Clone, Copy)]
 struct OpenMessage {
@@ -158,7 +198,7 @@ pub struct SegmentMapper {
     /// Sequence number (count of segments opened before it) of `open.front()`.
     front_seq: u64,
     /// Segments opened in the current delivery: frame → sequence number, to merge pieces.
-    batch: HashMap<FrameNumber, u64>,
+    batch: Batch,
     messages: VecDeque<OpenMessage>,
     /// Reused while closing a segment: whether it holds each part's first and last byte.
     ends: Vec<(bool, bool)>,
@@ -178,7 +218,7 @@ impl SegmentMapper {
             syn_seen,
             open: VecDeque::new(),
             front_seq: 0,
-            batch: HashMap::new(),
+            batch: Batch::default(),
             messages: VecDeque::new(),
             ends: Vec::new(),
             byte_frontier: 0,
@@ -197,7 +237,7 @@ impl SegmentMapper {
             return;
         }
         self.byte_frontier = end;
-        let open_seq = self.batch.get(&segment.frame).copied();
+        let open_seq = self.batch.get(segment.frame);
         if let Some(open) = open_seq
             .and_then(|seq| usize::try_from(seq.saturating_sub(self.front_seq)).ok())
             .and_then(|position| self.open.get_mut(position))
@@ -593,6 +633,37 @@ mod tests {
     }
 
     #[test]
+    fn a_large_delivery_merges_pieces_beyond_the_first_few_frames() {
+        // One packet (frame 100) fills byte 0 in front of 40 buffered 1-byte segments (frames
+        // 1..=40), then goes on; frame 30's buffered copy was split around frame 29's, so it
+        // has two pieces too. More frames than the in-place list holds: the map is used.
+        let mut mapper = SegmentMapper::new(false);
+        let mut out = Vec::new();
+        mapper.push_segment(seg(100, 0, 1));
+        for f in 1..=40 {
+            mapper.push_segment(seg(f, f, 1));
+        }
+        mapper.push_segment(seg(30, 41, 1));
+        mapper.push_segment(seg(100, 42, 3));
+        mapper.push_message(&msg(0, 0, 45));
+        mapper.end_delivery(&mut out);
+        // The next packets are new segments even when a frame number repeats (the batch was
+        // emptied), small and large batches alike.
+        mapper.push_segment(seg(30, 45, 1));
+        mapper.push_segment(seg(100, 46, 1));
+        mapper.push_message(&msg(1, 45, 47));
+        mapper.end_delivery(&mut out);
+        let rows: Vec<(u64, u64, u64)> = out.iter().map(|s| (s.frame.0, s.offset, s.len)).collect();
+        let mut expected = vec![(100, 0, 4)];
+        expected.extend((1..=40).map(|f| (f, f, if f == 30 { 2 } else { 1 })));
+        expected.extend([(30, 45, 1), (100, 46, 1)]);
+        assert_eq!(rows, expected);
+        assert_eq!(out[0].parts, vec![part(0, PartKind::Whole, 4)]);
+        assert_eq!(out[30].parts, vec![part(0, PartKind::Middle, 2)]);
+        assert!(mapper.batch.few.is_empty() && mapper.batch.many.capacity() == 0);
+    }
+
+    #[test]
     fn serializes_with_snake_case_parts() {
         let report = map(&[seg(3, 0, 4)], &[msg(0, 0, 2), msg(1, 2, 6)], true);
         let json = serde_json::to_string(&report.segments[0]).unwrap();
@@ -784,6 +855,45 @@ mod tests {
                 prop_assert_eq!(rows(&out), expected_rows);
                 prop_assert_eq!(summary, expected_summary);
                 prop_assert!(out.iter().all(|s| s.rel_seq == Some(s.offset + 1)));
+            }
+
+            #[test]
+            fn deliveries_of_any_size_give_the_same_parts(
+                sizes in proptest::collection::vec(1u64..6, 1..40),
+                cuts in proptest::collection::vec(any::<u64>(), 0..60),
+                groups in proptest::collection::vec(1usize..40, 1..8),
+            ) {
+                // Segments delivered in groups (a packet releasing buffered segments), the
+                // messages known by then pushed after each group.
+                let messages = messages_of(&sizes);
+                let total = messages.last().map_or(0, |m| m.end);
+                let segments = segments_of(total, &cuts, &[]);
+                let (expected_rows, expected_summary) = oracle(&segments, &messages);
+                let mut mapper = SegmentMapper::new(false);
+                let mut out = Vec::new();
+                let mut pending = messages.iter().peekable();
+                let mut rest = segments.as_slice();
+                for n in groups.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (group, tail) = rest.split_at((*n).min(rest.len()));
+                    rest = tail;
+                    for segment in group {
+                        mapper.push_segment(*segment);
+                    }
+                    let delivered = group.last().map_or(0, |s| s.offset + s.len);
+                    while let Some(m) = pending.next_if(|m| m.end <= delivered) {
+                        mapper.push_message(m);
+                    }
+                    mapper.end_delivery(&mut out);
+                }
+                for m in pending {
+                    mapper.push_message(m);
+                }
+                let summary = mapper.finish(&mut out);
+                prop_assert_eq!(rows(&out), expected_rows);
+                prop_assert_eq!(summary, expected_summary);
             }
         }
     }
