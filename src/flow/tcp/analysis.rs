@@ -216,41 +216,50 @@ pub fn window_scale_option(options: &[u8]) -> Option<u8> {
     None
 }
 
+/// A capture timestamp as nanoseconds since the Unix epoch: half the size of a `Duration`, and
+/// exact until the year 2554 (later timestamps saturate).
+pub(super) fn nanos(ts: Duration) -> u64 {
+    u64::try_from(ts.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Wireshark's state of one direction (its `tcp_flow_t` and `tcp_analyze_seq_flow_info_t`),
-/// raw sequence numbers included. About 70 bytes.
+/// raw sequence numbers included, in 48 bytes (times as nanoseconds, the window as the raw
+/// 16-bit field).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct FlowTrack {
+    /// Time of the segment that set `nextseq` (ns since the epoch).
+    nextseq_time: u64,
+    /// Time of the last segment sent this way (ns since the epoch).
+    lastack_time: u64,
+    lastnondupack: FrameNumber,
     /// Highest `seq + len (+ SYN/FIN)` seen; Wireshark treats 0 as "not yet", and so do we,
     /// to agree with it.
     nextseq: u32,
-    nextseq_time: Duration,
     /// Highest contiguous sequence number that may be acknowledged.
     maxseqtobeacked: u32,
     /// Last acknowledgment number sent this way (0 = none yet, as in Wireshark).
     lastack: u32,
-    lastack_time: Duration,
+    dupacknum: u32,
     /// Last raw window sent this way (0 before any, as in Wireshark).
-    window: u32,
+    window: u16,
+    lastsegmentflags: AnalysisFlags,
     /// -1 unknown, -2 not used, else the shift (Wireshark's `win_scale`).
     win_scale: i8,
-    dupacknum: i32,
-    lastnondupack: FrameNumber,
-    lastsegmentflags: AnalysisFlags,
 }
 
 impl Default for FlowTrack {
     fn default() -> FlowTrack {
         FlowTrack {
+            nextseq_time: 0,
+            lastack_time: 0,
+            lastnondupack: FrameNumber(0),
             nextseq: 0,
-            nextseq_time: Duration::ZERO,
             maxseqtobeacked: 0,
             lastack: 0,
-            lastack_time: Duration::ZERO,
-            window: 0,
-            win_scale: -1,
             dupacknum: 0,
-            lastnondupack: FrameNumber(0),
+            window: 0,
             lastsegmentflags: AnalysisFlags::default(),
+            win_scale: -1,
         }
     }
 }
@@ -276,12 +285,26 @@ impl FlowTrack {
 }
 
 /// Connection-wide analysis state: the first RTT (used as the out-of-order threshold).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct ConnTrack {
-    /// Time of the most recent SYN (without ACK).
-    ts_mru_syn: Option<Duration>,
-    /// SYN to the first pure ACK (Wireshark's `ts_first_rtt`).
-    ts_first_rtt: Option<Duration>,
+    /// Time of the most recent SYN (without ACK), ns since the epoch; `NONE` before any.
+    ts_mru_syn: u64,
+    /// SYN to the first pure ACK (Wireshark's `ts_first_rtt`) in ns; 0 = not measured (a zero
+    /// RTT is not kept either).
+    ts_first_rtt: u64,
+}
+
+impl ConnTrack {
+    const NONE: u64 = u64::MAX;
+}
+
+impl Default for ConnTrack {
+    fn default() -> ConnTrack {
+        ConnTrack {
+            ts_mru_syn: ConnTrack::NONE,
+            ts_first_rtt: 0,
+        }
+    }
 }
 
 /// The header numbers of one segment the analysis looks at.
@@ -321,10 +344,10 @@ fn le(a: u32, b: u32) -> bool {
     SeqNum(a).is_before_or_eq(SeqNum(b))
 }
 
-/// 20 ms: a retransmission this soon after the second duplicate ACK is a fast one.
-const FAST_RETRANSMISSION_WINDOW: Duration = Duration::from_millis(20);
-/// 3 ms: the out-of-order threshold when no RTT was measured.
-const DEFAULT_OOO_THRESHOLD: Duration = Duration::from_millis(3);
+/// 20 ms (in ns): a retransmission this soon after the second duplicate ACK is a fast one.
+const FAST_RETRANSMISSION_WINDOW: u64 = 20_000_000;
+/// 3 ms (in ns): the out-of-order threshold when no RTT was measured.
+const DEFAULT_OOO_THRESHOLD: u64 = 3_000_000;
 
 /// Analyses one segment travelling `fwd`-wards; updates both trackers.
 pub(super) fn analyze(
@@ -336,7 +359,8 @@ pub(super) fn analyze(
     let mut v = Verdict::default();
     let f = h.flags;
     let (seq, ack, seglen) = (h.seq, h.ack, h.seglen);
-    let window = u32::from(h.window);
+    let window = h.window;
+    let ts = nanos(h.ts);
     let syn_fin_rst = f.syn || f.fin || f.rst;
 
     'fwd: {
@@ -368,7 +392,9 @@ pub(super) fn analyze(
             } else {
                 0
             };
-            let edge = rev.lastack.wrapping_add(rev.window.wrapping_shl(shift));
+            let edge = rev
+                .lastack
+                .wrapping_add(u32::from(rev.window).wrapping_shl(shift));
             if seq.wrapping_add(seglen) == edge {
                 v.flags.insert(AnalysisFlags::WINDOW_FULL);
             }
@@ -392,10 +418,10 @@ pub(super) fn analyze(
             break 'fwd;
         }
         if same_numbers && window != 0 && window == fwd.window {
-            fwd.dupacknum = fwd.dupacknum.max(0).saturating_add(1);
+            fwd.dupacknum = fwd.dupacknum.saturating_add(1);
             v.flags.insert(AnalysisFlags::DUPLICATE_ACK);
             v.dup_ack = Some(DupAck {
-                num: fwd.dupacknum.unsigned_abs(),
+                num: fwd.dupacknum,
                 frame: fwd.lastnondupack,
             });
         }
@@ -421,9 +447,12 @@ pub(super) fn analyze(
         }
         // Wireshark subtracts timestamps into an unsigned number: a segment stamped before the
         // reference (captures merged from several interfaces) counts as "long after".
-        let since_ack = h.ts.checked_sub(rev.lastack_time).unwrap_or(Duration::MAX);
-        let since_next = h.ts.checked_sub(fwd.nextseq_time).unwrap_or(Duration::MAX);
-        let ooo_threshold = conn.ts_first_rtt.unwrap_or(DEFAULT_OOO_THRESHOLD);
+        let since_ack = ts.checked_sub(rev.lastack_time).unwrap_or(u64::MAX);
+        let since_next = ts.checked_sub(fwd.nextseq_time).unwrap_or(u64::MAX);
+        let ooo_threshold = match conn.ts_first_rtt {
+            0 => DEFAULT_OOO_THRESHOLD,
+            rtt => rtt,
+        };
         let syn_fin = u32::from(f.syn || f.fin);
         // Spurious: everything in it was already acknowledged. Wireshark 4.0 goes on to
         // classify it as well (tshark shows both flags).
@@ -454,14 +483,14 @@ pub(super) fn analyze(
     let probe = v.flags.contains(AnalysisFlags::ZERO_WINDOW_PROBE);
     if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
         fwd.nextseq = nextseq;
-        fwd.nextseq_time = h.ts;
+        fwd.nextseq_time = ts;
     }
     if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !probe {
         fwd.maxseqtobeacked = fwd.nextseq;
     }
     fwd.window = window;
     fwd.lastack = ack;
-    fwd.lastack_time = h.ts;
+    fwd.lastack_time = ts;
     fwd.lastsegmentflags = v.flags;
 
     // Window scale: Wireshark reads the option after the analysis of the SYN itself.
@@ -478,14 +507,10 @@ pub(super) fn analyze(
         }
     }
     if f.syn && !f.ack {
-        conn.ts_mru_syn = Some(h.ts);
+        conn.ts_mru_syn = ts;
     }
-    if f.ack
-        && !f.syn
-        && conn.ts_first_rtt.is_none()
-        && let Some(syn) = conn.ts_mru_syn
-    {
-        conn.ts_first_rtt = Some(h.ts.saturating_sub(syn)).filter(|d| !d.is_zero());
+    if f.ack && !f.syn && conn.ts_first_rtt == 0 && conn.ts_mru_syn != ConnTrack::NONE {
+        conn.ts_first_rtt = ts.saturating_sub(conn.ts_mru_syn);
     }
     v
 }

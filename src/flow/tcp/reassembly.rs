@@ -304,6 +304,84 @@ pub struct Counters {
     pub peak_buffered_cost: u64,
 }
 
+/// Per-direction counters as the stream table keeps them: the four that every connection moves
+/// inline, the others (zero for most connections) in a box made on their first use. 40 bytes
+/// per direction while nothing unusual happened, instead of the 136 of [`Counters`] plus the
+/// table's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Counts {
+    /// Segments sent this way (counted by the stream).
+    pub(super) packets: u64,
+    /// Their frame lengths (counted by the stream).
+    pub(super) bytes: u64,
+    /// Segments that carried at least one new byte.
+    pub(super) data_segments: u64,
+    /// Bytes delivered in `Data` events.
+    pub(super) payload_bytes: u64,
+    rare: Option<Box<Rare>>,
+}
+
+/// The counters that stay zero on an ordinary connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Rare {
+    pub(super) not_captured_bytes: u64,
+    pub(super) retransmissions: u64,
+    pub(super) overlaps: u64,
+    pub(super) out_of_order: u64,
+    pub(super) gap_bytes: u64,
+    pub(super) inconsistencies: u64,
+    pub(super) keep_alives: u64,
+    pub(super) discarded_bytes: u64,
+    pub(super) buffer_limit_hits: u64,
+    pub(super) peak_buffered_cost: u64,
+    /// Payload bytes of RST segments (counted by the stream).
+    pub(super) rst_payload_bytes: u64,
+    /// Duplicate ACKs (counted by the stream).
+    pub(super) dup_acks: u64,
+    /// Zero-window segments (counted by the stream).
+    pub(super) zero_windows: u64,
+}
+
+impl Counts {
+    /// The rare counters, made on first use.
+    pub(super) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// The rare counters (all zero when never used).
+    pub(super) fn rare(&self) -> Rare {
+        self.rare.as_deref().copied().unwrap_or_default()
+    }
+
+    /// The reassembler's counters.
+    pub(super) fn counters(&self) -> Counters {
+        let r = self.rare();
+        Counters {
+            data_segments: self.data_segments,
+            payload_bytes: self.payload_bytes,
+            not_captured_bytes: r.not_captured_bytes,
+            retransmissions: r.retransmissions,
+            overlaps: r.overlaps,
+            out_of_order: r.out_of_order,
+            gap_bytes: r.gap_bytes,
+            inconsistencies: r.inconsistencies,
+            keep_alives: r.keep_alives,
+            discarded_bytes: r.discarded_bytes,
+            buffer_limit_hits: r.buffer_limit_hits,
+            peak_buffered_cost: r.peak_buffered_cost,
+        }
+    }
+}
+
+/// What a direction's reassembly needs besides its own state: the limits, the shared budget and
+/// the counters to update (kept by the owner, so a connection stores its limits once, in the
+/// table, and its counters in its summary).
+pub(super) struct Cx<'a> {
+    pub(super) limits: &'a Limits,
+    pub(super) budget: &'a mut Budget,
+    pub(super) counts: &'a mut Counts,
+}
+
 /// An out-of-order piece waiting for the hole before it to fill.
 #[derive(Debug)]
 struct Pending {
@@ -385,32 +463,23 @@ impl<'a> Span<'a> {
 /// While growing, `buf[i]` is the byte at offset `i` (gaps are stored as zeros and marked
 /// unknown by `valid_from`). Once it stops growing (window full, or the budget said no), it is
 /// a ring: offset `o` lives at `buf[o % buf.len()]`. Both rules agree for the bytes stored while
-/// growing, so nothing moves when it switches.
+/// growing, so nothing moves when it switches. It is made when the first byte (or gap) of the
+/// direction is delivered, at offset 0, so the first rule holds from the start.
 #[derive(Debug, Default)]
 struct History {
     buf: Vec<u8>,
-    window: usize,
     fixed: bool,
     /// Offsets below this are unknown (before a gap).
     valid_from: u64,
 }
 
 impl History {
-    fn new(window: usize) -> History {
-        History {
-            buf: Vec::new(),
-            window,
-            fixed: window == 0,
-            valid_from: 0,
-        }
-    }
-
     /// Grows by up to `want` bytes if the window and the budget allow; returns how many.
-    fn grow_room(&mut self, want: usize, budget: &mut Budget) -> usize {
+    fn grow_room(&mut self, window: usize, want: usize, budget: &mut Budget) -> usize {
         if self.fixed {
             return 0;
         }
-        let room = self.window.saturating_sub(self.buf.len()).min(want);
+        let room = window.saturating_sub(self.buf.len()).min(want);
         if room > 0 && budget.try_reserve(room as u64) {
             room
         } else {
@@ -419,8 +488,8 @@ impl History {
     }
 
     /// Records `bytes` delivered at `offset` (the previous end of the stream).
-    fn record(&mut self, offset: u64, bytes: &[u8], budget: &mut Budget) {
-        let grown = self.grow_room(bytes.len(), budget);
+    fn record(&mut self, window: usize, offset: u64, bytes: &[u8], budget: &mut Budget) {
+        let grown = self.grow_room(window, bytes.len(), budget);
         let (head, rest) = bytes.split_at_checked(grown).unwrap_or((&[], bytes));
         self.buf.extend_from_slice(head);
         if rest.is_empty() {
@@ -449,9 +518,9 @@ impl History {
     }
 
     /// Records a gap of `len` bytes at `offset`: those bytes are unknown.
-    fn record_gap(&mut self, offset: u64, len: u64, budget: &mut Budget) {
+    fn record_gap(&mut self, window: usize, offset: u64, len: u64, budget: &mut Budget) {
         let want = usize::try_from(len).unwrap_or(usize::MAX);
-        let grown = self.grow_room(want, budget);
+        let grown = self.grow_room(window, want, budget);
         self.buf.resize(self.buf.len() + grown, 0);
         if grown < want {
             self.fixed = true;
@@ -475,12 +544,19 @@ impl History {
             stored != seen
         })
     }
+}
 
-    fn release(&mut self, budget: &mut Budget) {
-        budget.release(self.buf.len() as u64);
-        self.buf = Vec::new();
-        self.fixed = true;
-    }
+/// The out-of-order buffer of a direction, made when the first piece arrives out of order and
+/// dropped when the last one is delivered.
+#[derive(Debug, Default)]
+struct Buffer {
+    /// Pieces by start offset; they never overlap and all start after `next`. A B-tree:
+    /// insert, lookup and release are O(log n) whatever the segment pattern.
+    pieces: BTreeMap<u64, Pending>,
+    /// Bytes (captured or not) the pieces cover.
+    bytes: u64,
+    /// Memory the pieces hold as the limits count it (bytes + [`PIECE_OVERHEAD`] each).
+    cost: u64,
 }
 
 /// What one segment turned out to be, gathered while placing its bytes.
@@ -494,112 +570,73 @@ struct Placement {
     skip_limit: Option<LimitKind>,
 }
 
-/// Reassembles one direction of a TCP connection. See the module docs for the policy.
-///
-/// ```
-/// use pcaplab::capture::FrameNumber;
-/// use pcaplab::flow::tcp::{Budget, Event, Reassembler, SeqNum, Segment};
-///
-/// let mut r = Reassembler::default();
-/// let mut budget = Budget::default();
-/// let mut got = Vec::new();
-/// let mut sink = |e: Event<'_>| {
-///     if let Event::Data { offset, bytes, .. } = e {
-///         got.push((offset, bytes.to_vec()));
-///     }
-/// };
-/// // SYN with ISN 1000, then "world" out of order, then "hello ".
-/// let seg = |frame, seq, syn, payload: &'static [u8]| Segment {
-///     frame: FrameNumber(frame), seq: SeqNum(seq), syn, fin: false, payload, uncaptured: 0,
-/// };
-/// for s in [seg(1, 1000, true, b""), seg(2, 1007, false, b"world"), seg(3, 1001, false, b"hello ")] {
-///     r.on_segment(&s, &mut budget, &mut sink);
-/// }
-/// assert_eq!(got, vec![(0, b"hello ".to_vec()), (6, b"world".to_vec())]);
-/// ```
-#[derive(Debug)]
-pub struct Reassembler {
-    limits: Limits,
-    /// Sequence number of offset 0, once the first segment was seen.
-    origin: Option<SeqNum>,
+/// The state of one direction's reassembly without its limits and counters ([`Cx`]): what the
+/// stream table keeps per direction of a live connection. 40 bytes inline; the history and the
+/// out-of-order buffer are boxed when first needed (they hold payload).
+#[derive(Debug, Default)]
+pub(super) struct Core {
     /// Next expected offset: everything before it was delivered or declared a gap.
     next: u64,
-    /// Offset of the FIN, once seen.
-    fin: Option<u64>,
+    /// Offset of the FIN, when `marks` has [`Core::FIN`].
+    fin_at: u64,
+    /// Sequence number of offset 0, when `marks` has [`Core::ORIGIN`].
+    origin_seq: u32,
+    marks: u8,
     ended: Option<EndCause>,
-    /// Out-of-order pieces by start offset; they never overlap and all start after `next`.
-    /// A B-tree: insert, lookup and release are O(log n) whatever the segment pattern.
-    pending: BTreeMap<u64, Pending>,
-    /// Bytes (captured or not) the pieces cover.
-    pending_bytes: u64,
-    /// Memory the pieces hold as the limits count it (bytes + [`PIECE_OVERHEAD`] each).
-    pending_cost: u64,
-    history: History,
-    counters: Counters,
+    history: Option<Box<History>>,
+    ooo: Option<Box<Buffer>>,
 }
 
-impl Default for Reassembler {
-    fn default() -> Reassembler {
-        Reassembler::new(Limits::default())
-    }
-}
+impl Core {
+    const ORIGIN: u8 = 1;
+    const FIN: u8 = 2;
 
-impl Reassembler {
-    /// A reassembler that has seen nothing yet.
-    pub fn new(limits: Limits) -> Reassembler {
-        Reassembler {
-            limits,
-            origin: None,
-            next: 0,
-            fin: None,
-            ended: None,
-            pending: BTreeMap::new(),
-            pending_bytes: 0,
-            pending_cost: 0,
-            history: History::new(limits.history_window),
-            counters: Counters::default(),
-        }
+    fn origin(&self) -> Option<SeqNum> {
+        (self.marks & Core::ORIGIN != 0).then_some(SeqNum(self.origin_seq))
     }
 
-    /// The counters so far.
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    fn fin(&self) -> Option<u64> {
+        (self.marks & Core::FIN != 0).then_some(self.fin_at)
     }
 
-    /// The next expected stream offset (= bytes delivered + gap and uncaptured bytes so far).
-    pub fn next_offset(&self) -> u64 {
+    /// The next expected stream offset.
+    pub(super) fn next_offset(&self) -> u64 {
         self.next
     }
 
     /// Out-of-order bytes currently buffered (captured or known to be uncaptured).
-    pub fn pending_bytes(&self) -> u64 {
-        self.pending_bytes
+    pub(super) fn pending_bytes(&self) -> u64 {
+        self.ooo.as_ref().map_or(0, |b| b.bytes)
     }
 
-    /// Memory the out-of-order buffer holds now, as the limits count it: its bytes plus
-    /// [`PIECE_OVERHEAD`] per piece.
-    pub fn pending_cost(&self) -> u64 {
-        self.pending_cost
+    /// Memory the out-of-order buffer holds now, as the limits count it.
+    pub(super) fn pending_cost(&self) -> u64 {
+        self.ooo.as_ref().map_or(0, |b| b.cost)
     }
 
     /// Out-of-order pieces currently buffered.
-    pub fn pending_pieces(&self) -> usize {
-        self.pending.len()
+    pub(super) fn pending_pieces(&self) -> usize {
+        self.ooo.as_ref().map_or(0, |b| b.pieces.len())
     }
 
     /// How the direction ended, if it has.
-    pub fn end_cause(&self) -> Option<EndCause> {
+    pub(super) fn end_cause(&self) -> Option<EndCause> {
         self.ended
     }
 
     /// True once any segment of this direction was seen.
-    pub fn has_started(&self) -> bool {
-        self.origin.is_some()
+    pub(super) fn has_started(&self) -> bool {
+        self.origin().is_some()
     }
 
     /// True when nothing was delivered yet (no data, gap or uncaptured byte).
-    pub fn is_untouched(&self) -> bool {
-        self.next == 0 && self.counters.payload_bytes == 0
+    pub(super) fn is_untouched(&self) -> bool {
+        self.next == 0
+    }
+
+    /// Memory held now: buffered pieces (as counted) plus the retransmission history.
+    pub(super) fn held_bytes(&self) -> u64 {
+        self.pending_cost() + self.history.as_ref().map_or(0, |h| h.buf.capacity() as u64)
     }
 
     /// Sequence number expected at offset `next`.
@@ -614,9 +651,8 @@ impl Reassembler {
         seq.unwrap_near(self.anchor(origin), next)
     }
 
-    /// Takes one segment of this direction. Pure ACKs may be passed too (they only matter for
-    /// SYN/FIN and for setting offset 0). Never panics, whatever the numbers.
-    pub fn on_segment<F>(&mut self, seg: &Segment<'_>, budget: &mut Budget, sink: &mut F)
+    /// See [`Reassembler::on_segment`].
+    pub(super) fn on_segment<F>(&mut self, seg: &Segment<'_>, cx: &mut Cx<'_>, sink: &mut F)
     where
         F: FnMut(Event<'_>),
     {
@@ -625,7 +661,14 @@ impl Reassembler {
         } else {
             seg.seq
         };
-        let origin = *self.origin.get_or_insert(data_seq);
+        let origin = match self.origin() {
+            Some(origin) => origin,
+            None => {
+                self.origin_seq = data_seq.0;
+                self.marks |= Core::ORIGIN;
+                data_seq
+            }
+        };
         let captured = seg.payload.len() as u64;
         // A u32 sequence space cannot hold more than 2^32 bytes in one segment.
         let uncaptured = seg.uncaptured.min(u64::from(u32::MAX));
@@ -633,14 +676,15 @@ impl Reassembler {
         let start = self.position(origin, data_seq);
         let end = start.saturating_add(i64::try_from(len).unwrap_or(i64::MAX));
 
-        if seg.fin && self.fin.is_none() && self.ended.is_none() && end >= 0 {
-            self.fin = Some(end as u64);
+        if seg.fin && self.fin().is_none() && self.ended.is_none() && end >= 0 {
+            self.fin_at = end as u64;
+            self.marks |= Core::FIN;
         }
 
         // Keep-alive: seq = next - 1 with zero or one byte (as Wireshark defines it).
         let next_i = i64::try_from(self.next).unwrap_or(i64::MAX);
         if len <= 1 && !seg.syn && !seg.fin && start == next_i - 1 {
-            self.counters.keep_alives += 1;
+            cx.counts.rare_mut().keep_alives += 1;
             sink(Event::KeepAlive { frame: seg.frame });
             return;
         }
@@ -653,7 +697,7 @@ impl Reassembler {
         let mut lo = start;
         if lo < 0 {
             let before = lo.unsigned_abs().min(len);
-            self.discard(seg.frame, before, DiscardReason::BeforeStart, sink);
+            self.discard(seg.frame, before, DiscardReason::BeforeStart, cx, sink);
             lo = lo.saturating_add(i64::try_from(before).unwrap_or(i64::MAX));
             if lo < 0 || before == len {
                 self.check_fin_reached(sink);
@@ -670,7 +714,7 @@ impl Reassembler {
         let limit = if self.ended.is_some() {
             self.next
         } else {
-            self.fin.unwrap_or(u64::MAX)
+            self.fin().unwrap_or(u64::MAX)
         };
         let end = end.max(0) as u64;
         let hi = end.min(limit.max(lo));
@@ -683,10 +727,10 @@ impl Reassembler {
             let to = usize::try_from(skipped.saturating_add(cut - lo)).unwrap_or(usize::MAX);
             let bytes = seg.payload.get(from..to).unwrap_or_default();
             let spans = [(lo, Span::Bytes(bytes)), (cut, Span::Missing(hi - cut))];
-            self.place(seg.frame, lo, hi, &spans, budget, sink);
+            self.place(seg.frame, lo, hi, &spans, cx, sink);
         }
         if after_end > 0 {
-            self.discard(seg.frame, after_end, DiscardReason::AfterEnd, sink);
+            self.discard(seg.frame, after_end, DiscardReason::AfterEnd, cx, sink);
         }
         self.check_fin_reached(sink);
     }
@@ -699,7 +743,7 @@ impl Reassembler {
         start: u64,
         end: u64,
         spans: &[(u64, Span<'_>)],
-        budget: &mut Budget,
+        cx: &mut Cx<'_>,
         sink: &mut F,
     ) where
         F: FnMut(Event<'_>),
@@ -709,15 +753,16 @@ impl Reassembler {
         let mut p = Placement::default();
         for &(at, span) in spans {
             if span.len() > 0 {
-                self.place_span(frame, at, span, &mut p, budget, sink);
+                self.place_span(frame, at, span, &mut p, cx, sink);
             }
         }
 
         // Classify the segment.
         if p.new_bytes == 0 {
-            self.counters.retransmissions += 1;
+            let rare = cx.counts.rare_mut();
+            rare.retransmissions += 1;
             if p.differs {
-                self.counters.inconsistencies += 1;
+                rare.inconsistencies += 1;
             }
             sink(Event::Retransmission {
                 frame,
@@ -726,9 +771,9 @@ impl Reassembler {
                 differs: p.differs,
             });
         } else {
-            self.counters.data_segments += 1;
+            cx.counts.data_segments += 1;
             if out_of_order {
-                self.counters.out_of_order += 1;
+                cx.counts.rare_mut().out_of_order += 1;
                 sink(Event::OutOfOrder {
                     frame,
                     offset: start,
@@ -736,9 +781,10 @@ impl Reassembler {
                 });
             }
             if p.old_bytes > 0 {
-                self.counters.overlaps += 1;
+                let rare = cx.counts.rare_mut();
+                rare.overlaps += 1;
                 if p.differs {
-                    self.counters.inconsistencies += 1;
+                    rare.inconsistencies += 1;
                 }
                 sink(Event::Overlap {
                     frame,
@@ -750,7 +796,7 @@ impl Reassembler {
             }
         }
         if let (Some(offset), Some(limit)) = (p.skip_offset, p.skip_limit) {
-            self.counters.buffer_limit_hits += 1;
+            cx.counts.rare_mut().buffer_limit_hits += 1;
             sink(Event::BufferLimit {
                 offset,
                 skipped: p.skipped,
@@ -766,7 +812,7 @@ impl Reassembler {
         start: u64,
         span: Span<'_>,
         p: &mut Placement,
-        budget: &mut Budget,
+        cx: &mut Cx<'_>,
         sink: &mut F,
     ) where
         F: FnMut(Event<'_>),
@@ -791,42 +837,42 @@ impl Reassembler {
                 break;
             }
             if cur == self.next {
-                self.deliver_in_order(frame, start, cur, span, p, budget, sink);
+                self.deliver_in_order(frame, start, cur, span, p, cx, sink);
                 break;
             }
             // Out of order: buffer what is new, if it fits.
             let rest = span.sub(start, cur, end);
             let (new, pieces) = self.count_uncovered(cur, end);
             if new == 0 {
-                self.buffer(frame, cur, rest, false, p);
+                self.buffer(frame, cur, rest, false, p, cx);
                 break;
             }
             let cost = match rest {
                 Span::Bytes(_) => new.saturating_add(pieces.saturating_mul(PIECE_OVERHEAD)),
                 Span::Missing(_) => pieces.saturating_mul(PIECE_OVERHEAD),
             };
-            let limit_hit = if self.pending_cost.saturating_add(cost) > self.limits.direction_cap {
+            let limit_hit = if self.pending_cost().saturating_add(cost) > cx.limits.direction_cap {
                 Some(LimitKind::Direction)
-            } else if !budget.try_reserve(cost) {
+            } else if !cx.budget.try_reserve(cost) {
                 Some(LimitKind::Global)
             } else {
                 None
             };
             match limit_hit {
                 None => {
-                    self.buffer(frame, cur, rest, true, p);
+                    self.buffer(frame, cur, rest, true, p, cx);
                     break;
                 }
                 Some(kind) => {
                     // Skip the first hole and try again (each pass moves `next` on).
-                    let before = (self.next, self.pending.len());
+                    let before = (self.next, self.pending_pieces());
                     p.skip_limit.get_or_insert(kind);
                     p.skip_offset.get_or_insert(self.next);
                     let target = self.first_pending_start().map_or(cur, |k| k.min(cur));
                     p.skipped += target.saturating_sub(self.next);
-                    self.gap(target, GapCause::BufferLimit, budget, sink);
-                    self.drain(budget, sink);
-                    if (self.next, self.pending.len()) == before {
+                    self.gap(target, GapCause::BufferLimit, cx, sink);
+                    self.drain(cx, sink);
+                    if (self.next, self.pending_pieces()) == before {
                         break;
                     }
                 }
@@ -835,9 +881,9 @@ impl Reassembler {
     }
 
     fn differs_from_history(&self, offset: u64, span: Span<'_>) -> bool {
-        match span {
-            Span::Bytes(b) => self.history.differs(offset, b, self.next),
-            Span::Missing(_) => false,
+        match (span, self.history.as_deref()) {
+            (Span::Bytes(b), Some(h)) => h.differs(offset, b, self.next),
+            _ => false,
         }
     }
 
@@ -851,7 +897,7 @@ impl Reassembler {
         mut cur: u64,
         span: Span<'_>,
         p: &mut Placement,
-        budget: &mut Budget,
+        cx: &mut Cx<'_>,
         sink: &mut F,
     ) where
         F: FnMut(Event<'_>),
@@ -862,20 +908,20 @@ impl Reassembler {
             let stop = self.first_pending_start().map_or(end, |k| k.min(end));
             let new = span.sub(start, cur, stop);
             p.new_bytes += stop - cur;
-            self.emit(frame, cur, new, budget, sink);
+            self.emit(frame, cur, new, cx, sink);
             cur = stop;
             if cur >= end {
                 break;
             }
             // A buffered piece starts at `cur`: it came first, so it wins.
-            if let Some(piece) = self.pending.remove(&cur) {
+            if let Some(piece) = self.take_piece(cur) {
                 let piece_end = cur.saturating_add(piece.len());
                 let overlap_end = piece_end.min(end);
                 let ours = span.sub(start, cur, overlap_end);
                 let theirs = piece.span().sub(cur, cur, overlap_end);
                 p.old_bytes += overlap_end - cur;
                 p.differs |= ours.differs_from(&theirs);
-                self.deliver_piece(cur, piece, budget, sink);
+                self.deliver_piece(cur, piece, cx, sink);
                 if self.next <= cur {
                     break;
                 }
@@ -885,7 +931,16 @@ impl Reassembler {
                 break;
             }
         }
-        self.drain(budget, sink);
+        self.drain(cx, sink);
+    }
+
+    /// The history, made at the first delivery (offset 0) unless comparison is off or the
+    /// direction ended.
+    fn history_mut(&mut self, window: usize) -> Option<&mut History> {
+        if self.history.is_none() && window > 0 && self.ended.is_none() {
+            self.history = Some(Box::default());
+        }
+        self.history.as_deref_mut()
     }
 
     /// Emits one `Data` (or `NotCaptured`) event and advances `next`.
@@ -894,7 +949,7 @@ impl Reassembler {
         frame: FrameNumber,
         offset: u64,
         span: Span<'_>,
-        budget: &mut Budget,
+        cx: &mut Cx<'_>,
         sink: &mut F,
     ) where
         F: FnMut(Event<'_>),
@@ -904,10 +959,13 @@ impl Reassembler {
             return;
         }
         self.next = offset.saturating_add(n);
+        let window = cx.limits.history_window;
         match span {
             Span::Bytes(bytes) => {
-                self.history.record(offset, bytes, budget);
-                self.counters.payload_bytes += n;
+                if let Some(h) = self.history_mut(window) {
+                    h.record(window, offset, bytes, cx.budget);
+                }
+                cx.counts.payload_bytes += n;
                 sink(Event::Data {
                     frame,
                     offset,
@@ -915,15 +973,17 @@ impl Reassembler {
                 });
             }
             Span::Missing(len) => {
-                self.history.record_gap(offset, len, budget);
-                self.counters.not_captured_bytes += len;
+                if let Some(h) = self.history_mut(window) {
+                    h.record_gap(window, offset, len, cx.budget);
+                }
+                cx.counts.rare_mut().not_captured_bytes += len;
                 sink(Event::NotCaptured { frame, offset, len });
             }
         }
     }
 
     /// Declares `[next, target)` a gap (if not empty) and moves `next` to `target`.
-    fn gap<F>(&mut self, target: u64, cause: GapCause, budget: &mut Budget, sink: &mut F)
+    fn gap<F>(&mut self, target: u64, cause: GapCause, cx: &mut Cx<'_>, sink: &mut F)
     where
         F: FnMut(Event<'_>),
     {
@@ -931,8 +991,11 @@ impl Reassembler {
             return;
         }
         let len = target - self.next;
-        self.history.record_gap(self.next, len, budget);
-        self.counters.gap_bytes += len;
+        let (next, window) = (self.next, cx.limits.history_window);
+        if let Some(h) = self.history_mut(window) {
+            h.record_gap(window, next, len, cx.budget);
+        }
+        cx.counts.rare_mut().gap_bytes += len;
         sink(Event::Gap {
             offset: self.next,
             len,
@@ -942,55 +1005,76 @@ impl Reassembler {
     }
 
     /// Delivers buffered pieces while the first one starts at `next`.
-    fn drain<F>(&mut self, budget: &mut Budget, sink: &mut F)
+    fn drain<F>(&mut self, cx: &mut Cx<'_>, sink: &mut F)
     where
         F: FnMut(Event<'_>),
     {
-        while let Some(entry) = self.pending.first_entry() {
-            let at = *entry.key();
-            if at > self.next || self.fin.is_some_and(|fin| at >= fin) {
+        while let Some(at) = self.first_pending_start() {
+            if at > self.next || self.fin().is_some_and(|fin| at >= fin) {
                 break;
             }
-            let piece = entry.remove();
-            self.deliver_piece(at, piece, budget, sink);
+            let Some(piece) = self.take_piece(at) else {
+                break;
+            };
+            self.deliver_piece(at, piece, cx, sink);
         }
+    }
+
+    /// Takes the piece starting at `at` out of the buffer (its bytes and cost are still
+    /// counted: [`Core::deliver_piece`] returns them).
+    fn take_piece(&mut self, at: u64) -> Option<Pending> {
+        self.ooo.as_mut()?.pieces.remove(&at)
     }
 
     /// Delivers a buffered piece that starts at or before `next`: only its bytes from `next`
     /// up to the FIN are new.
-    fn deliver_piece<F>(&mut self, at: u64, piece: Pending, budget: &mut Budget, sink: &mut F)
+    fn deliver_piece<F>(&mut self, at: u64, piece: Pending, cx: &mut Cx<'_>, sink: &mut F)
     where
         F: FnMut(Event<'_>),
     {
         let piece_len = piece.len();
         let cost = piece.cost();
-        self.pending_bytes = self.pending_bytes.saturating_sub(piece_len);
-        self.pending_cost = self.pending_cost.saturating_sub(cost);
-        budget.release(cost);
+        if let Some(b) = self.ooo.as_mut() {
+            b.bytes = b.bytes.saturating_sub(piece_len);
+            b.cost = b.cost.saturating_sub(cost);
+            if b.pieces.is_empty() {
+                self.ooo = None;
+            }
+        }
+        cx.budget.release(cost);
         let piece_end = at.saturating_add(piece_len);
-        let stop = self.fin.map_or(piece_end, |fin| fin.min(piece_end));
+        let stop = self.fin().map_or(piece_end, |fin| fin.min(piece_end));
         let offset = self.next;
         let span = piece.span().sub(at, offset, stop);
         if stop < piece_end {
-            self.discard(piece.frame, piece_end - stop, DiscardReason::AfterEnd, sink);
+            self.discard(
+                piece.frame,
+                piece_end - stop,
+                DiscardReason::AfterEnd,
+                cx,
+                sink,
+            );
         }
-        self.emit(piece.frame, offset, span, budget, sink);
+        self.emit(piece.frame, offset, span, cx, sink);
     }
 
     fn first_pending_start(&self) -> Option<u64> {
-        self.pending.keys().next().copied()
+        self.ooo.as_ref()?.pieces.keys().next().copied()
     }
 
     /// The buffered piece containing `at`, as (start, end).
     fn piece_at(&self, at: u64) -> Option<(u64, u64)> {
-        let (&s, piece) = self.pending.range(..=at).next_back()?;
+        let (&s, piece) = self.ooo.as_ref()?.pieces.range(..=at).next_back()?;
         let e = s.saturating_add(piece.len());
         (e > at).then_some((s, e))
     }
 
     /// End of the uncovered run starting at `at` (which no piece contains), capped at `end`.
     fn uncovered_until(&self, at: u64, end: u64) -> u64 {
-        self.pending.range(at..end).next().map_or(end, |(&s, _)| s)
+        self.ooo
+            .as_ref()
+            .and_then(|b| b.pieces.range(at..end).next())
+            .map_or(end, |(&s, _)| s)
     }
 
     /// How many bytes of `[start, end)` no buffered piece holds yet, and in how many runs.
@@ -1019,6 +1103,7 @@ impl Reassembler {
         span: Span<'_>,
         insert: bool,
         p: &mut Placement,
+        cx: &mut Cx<'_>,
     ) {
         let end = start.saturating_add(span.len());
         let mut cur = start;
@@ -1027,8 +1112,9 @@ impl Reassembler {
                 let stop = e.min(end);
                 let ours = span.sub(start, cur, stop);
                 let theirs = self
-                    .pending
-                    .get(&s)
+                    .ooo
+                    .as_ref()
+                    .and_then(|b| b.pieces.get(&s))
                     .map(|piece| piece.span().sub(s, cur, stop));
                 p.old_bytes += stop - cur;
                 p.differs |= theirs.is_some_and(|t| ours.differs_from(&t));
@@ -1041,23 +1127,31 @@ impl Reassembler {
                         Span::Missing(n) => PieceData::Missing(n),
                     };
                     let piece = Pending { frame, data };
-                    self.pending_cost += piece.cost();
-                    self.pending.insert(cur, piece);
-                    self.pending_bytes += stop - cur;
+                    let b = self.ooo.get_or_insert_with(Box::default);
+                    b.cost += piece.cost();
+                    b.bytes += stop - cur;
+                    b.pieces.insert(cur, piece);
+                    let cost = b.cost;
                     p.new_bytes += stop - cur;
-                    self.counters.peak_buffered_cost =
-                        self.counters.peak_buffered_cost.max(self.pending_cost);
+                    let rare = cx.counts.rare_mut();
+                    rare.peak_buffered_cost = rare.peak_buffered_cost.max(cost);
                 }
                 cur = stop;
             }
         }
     }
 
-    fn discard<F>(&mut self, frame: FrameNumber, len: u64, reason: DiscardReason, sink: &mut F)
-    where
+    fn discard<F>(
+        &mut self,
+        frame: FrameNumber,
+        len: u64,
+        reason: DiscardReason,
+        cx: &mut Cx<'_>,
+        sink: &mut F,
+    ) where
         F: FnMut(Event<'_>),
     {
-        self.counters.discarded_bytes += len;
+        cx.counts.rare_mut().discarded_bytes += len;
         sink(Event::Discarded { frame, len, reason });
     }
 
@@ -1066,13 +1160,199 @@ impl Reassembler {
     where
         F: FnMut(Event<'_>),
     {
-        if self.ended.is_none() && self.fin == Some(self.next) {
+        if self.ended.is_none() && self.fin() == Some(self.next) {
             self.ended = Some(EndCause::Fin);
             sink(Event::End {
                 offset: self.next,
                 cause: EndCause::Fin,
             });
         }
+    }
+
+    /// See [`Reassembler::on_peer_ack`].
+    pub(super) fn on_peer_ack<F>(&mut self, ack: SeqNum, cx: &mut Cx<'_>, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        let Some(origin) = self.origin() else {
+            return;
+        };
+        if self.ended.is_some() {
+            return;
+        }
+        let pos = self.position(origin, ack);
+        let Ok(mut acked) = u64::try_from(pos) else {
+            return;
+        };
+        if let Some(fin) = self.fin() {
+            // The ACK of a FIN covers the FIN's own sequence number too.
+            acked = acked.min(fin);
+        }
+        while self.next < acked {
+            let before = (self.next, self.pending_pieces());
+            let target = self.first_pending_start().map_or(acked, |k| k.min(acked));
+            self.gap(target, GapCause::PeerAck, cx, sink);
+            self.drain(cx, sink);
+            if (self.next, self.pending_pieces()) == before {
+                break;
+            }
+        }
+        self.check_fin_reached(sink);
+    }
+
+    /// See [`Reassembler::finish`].
+    pub(super) fn finish<F>(&mut self, cause: EndCause, cx: &mut Cx<'_>, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        if self.ended.is_none() && self.origin().is_some() {
+            while let Some(k) = self.first_pending_start() {
+                if self.fin().is_some_and(|fin| k >= fin) {
+                    // Pieces past the FIN are not part of the stream (released below).
+                    break;
+                }
+                let before = (self.next, self.pending_pieces());
+                self.gap(k, GapCause::Finish, cx, sink);
+                self.drain(cx, sink);
+                if (self.next, self.pending_pieces()) == before {
+                    break;
+                }
+            }
+            if let Some(fin) = self.fin() {
+                self.gap(fin, GapCause::Finish, cx, sink);
+            }
+            self.ended = Some(cause);
+            sink(Event::End {
+                offset: self.next,
+                cause,
+            });
+        }
+        self.ended.get_or_insert(cause);
+        self.release(cx);
+    }
+
+    /// Frees buffers and history (bytes still buffered are counted as discarded).
+    fn release(&mut self, cx: &mut Cx<'_>) {
+        if let Some(b) = self.ooo.take() {
+            cx.budget.release(b.cost);
+            if b.bytes > 0 {
+                cx.counts.rare_mut().discarded_bytes += b.bytes;
+            }
+        }
+        if let Some(h) = self.history.take() {
+            cx.budget.release(h.buf.len() as u64);
+        }
+    }
+}
+
+/// Reassembles one direction of a TCP connection. See the module docs for the policy.
+///
+/// ```
+/// use pcaplab::capture::FrameNumber;
+/// use pcaplab::flow::tcp::{Budget, Event, Reassembler, SeqNum, Segment};
+///
+/// let mut r = Reassembler::default();
+/// let mut budget = Budget::default();
+/// let mut got = Vec::new();
+/// let mut sink = |e: Event<'_>| {
+///     if let Event::Data { offset, bytes, .. } = e {
+///         got.push((offset, bytes.to_vec()));
+///     }
+/// };
+/// // SYN with ISN 1000, then "world" out of order, then "hello ".
+/// let seg = |frame, seq, syn, payload: &'static [u8]| Segment {
+///     frame: FrameNumber(frame), seq: SeqNum(seq), syn, fin: false, payload, uncaptured: 0,
+/// };
+/// for s in [seg(1, 1000, true, b""), seg(2, 1007, false, b"world"), seg(3, 1001, false, b"hello ")] {
+///     r.on_segment(&s, &mut budget, &mut sink);
+/// }
+/// assert_eq!(got, vec![(0, b"hello ".to_vec()), (6, b"world".to_vec())]);
+/// ```
+#[derive(Debug)]
+pub struct Reassembler {
+    limits: Limits,
+    core: Core,
+    counts: Counts,
+}
+
+impl Default for Reassembler {
+    fn default() -> Reassembler {
+        Reassembler::new(Limits::default())
+    }
+}
+
+impl Reassembler {
+    /// A reassembler that has seen nothing yet.
+    pub fn new(limits: Limits) -> Reassembler {
+        Reassembler {
+            limits,
+            core: Core::default(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> Counters {
+        self.counts.counters()
+    }
+
+    /// The next expected stream offset (= bytes delivered + gap and uncaptured bytes so far).
+    pub fn next_offset(&self) -> u64 {
+        self.core.next_offset()
+    }
+
+    /// Out-of-order bytes currently buffered (captured or known to be uncaptured).
+    pub fn pending_bytes(&self) -> u64 {
+        self.core.pending_bytes()
+    }
+
+    /// Memory the out-of-order buffer holds now, as the limits count it: its bytes plus
+    /// [`PIECE_OVERHEAD`] per piece.
+    pub fn pending_cost(&self) -> u64 {
+        self.core.pending_cost()
+    }
+
+    /// Out-of-order pieces currently buffered.
+    pub fn pending_pieces(&self) -> usize {
+        self.core.pending_pieces()
+    }
+
+    /// How the direction ended, if it has.
+    pub fn end_cause(&self) -> Option<EndCause> {
+        self.core.end_cause()
+    }
+
+    /// True once any segment of this direction was seen.
+    pub fn has_started(&self) -> bool {
+        self.core.has_started()
+    }
+
+    /// True when nothing was delivered yet (no data, gap or uncaptured byte).
+    pub fn is_untouched(&self) -> bool {
+        self.core.is_untouched()
+    }
+
+    /// Memory held now: buffered pieces (as counted) plus the retransmission history.
+    pub fn held_bytes(&self) -> u64 {
+        self.core.held_bytes()
+    }
+
+    fn cx<'a>(limits: &'a Limits, counts: &'a mut Counts, budget: &'a mut Budget) -> Cx<'a> {
+        Cx {
+            limits,
+            budget,
+            counts,
+        }
+    }
+
+    /// Takes one segment of this direction. Pure ACKs may be passed too (they only matter for
+    /// SYN/FIN and for setting offset 0). Never panics, whatever the numbers.
+    pub fn on_segment<F>(&mut self, seg: &Segment<'_>, budget: &mut Budget, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        let mut cx = Reassembler::cx(&self.limits, &mut self.counts, budget);
+        self.core.on_segment(seg, &mut cx, sink);
     }
 
     /// The other direction acknowledged up to `ack` (a sequence number of THIS direction).
@@ -1085,30 +1365,8 @@ impl Reassembler {
     where
         F: FnMut(Event<'_>),
     {
-        let Some(origin) = self.origin else {
-            return;
-        };
-        if self.ended.is_some() {
-            return;
-        }
-        let pos = self.position(origin, ack);
-        let Ok(mut acked) = u64::try_from(pos) else {
-            return;
-        };
-        if let Some(fin) = self.fin {
-            // The ACK of a FIN covers the FIN's own sequence number too.
-            acked = acked.min(fin);
-        }
-        while self.next < acked {
-            let before = (self.next, self.pending.len());
-            let target = self.first_pending_start().map_or(acked, |k| k.min(acked));
-            self.gap(target, GapCause::PeerAck, budget, sink);
-            self.drain(budget, sink);
-            if (self.next, self.pending.len()) == before {
-                break;
-            }
-        }
-        self.check_fin_reached(sink);
+        let mut cx = Reassembler::cx(&self.limits, &mut self.counts, budget);
+        self.core.on_peer_ack(ack, &mut cx, sink);
     }
 
     /// Ends the direction now (RST, end of capture, timeout, eviction, or after a FIN close)
@@ -1120,45 +1378,8 @@ impl Reassembler {
     where
         F: FnMut(Event<'_>),
     {
-        if self.ended.is_none() && self.origin.is_some() {
-            while let Some(k) = self.first_pending_start() {
-                if self.fin.is_some_and(|fin| k >= fin) {
-                    // Pieces past the FIN are not part of the stream (released below).
-                    break;
-                }
-                let before = (self.next, self.pending.len());
-                self.gap(k, GapCause::Finish, budget, sink);
-                self.drain(budget, sink);
-                if (self.next, self.pending.len()) == before {
-                    break;
-                }
-            }
-            if let Some(fin) = self.fin {
-                self.gap(fin, GapCause::Finish, budget, sink);
-            }
-            self.ended = Some(cause);
-            sink(Event::End {
-                offset: self.next,
-                cause,
-            });
-        }
-        self.ended.get_or_insert(cause);
-        self.release(budget);
-    }
-
-    /// Frees buffers and history (bytes still buffered are counted as discarded).
-    fn release(&mut self, budget: &mut Budget) {
-        budget.release(self.pending_cost);
-        self.counters.discarded_bytes += self.pending_bytes;
-        self.pending_bytes = 0;
-        self.pending_cost = 0;
-        self.pending = BTreeMap::new();
-        self.history.release(budget);
-    }
-
-    /// Memory held now: buffered pieces (as counted) plus the retransmission history.
-    pub fn held_bytes(&self) -> u64 {
-        self.pending_cost + self.history.buf.capacity() as u64
+        let mut cx = Reassembler::cx(&self.limits, &mut self.counts, budget);
+        self.core.finish(cause, &mut cx, sink);
     }
 }
 

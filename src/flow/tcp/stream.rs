@@ -1,11 +1,18 @@
-//! `Stream`: one TCP connection — its endpoints, handshake and close with frame numbers,
-//! per-direction counters, and the two [`Reassembler`]s that turn its segments into bytes.
+//! `Stream`: one TCP connection as reported — its endpoints, handshake and close with frame
+//! numbers, and per-direction counters — and the compact state the table keeps per connection.
 //!
-//! It owns the per-connection state machine and Wireshark's per-packet analysis state
-//! ([`super::analysis`]); finding the connection of a segment, numbering connections and
-//! deciding who is the client is `table`'s job. Once a connection is over, its reassemblers
-//! hold no buffers and the struct is a small summary (`size_of::<Stream>()` is measured by a
-//! test: a few hundred bytes).
+//! Three sizes matter (issue 15; `size_of` bounds are tested in `table`):
+//! - a live connection is a `Record` (its summary: 216 bytes) plus a `Live` part (per
+//!   direction the reassembly state, Wireshark's analysis state and the base sequence numbers:
+//!   224 bytes). The rarely used counters, the out-of-order buffer and the retransmission
+//!   history are boxed only once something needs them;
+//! - a final connection waiting to be handed out is its `Record` alone;
+//! - [`Stream`], the public row, is built from a `Record` when the caller asks for it.
+//!
+//! This module owns the per-connection state machine (handshake, close, ends) and drives
+//! Wireshark's per-packet analysis ([`super::analysis`]) and the reassembly of each direction;
+//! finding the connection of a segment, numbering connections and deciding who is the client
+//! is `table`'s job.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -13,8 +20,8 @@ use std::time::Duration;
 use crate::capture::FrameNumber;
 use crate::flow::Direction;
 
-use super::analysis::{self, ConnTrack, FlowTrack, SegHeader, Verdict, WindowScale};
-use super::reassembly::{Budget, Counters, EndCause, Event, Limits, Reassembler, Segment};
+use super::analysis::{self, ConnTrack, FlowTrack, SegHeader, Verdict, WindowScale, nanos};
+use super::reassembly::{Budget, Core, Counts, Cx, EndCause, Event, Limits, Segment};
 use super::seq::SeqNum;
 use super::table::{SegmentInfo, StreamEvent};
 
@@ -144,30 +151,25 @@ pub struct DirectionStats {
 }
 
 impl DirectionStats {
-    fn absorb(&mut self, c: &Counters) {
-        self.data_segments = c.data_segments;
-        self.payload_bytes = c.payload_bytes + c.not_captured_bytes;
-        self.not_captured_bytes = c.not_captured_bytes;
-        self.retransmissions = c.retransmissions;
-        self.out_of_order = c.out_of_order;
-        self.overlaps = c.overlaps;
-        self.inconsistencies = c.inconsistencies;
-        self.keep_alives = c.keep_alives;
-        self.gap_bytes = c.gap_bytes;
+    fn from_counts(c: &Counts) -> DirectionStats {
+        let r = c.rare();
+        DirectionStats {
+            packets: c.packets,
+            bytes: c.bytes,
+            data_segments: c.data_segments,
+            payload_bytes: c.payload_bytes + r.not_captured_bytes,
+            not_captured_bytes: r.not_captured_bytes,
+            rst_payload_bytes: r.rst_payload_bytes,
+            retransmissions: r.retransmissions,
+            out_of_order: r.out_of_order,
+            overlaps: r.overlaps,
+            inconsistencies: r.inconsistencies,
+            dup_acks: r.dup_acks,
+            zero_windows: r.zero_windows,
+            keep_alives: r.keep_alives,
+            gap_bytes: r.gap_bytes,
+        }
     }
-}
-
-/// Per-direction header tracking (raw numbers stay here).
-#[derive(Debug, Clone, Copy, Default)]
-struct Track {
-    /// Wireshark's `base_seq`: relative sequence numbers are `seq - base`.
-    base: Option<SeqNum>,
-    /// Sequence number of this side's SYN.
-    syn_seq: Option<SeqNum>,
-    /// This side's first FIN: its frame and the sequence number the FIN occupies.
-    fin: Option<(FrameNumber, SeqNum)>,
-    /// Wireshark's analysis state of this direction.
-    flow: FlowTrack,
 }
 
 /// Why a connection's row is final.
@@ -205,8 +207,11 @@ pub enum RoleEvidence {
     Handshake,
 }
 
-/// One TCP connection: summary fields plus the state needed while it runs.
-#[derive(Debug, serde::Serialize)]
+/// One TCP connection as reported: who, when, how it opened and closed, and what each
+/// direction carried. An owned row, built by the table from its compact state
+/// ([`super::StreamTable::stream`], [`super::StreamTable::drain_closed`],
+/// [`super::StreamTable::take_streams`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Stream {
     /// Its number.
     pub id: StreamId,
@@ -235,19 +240,25 @@ pub struct Stream {
     pub client_to_server: DirectionStats,
     /// Server → client counters.
     pub server_to_client: DirectionStats,
-    #[serde(skip)]
-    track: [Track; 2],
-    #[serde(skip)]
-    conn: ConnTrack,
-    /// The two reassemblers while the connection runs; dropped (after their counters were
-    /// copied into the summary) when it is released, so a closed connection keeps no more
-    /// than this struct.
-    #[serde(skip)]
-    reassemblers: Option<Box<[Reassembler; 2]>>,
-    #[serde(skip)]
-    client_data_seen: bool,
-    #[serde(skip)]
-    released: bool,
+}
+
+impl Stream {
+    /// Counters of one direction.
+    pub fn stats(&self, d: Direction) -> &DirectionStats {
+        match d {
+            Direction::ClientToServer => &self.client_to_server,
+            Direction::ServerToClient => &self.server_to_client,
+        }
+    }
+
+    /// True once both sides sent a FIN or one sent a RST.
+    pub fn is_closed(&self) -> bool {
+        match self.close {
+            CloseState::FourWay { .. } | CloseState::Simultaneous { .. } => true,
+            CloseState::Reset { .. } => true,
+            CloseState::Open | CloseState::HalfClosed { .. } => false,
+        }
+    }
 }
 
 /// The element of a per-direction pair (client → server first).
@@ -277,7 +288,208 @@ fn both_mut<T>(pair: &mut [T; 2], d: Direction) -> (&mut T, &mut T) {
     }
 }
 
-/// What [`Stream::on_segment`] learned about one segment, for the table's `Outcome`.
+/// A frame number kept as a plain `u64` where 0 means none (frame numbers start at 1).
+fn frame_opt(raw: u64) -> Option<FrameNumber> {
+    (raw != 0).then_some(FrameNumber(raw))
+}
+
+/// How the connection closed; the frames are in the [`Record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    Open,
+    HalfClosed(Direction),
+    /// By the side that closed first.
+    FourWay(Direction),
+    Simultaneous,
+    Reset(Direction),
+}
+
+/// What is kept of a connection for its row: 216 bytes, and all that remains of it once its
+/// row is final and until the caller takes it. Frame numbers are plain `u64` (0 = none),
+/// timestamps nanoseconds since the epoch.
+#[derive(Debug)]
+pub(super) struct Record {
+    pub(super) id: StreamId,
+    /// The endpoints in the table's canonical order (the lower first).
+    pub(super) lo: Endpoint,
+    pub(super) hi: Endpoint,
+    first_frame: u64,
+    last_frame: u64,
+    first_ts: u64,
+    pub(super) last_ts: u64,
+    syn: u64,
+    syn_ack: u64,
+    hs_ack: u64,
+    /// Each side's first FIN (client → server first).
+    fin_frame: [u64; 2],
+    /// The RST of a reset, or the last ACK of a four-way close.
+    close_frame: u64,
+    /// Counters (client → server first).
+    counts: [Counts; 2],
+    close: Close,
+    pub(super) role_evidence: RoleEvidence,
+    pub(super) end: StreamEnd,
+    /// True when `hi` is the client.
+    pub(super) client_is_hi: bool,
+    client_data_seen: bool,
+    /// The reassembly of both directions ended and its buffers were freed.
+    released: bool,
+}
+
+impl Record {
+    /// The client endpoint.
+    pub(super) fn client(&self) -> Endpoint {
+        if self.client_is_hi { self.hi } else { self.lo }
+    }
+
+    /// The server endpoint.
+    pub(super) fn server(&self) -> Endpoint {
+        if self.client_is_hi { self.lo } else { self.hi }
+    }
+
+    /// The direction of a segment sent by `src`.
+    pub(super) fn direction_of(&self, src: Endpoint) -> Direction {
+        if src == self.client() {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self.close {
+            Close::FourWay(_) | Close::Simultaneous | Close::Reset(_) => true,
+            Close::Open | Close::HalfClosed(_) => false,
+        }
+    }
+
+    fn handshake(&self) -> Handshake {
+        let (syn, syn_ack, ack) = (
+            frame_opt(self.syn),
+            frame_opt(self.syn_ack),
+            frame_opt(self.hs_ack),
+        );
+        let state = match (syn, syn_ack, ack) {
+            (None, _, _) => HandshakeState::NotSeen,
+            (Some(_), Some(_), Some(_)) => HandshakeState::Complete,
+            (Some(_), Some(_), None) => HandshakeState::NoAck,
+            (Some(_), None, _) if self.client_data_seen => HandshakeState::NoSynAck,
+            (Some(_), None, _) => HandshakeState::SynOnly,
+        };
+        Handshake {
+            state,
+            syn,
+            syn_ack,
+            ack,
+        }
+    }
+
+    fn close_state(&self) -> CloseState {
+        let fin = |d: Direction| FrameNumber(*side(&self.fin_frame, d));
+        match self.close {
+            Close::Open => CloseState::Open,
+            Close::HalfClosed(by) => CloseState::HalfClosed { by, fin: fin(by) },
+            Close::FourWay(first_by) => CloseState::FourWay {
+                first_by,
+                first_fin: fin(first_by),
+                second_fin: fin(first_by.reverse()),
+                last_ack: frame_opt(self.close_frame),
+            },
+            Close::Simultaneous => CloseState::Simultaneous {
+                client_fin: fin(Direction::ClientToServer),
+                server_fin: fin(Direction::ServerToClient),
+            },
+            Close::Reset(by) => CloseState::Reset {
+                by,
+                frame: FrameNumber(self.close_frame),
+            },
+        }
+    }
+
+    /// The public row.
+    pub(super) fn to_stream(&self) -> Stream {
+        let [c2s, s2c] = &self.counts;
+        Stream {
+            id: self.id,
+            client: self.client(),
+            server: self.server(),
+            role_evidence: self.role_evidence,
+            first_frame: FrameNumber(self.first_frame),
+            last_frame: FrameNumber(self.last_frame),
+            first_ts: Duration::from_nanos(self.first_ts),
+            last_ts: Duration::from_nanos(self.last_ts),
+            handshake: self.handshake(),
+            close: self.close_state(),
+            end: self.end,
+            client_to_server: DirectionStats::from_counts(c2s),
+            server_to_client: DirectionStats::from_counts(s2c),
+        }
+    }
+}
+
+/// One direction of a live connection: its reassembly, Wireshark's analysis of it, and the
+/// raw sequence numbers kept for relative numbers, the handshake and the close.
+#[derive(Debug, Default)]
+struct Side {
+    core: Core,
+    flow: FlowTrack,
+    /// Wireshark's `base_seq`: relative sequence numbers are `seq - base`.
+    base: u32,
+    /// Sequence number of this side's SYN.
+    syn_seq: u32,
+    /// The sequence number this side's first FIN occupies.
+    fin_seq: u32,
+    /// Which of the three numbers above are known.
+    marks: u8,
+}
+
+impl Side {
+    const BASE: u8 = 1;
+    const SYN: u8 = 2;
+    const FIN: u8 = 4;
+
+    fn get(&self, mark: u8, value: u32) -> Option<SeqNum> {
+        (self.marks & mark != 0).then_some(SeqNum(value))
+    }
+
+    fn base(&self) -> Option<SeqNum> {
+        self.get(Side::BASE, self.base)
+    }
+
+    fn syn_seq(&self) -> Option<SeqNum> {
+        self.get(Side::SYN, self.syn_seq)
+    }
+
+    fn fin_seq(&self) -> Option<SeqNum> {
+        self.get(Side::FIN, self.fin_seq)
+    }
+
+    fn set_base(&mut self, base: Option<SeqNum>) {
+        match base {
+            Some(b) => {
+                self.base = b.0;
+                self.marks |= Side::BASE;
+            }
+            None => self.marks &= !Side::BASE,
+        }
+    }
+}
+
+/// The state a connection needs only while packets may still come: 224 bytes.
+#[derive(Debug, Default)]
+struct Live {
+    sides: [Side; 2],
+    conn: ConnTrack,
+}
+
+/// A live connection: its record and its live state.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub(super) rec: Record,
+    live: Live,
+}
+
+/// What [`Conn::on_segment`] learned about one segment, for the table's `Outcome`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SegmentReport {
     pub(super) verdict: Verdict,
@@ -285,142 +497,126 @@ pub(super) struct SegmentReport {
     pub(super) window_scale: Option<WindowScale>,
 }
 
-impl Stream {
-    /// A new stream whose first packet is `seg`, with the given client.
+impl Conn {
+    /// A new connection whose first packet is `seg`, between the endpoints `lo` < `hi` (the
+    /// table's key), `hi` being the client when `client_is_hi`.
     pub(super) fn new(
         id: StreamId,
-        client: Endpoint,
-        server: Endpoint,
+        (lo, hi): (Endpoint, Endpoint),
+        client_is_hi: bool,
         role_evidence: RoleEvidence,
         seg: &SegmentInfo<'_>,
-        limits: Limits,
-    ) -> Stream {
-        Stream {
-            id,
-            client,
-            server,
-            role_evidence,
-            first_frame: seg.frame,
-            last_frame: seg.frame,
-            first_ts: seg.ts,
-            last_ts: seg.ts,
-            handshake: Handshake {
-                state: HandshakeState::NotSeen,
-                syn: None,
-                syn_ack: None,
-                ack: None,
+    ) -> Conn {
+        let ts = nanos(seg.ts);
+        Conn {
+            rec: Record {
+                id,
+                lo,
+                hi,
+                first_frame: seg.frame.0,
+                last_frame: seg.frame.0,
+                first_ts: ts,
+                last_ts: ts,
+                syn: 0,
+                syn_ack: 0,
+                hs_ack: 0,
+                fin_frame: [0; 2],
+                close_frame: 0,
+                counts: Default::default(),
+                close: Close::Open,
+                role_evidence,
+                end: StreamEnd::Active,
+                client_is_hi,
+                client_data_seen: false,
+                released: false,
             },
-            close: CloseState::Open,
-            end: StreamEnd::Active,
-            client_to_server: DirectionStats::default(),
-            server_to_client: DirectionStats::default(),
-            track: [Track::default(); 2],
-            conn: ConnTrack::default(),
-            reassemblers: Some(Box::new([
-                Reassembler::new(limits),
-                Reassembler::new(limits),
-            ])),
-            client_data_seen: false,
-            released: false,
+            live: Live::default(),
         }
     }
 
-    /// Counters of one direction.
-    pub fn stats(&self, d: Direction) -> &DirectionStats {
-        match d {
-            Direction::ClientToServer => &self.client_to_server,
-            Direction::ServerToClient => &self.server_to_client,
-        }
+    /// Ends the live part: what remains is the record.
+    pub(super) fn into_record(self) -> Record {
+        self.rec
     }
 
-    fn stats_mut(&mut self, d: Direction) -> &mut DirectionStats {
-        match d {
-            Direction::ClientToServer => &mut self.client_to_server,
-            Direction::ServerToClient => &mut self.server_to_client,
-        }
+    fn side(&self, d: Direction) -> &Side {
+        side(&self.live.sides, d)
     }
 
-    fn track(&self, d: Direction) -> &Track {
-        side(&self.track, d)
-    }
-
-    fn track_mut(&mut self, d: Direction) -> &mut Track {
-        side_mut(&mut self.track, d)
+    fn side_mut(&mut self, d: Direction) -> &mut Side {
+        side_mut(&mut self.live.sides, d)
     }
 
     /// Wireshark's `base_seq` of the side sending in direction `d`, if known.
     pub(super) fn base_seq(&self, d: Direction) -> Option<SeqNum> {
-        self.track(d).base
+        self.side(d).base()
+    }
+
+    /// Both base sequence numbers (client → server first).
+    pub(super) fn bases(&self) -> [Option<SeqNum>; 2] {
+        [
+            self.base_seq(Direction::ClientToServer),
+            self.base_seq(Direction::ServerToClient),
+        ]
     }
 
     /// Restores Wireshark's base sequence numbers (client → server first) of a connection
-    /// that continues after its summary was retired.
+    /// that continues after its record was retired.
     pub(super) fn set_bases(&mut self, bases: [Option<SeqNum>; 2]) {
         let [c2s, s2c] = bases;
-        self.track[0].base = c2s;
-        self.track[1].base = s2c;
-    }
-
-    /// True once both sides sent a FIN or one sent a RST.
-    pub fn is_closed(&self) -> bool {
-        match self.close {
-            CloseState::FourWay { .. } | CloseState::Simultaneous { .. } => true,
-            CloseState::Reset { .. } => true,
-            CloseState::Open | CloseState::HalfClosed { .. } => false,
-        }
+        self.side_mut(Direction::ClientToServer).set_base(c2s);
+        self.side_mut(Direction::ServerToClient).set_base(s2c);
     }
 
     /// True once the buffers were released (closed, timed out, evicted, replaced or finished).
-    pub fn is_released(&self) -> bool {
-        self.released
-    }
-
-    /// The reassembler of direction `d` (read-only: counters, next offset), while the
-    /// connection runs; `None` once it was released.
-    pub fn reassembler(&self, d: Direction) -> Option<&Reassembler> {
-        self.reassemblers.as_deref().map(|pair| side(pair, d))
+    pub(super) fn is_released(&self) -> bool {
+        self.rec.released
     }
 
     /// Memory the connection's buffers hold now (out-of-order pieces and history).
-    pub fn held_bytes(&self) -> u64 {
-        self.reassemblers
-            .iter()
-            .flat_map(|pair| pair.iter())
-            .map(Reassembler::held_bytes)
-            .sum()
+    pub(super) fn held_bytes(&self) -> u64 {
+        self.live.sides.iter().map(|s| s.core.held_bytes()).sum()
+    }
+
+    /// The next expected stream offset of direction `d` (what was delivered, gaps included).
+    pub(super) fn next_offset(&self, d: Direction) -> u64 {
+        self.side(d).core.next_offset()
     }
 
     /// What is known about the window scale of the side sending in direction `d`.
-    pub fn window_scale(&self, d: Direction) -> WindowScale {
-        self.track(d).flow.window_scale()
+    pub(super) fn window_scale(&self, d: Direction) -> WindowScale {
+        self.side(d).flow.window_scale()
     }
 
     /// Relative sequence and acknowledgment numbers as Wireshark shows them (`seq - base`,
     /// `ack - peer base`), for a segment travelling in direction `d`.
-    pub fn relative(&self, d: Direction, seq: u32, ack: u32) -> (u32, u32) {
-        let base = self.track(d).base.unwrap_or(SeqNum(0));
-        let peer = self.track(d.reverse()).base.unwrap_or(SeqNum(0));
+    pub(super) fn relative(&self, d: Direction, seq: u32, ack: u32) -> (u32, u32) {
+        let base = self.side(d).base().unwrap_or(SeqNum(0));
+        let peer = self.side(d.reverse()).base().unwrap_or(SeqNum(0));
         (seq.wrapping_sub(base.0), ack.wrapping_sub(peer.0))
     }
 
     /// True while the roles may still change: no payload byte was delivered either way and
     /// no handshake decided them.
     pub(super) fn roles_revisable(&self) -> bool {
-        self.role_evidence < RoleEvidence::Handshake
-            && self
-                .reassemblers
-                .as_deref()
-                .is_some_and(|pair| pair.iter().all(Reassembler::is_untouched))
+        self.rec.role_evidence < RoleEvidence::Handshake
+            && !self.rec.released
+            && self.live.sides.iter().all(|s| s.core.is_untouched())
     }
 
     /// Swaps client and server (and everything kept per direction).
     pub(super) fn swap_roles(&mut self) {
-        std::mem::swap(&mut self.client, &mut self.server);
-        std::mem::swap(&mut self.client_to_server, &mut self.server_to_client);
-        self.track.swap(0, 1);
-        if let Some(pair) = self.reassemblers.as_deref_mut() {
-            pair.swap(0, 1);
-        }
+        let rec = &mut self.rec;
+        rec.client_is_hi = !rec.client_is_hi;
+        rec.counts.swap(0, 1);
+        rec.fin_frame.swap(0, 1);
+        rec.close = match rec.close {
+            Close::HalfClosed(d) => Close::HalfClosed(d.reverse()),
+            Close::FourWay(d) => Close::FourWay(d.reverse()),
+            Close::Reset(d) => Close::Reset(d.reverse()),
+            other => other,
+        };
+        self.live.sides.swap(0, 1);
     }
 
     /// Processes one segment travelling in direction `d`.
@@ -428,6 +624,7 @@ impl Stream {
         &mut self,
         d: Direction,
         seg: &SegmentInfo<'_>,
+        limits: &Limits,
         budget: &mut Budget,
         sink: &mut F,
     ) -> SegmentReport
@@ -438,15 +635,16 @@ impl Stream {
         let ack = SeqNum(seg.ack);
         let f = seg.flags;
         let rev = d.reverse();
-        self.last_frame = self.last_frame.max(seg.frame);
-        self.last_ts = self.last_ts.max(seg.ts);
+        self.rec.last_frame = self.rec.last_frame.max(seg.frame.0);
+        self.rec.last_ts = self.rec.last_ts.max(nanos(seg.ts));
 
         // Wireshark's base_seq rules (packet-tcp.c, tcp_analyze_sequence_number).
-        if self.track(d).base.is_none() {
-            self.track_mut(d).base = Some(if f.syn { seq } else { seq.wrapping_sub(1) });
+        if self.side(d).base().is_none() {
+            let base = if f.syn { seq } else { seq.wrapping_sub(1) };
+            self.side_mut(d).set_base(Some(base));
         }
-        if f.ack && self.track(rev).base.is_none() {
-            self.track_mut(rev).base = Some(ack.wrapping_sub(1));
+        if f.ack && self.side(rev).base().is_none() {
+            self.side_mut(rev).set_base(Some(ack.wrapping_sub(1)));
         }
 
         // tcp.len: the payload length on the wire (never less than what was captured).
@@ -454,8 +652,8 @@ impl Stream {
         let payload_len = seg.wire_payload_len.max(captured);
         // The window this segment advertises, scaled as known before it (Wireshark reads a
         // SYN's Window Scale option after analysing the SYN, and never scales a SYN).
-        let window = self.track(d).flow.calculated_window(seg.window, f.syn);
-        let window_scale = (!f.syn).then(|| self.track(d).flow.window_scale());
+        let window = self.side(d).flow.calculated_window(seg.window, f.syn);
+        let window_scale = (!f.syn).then(|| self.side(d).flow.window_scale());
         let verdict = {
             let header = SegHeader {
                 frame: seg.frame,
@@ -471,28 +669,27 @@ impl Stream {
                 },
                 options_captured: seg.options.is_some(),
             };
-            let (fwd, back) = both_mut(&mut self.track, d);
-            analysis::analyze(&mut fwd.flow, &mut back.flow, &mut self.conn, &header)
+            let (fwd, back) = both_mut(&mut self.live.sides, d);
+            analysis::analyze(&mut fwd.flow, &mut back.flow, &mut self.live.conn, &header)
         };
         {
-            let frame_len = seg.frame_len;
-            let st = self.stats_mut(d);
-            st.packets += 1;
-            st.bytes = st.bytes.saturating_add(frame_len);
+            let c = side_mut(&mut self.rec.counts, d);
+            c.packets += 1;
+            c.bytes = c.bytes.saturating_add(seg.frame_len);
             if verdict
                 .flags
                 .contains(super::analysis::AnalysisFlags::DUPLICATE_ACK)
             {
-                st.dup_acks += 1;
+                c.rare_mut().dup_acks += 1;
             }
             if verdict
                 .flags
                 .contains(super::analysis::AnalysisFlags::ZERO_WINDOW)
             {
-                st.zero_windows += 1;
+                c.rare_mut().zero_windows += 1;
             }
-            if f.rst {
-                st.rst_payload_bytes += u64::from(payload_len);
+            if f.rst && payload_len > 0 {
+                c.rare_mut().rst_payload_bytes += u64::from(payload_len);
             }
         }
 
@@ -500,7 +697,7 @@ impl Stream {
         self.update_close(d, seg, seq, ack, payload_len);
 
         // Reassembly. RST payload (diagnostic text, RFC 9293 §3.5.3) is not stream data.
-        let id = self.id;
+        let id = self.rec.id;
         let seg_view = Segment {
             frame: seg.frame,
             seq,
@@ -509,7 +706,7 @@ impl Stream {
             payload: seg.payload,
             uncaptured: u64::from(payload_len - captured),
         };
-        if let Some(pair) = self.reassemblers.as_deref_mut() {
+        if !self.rec.released {
             if !f.rst {
                 let mut fwd = |event: Event<'_>| {
                     sink(StreamEvent {
@@ -518,7 +715,14 @@ impl Stream {
                         event,
                     });
                 };
-                side_mut(pair, d).on_segment(&seg_view, budget, &mut fwd);
+                let mut cx = Cx {
+                    limits,
+                    budget: &mut *budget,
+                    counts: side_mut(&mut self.rec.counts, d),
+                };
+                side_mut(&mut self.live.sides, d)
+                    .core
+                    .on_segment(&seg_view, &mut cx, &mut fwd);
             }
             if f.ack {
                 let mut back = |event: Event<'_>| {
@@ -528,25 +732,27 @@ impl Stream {
                         event,
                     });
                 };
-                side_mut(pair, rev).on_peer_ack(ack, budget, &mut back);
+                let mut cx = Cx {
+                    limits,
+                    budget: &mut *budget,
+                    counts: side_mut(&mut self.rec.counts, rev),
+                };
+                side_mut(&mut self.live.sides, rev)
+                    .core
+                    .on_peer_ack(ack, &mut cx, &mut back);
             }
         }
         if payload_len > 0 && d == Direction::ClientToServer && !f.rst {
-            self.client_data_seen = true;
-            self.refresh_handshake_state();
+            self.rec.client_data_seen = true;
         }
 
         if f.rst {
-            self.finish(EndCause::Reset, budget, sink);
-        } else if self
-            .reassemblers
-            .as_deref()
-            .is_some_and(|pair| pair.iter().all(|r| r.end_cause().is_some()))
+            self.finish(EndCause::Reset, limits, budget, sink);
+        } else if !self.rec.released && self.live.sides.iter().all(|s| s.core.end_cause().is_some())
         {
             // Both directions reached their FIN: free the buffers now.
-            self.finish(EndCause::Fin, budget, sink);
+            self.finish(EndCause::Fin, limits, budget, sink);
         }
-        self.sync_counters();
         SegmentReport {
             verdict,
             window,
@@ -556,50 +762,48 @@ impl Stream {
 
     fn update_handshake(&mut self, d: Direction, seg: &SegmentInfo<'_>, seq: SeqNum, ack: SeqNum) {
         let f = seg.flags;
+        let frame = seg.frame.0;
         match d {
             Direction::ClientToServer => {
                 if f.syn && !f.ack {
-                    if self.handshake.syn.is_none() {
-                        self.handshake.syn = Some(seg.frame);
+                    if self.rec.syn == 0 {
+                        self.rec.syn = frame;
                     }
-                    self.track_mut(d).syn_seq.get_or_insert(seq);
+                    self.set_syn_seq(d, seq);
                 } else if f.ack
                     && !f.syn
                     && !f.rst
-                    && self.handshake.syn_ack.is_some()
-                    && self.handshake.ack.is_none()
+                    && self.rec.syn_ack != 0
+                    && self.rec.hs_ack == 0
                     && self
-                        .track(Direction::ServerToClient)
-                        .syn_seq
+                        .side(Direction::ServerToClient)
+                        .syn_seq()
                         .is_some_and(|isn| ack.is_after(isn))
                 {
                     // RFC 9293 §3.5: the third step acknowledges the SYN-ACK; it may also cover
                     // data the SYN-ACK carried (a banner, TCP Fast Open), so any ACK beyond the
                     // server's ISN completes the handshake (issue 11, synack-data.pcap).
-                    self.handshake.ack = Some(seg.frame);
+                    self.rec.hs_ack = frame;
                 }
             }
             Direction::ServerToClient => {
                 if f.syn && f.ack {
-                    if self.handshake.syn_ack.is_none() {
-                        self.handshake.syn_ack = Some(seg.frame);
+                    if self.rec.syn_ack == 0 {
+                        self.rec.syn_ack = frame;
                     }
-                    self.track_mut(d).syn_seq.get_or_insert(seq);
+                    self.set_syn_seq(d, seq);
                 }
             }
         }
-        self.refresh_handshake_state();
     }
 
-    fn refresh_handshake_state(&mut self) {
-        let h = &self.handshake;
-        self.handshake.state = match (h.syn, h.syn_ack, h.ack) {
-            (None, _, _) => HandshakeState::NotSeen,
-            (Some(_), Some(_), Some(_)) => HandshakeState::Complete,
-            (Some(_), Some(_), None) => HandshakeState::NoAck,
-            (Some(_), None, _) if self.client_data_seen => HandshakeState::NoSynAck,
-            (Some(_), None, _) => HandshakeState::SynOnly,
-        };
+    /// Keeps the first SYN's sequence number of direction `d`.
+    fn set_syn_seq(&mut self, d: Direction, seq: SeqNum) {
+        let s = self.side_mut(d);
+        if s.syn_seq().is_none() {
+            s.syn_seq = seq.0;
+            s.marks |= Side::SYN;
+        }
     }
 
     fn update_close(
@@ -611,58 +815,42 @@ impl Stream {
         payload_len: u32,
     ) {
         let f = seg.flags;
+        let frame = seg.frame.0;
         if f.rst {
-            if !self.is_closed() {
-                self.close = CloseState::Reset {
-                    by: d,
-                    frame: seg.frame,
-                };
+            if !self.rec.is_closed() {
+                self.rec.close = Close::Reset(d);
+                self.rec.close_frame = frame;
             }
             return;
         }
         // The first closer's ACK of the second FIN ends a four-way close.
-        let second_fin_seq = self.track(d.reverse()).fin.map(|(_, s)| s);
-        if let CloseState::FourWay {
-            first_by, last_ack, ..
-        } = &mut self.close
-            && *first_by == d
-            && last_ack.is_none()
+        let second_fin_seq = self.side(d.reverse()).fin_seq();
+        if self.rec.close == Close::FourWay(d)
+            && self.rec.close_frame == 0
             && f.ack
             && second_fin_seq.is_some_and(|s| ack.is_after(s))
         {
-            *last_ack = Some(seg.frame);
+            self.rec.close_frame = frame;
         }
-        if !f.fin || self.track(d).fin.is_some() {
+        if !f.fin || self.side(d).fin_seq().is_some() {
             return;
         }
         let data_seq = if f.syn { seq.wrapping_add(1) } else { seq };
         let fin_seq = data_seq.wrapping_add(payload_len);
-        self.track_mut(d).fin = Some((seg.frame, fin_seq));
-        match (self.close, self.track(d.reverse()).fin) {
-            (CloseState::Reset { .. }, _) => {}
-            (_, None) => {
-                self.close = CloseState::HalfClosed {
-                    by: d,
-                    fin: seg.frame,
-                };
-            }
-            (_, Some((first_frame, first_seq))) => {
-                self.close = if f.ack && ack.is_after(first_seq) {
-                    CloseState::FourWay {
-                        first_by: d.reverse(),
-                        first_fin: first_frame,
-                        second_fin: seg.frame,
-                        last_ack: None,
-                    }
+        {
+            let s = self.side_mut(d);
+            s.fin_seq = fin_seq.0;
+            s.marks |= Side::FIN;
+        }
+        *side_mut(&mut self.rec.fin_frame, d) = frame;
+        match (self.rec.close, self.side(d.reverse()).fin_seq()) {
+            (Close::Reset(_), _) => {}
+            (_, None) => self.rec.close = Close::HalfClosed(d),
+            (_, Some(first_seq)) => {
+                self.rec.close = if f.ack && ack.is_after(first_seq) {
+                    Close::FourWay(d.reverse())
                 } else {
-                    let (client_fin, server_fin) = match d {
-                        Direction::ClientToServer => (seg.frame, first_frame),
-                        Direction::ServerToClient => (first_frame, seg.frame),
-                    };
-                    CloseState::Simultaneous {
-                        client_fin,
-                        server_fin,
-                    }
+                    Close::Simultaneous
                 };
             }
         }
@@ -670,12 +858,17 @@ impl Stream {
 
     /// Ends both directions (if not already ended) and releases their memory. The end
     /// reason follows `cause` unless the connection was closed before.
-    pub(super) fn finish<F>(&mut self, cause: EndCause, budget: &mut Budget, sink: &mut F)
-    where
+    pub(super) fn finish<F>(
+        &mut self,
+        cause: EndCause,
+        limits: &Limits,
+        budget: &mut Budget,
+        sink: &mut F,
+    ) where
         F: FnMut(StreamEvent<'_>),
     {
-        if self.end == StreamEnd::Active {
-            self.end = match cause {
+        if self.rec.end == StreamEnd::Active {
+            self.rec.end = match cause {
                 EndCause::Fin => StreamEnd::Closed,
                 EndCause::Reset => StreamEnd::Reset,
                 EndCause::EndOfCapture => StreamEnd::EndOfCapture,
@@ -684,33 +877,27 @@ impl Stream {
                 EndCause::Evicted => StreamEnd::Evicted,
             };
         }
-        if self.released {
+        if self.rec.released {
             return;
         }
-        let id = self.id;
-        if let Some(pair) = self.reassemblers.as_deref_mut() {
-            for d in [Direction::ClientToServer, Direction::ServerToClient] {
-                let mut fwd = |event: Event<'_>| {
-                    sink(StreamEvent {
-                        stream: id,
-                        direction: d,
-                        event,
-                    });
-                };
-                side_mut(pair, d).finish(cause, budget, &mut fwd);
-            }
+        let id = self.rec.id;
+        for d in [Direction::ClientToServer, Direction::ServerToClient] {
+            let mut fwd = |event: Event<'_>| {
+                sink(StreamEvent {
+                    stream: id,
+                    direction: d,
+                    event,
+                });
+            };
+            let mut cx = Cx {
+                limits,
+                budget: &mut *budget,
+                counts: side_mut(&mut self.rec.counts, d),
+            };
+            side_mut(&mut self.live.sides, d)
+                .core
+                .finish(cause, &mut cx, &mut fwd);
         }
-        self.released = true;
-        self.sync_counters();
-        self.reassemblers = None;
-    }
-
-    fn sync_counters(&mut self) {
-        let Some([c2s, s2c]) = self.reassemblers.as_deref() else {
-            return;
-        };
-        let (c2s, s2c) = (*c2s.counters(), *s2c.counters());
-        self.client_to_server.absorb(&c2s);
-        self.server_to_client.absorb(&s2c);
+        self.rec.released = true;
     }
 }

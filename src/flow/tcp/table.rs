@@ -35,10 +35,10 @@ use std::time::Duration;
 use crate::capture::FrameNumber;
 use crate::flow::Direction;
 
-use super::analysis::{AnalysisFlags, DupAck, WindowScale};
+use super::analysis::{AnalysisFlags, DupAck, WindowScale, nanos};
 use super::reassembly::{Budget, DEFAULT_GLOBAL_BUDGET, EndCause, Event, Limits};
 use super::seq::SeqNum;
-use super::stream::{Endpoint, RoleEvidence, Stream, StreamId};
+use super::stream::{Conn, Endpoint, Record, RoleEvidence, Stream, StreamId};
 
 /// The TCP header flags pcaplab looks at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -156,10 +156,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default time a closed connection keeps its stream id for late packets: 60 s, Linux's
 /// TIME-WAIT.
 pub const DEFAULT_CLOSED_LINGER: Duration = Duration::from_secs(60);
-/// Default cap on live connections: 100,000. An open connection costs about 1.2 KB in the
-/// table without buffered data (the summary, Wireshark's analysis state, two reassemblers and
-/// the map entries), so the cap keeps the table near 120 MB: room on a laptop, and far more
-/// connections than a normal capture has open at once.
+/// Default cap on live connections: 100,000. An open connection costs about 600 bytes in the
+/// table without buffered data (its slot of 456 bytes: summary record, Wireshark's analysis
+/// state and the reassembly state of both directions; plus its two map entries), so the cap
+/// keeps the table near 60 MB: room on a laptop, and far more connections than a normal
+/// capture has open at once.
 pub const DEFAULT_MAX_FLOWS: usize = 100_000;
 
 /// Memory and time limits of the table.
@@ -236,14 +237,19 @@ enum ListKind {
     Closed,
 }
 
-/// A live connection in the slab.
+/// A live connection in the slab (its key is the record's `lo`, `hi`).
 #[derive(Debug)]
 struct Slot {
-    key: Key,
-    stream: Stream,
-    list: ListKind,
+    conn: Conn,
     prev: SlotId,
     next: SlotId,
+    list: ListKind,
+}
+
+impl Slot {
+    fn key(&self) -> Key {
+        (self.conn.rec.lo, self.conn.rec.hi)
+    }
 }
 
 /// A doubly linked list through the slab: head = least recently used.
@@ -264,14 +270,23 @@ impl Default for Lru {
 
 /// What is kept of a connection after its summary became final, so a late packet on the same
 /// addresses and ports continues the same stream id with the same relative numbers (as in
-/// Wireshark, which never forgets a conversation). About 100 bytes with its map entry.
+/// Wireshark, which never forgets a conversation): 24 bytes, the endpoints being the map key.
 #[derive(Debug, Clone, Copy)]
 struct Tomb {
     id: StreamId,
-    client: Endpoint,
-    server: Endpoint,
+    /// Base sequence numbers, client → server first, valid where `has_base` says so.
+    bases: [u32; 2],
+    has_base: [bool; 2],
+    client_is_hi: bool,
     role_evidence: RoleEvidence,
-    bases: [Option<SeqNum>; 2],
+}
+
+impl Tomb {
+    fn bases(&self) -> [Option<SeqNum>; 2] {
+        let [a, b] = self.bases;
+        let [ha, hb] = self.has_base;
+        [ha.then_some(SeqNum(a)), hb.then_some(SeqNum(b))]
+    }
 }
 
 /// Where a stream id is found.
@@ -317,7 +332,7 @@ pub struct StreamTable {
     tombs: HashMap<Key, Tomb>,
     tomb_order: VecDeque<(Key, StreamId)>,
     /// Final summaries not yet handed out, in the order they became final.
-    closed: VecDeque<Stream>,
+    closed: VecDeque<Record>,
     /// Summaries ever handed out of `closed` (the position of its front).
     closed_base: u64,
     next_id: u64,
@@ -365,9 +380,9 @@ impl StreamTable {
     /// Takes every summary not handed out yet (call after [`StreamTable::finish_all`]), by
     /// stream id. Summaries already taken by [`StreamTable::drain_closed`] are not repeated.
     pub fn take_streams(&mut self) -> Vec<Stream> {
-        let mut out: Vec<Stream> = self.closed.drain(..).collect();
+        let mut out: Vec<Stream> = self.closed.drain(..).map(|r| r.to_stream()).collect();
         for slot in self.slots.drain(..).flatten() {
-            out.push(slot.stream);
+            out.push(slot.conn.rec.to_stream());
         }
         self.free.clear();
         self.open = Lru::default();
@@ -386,22 +401,60 @@ impl StreamTable {
     /// out, evicted or replaced) since the last call, so a caller can stream rows instead of
     /// holding every summary. Call it between segments as often as convenient.
     pub fn drain_closed(&mut self, mut f: impl FnMut(Stream)) {
-        while let Some(s) = self.closed.pop_front() {
-            self.by_id.remove(&s.id);
+        while let Some(r) = self.closed.pop_front() {
+            self.by_id.remove(&r.id);
             self.closed_base += 1;
-            f(s);
+            f(r.to_stream());
         }
     }
 
-    /// The connections still live (open, or closed and lingering for late packets).
-    pub fn live_streams(&self) -> impl Iterator<Item = &Stream> {
-        self.slots.iter().flatten().map(|s| &s.stream)
+    /// The connections still live (open, or closed and lingering for late packets), as rows
+    /// built on the way.
+    pub fn live_streams(&self) -> impl Iterator<Item = Stream> + '_ {
+        self.slots.iter().flatten().map(|s| s.conn.rec.to_stream())
     }
 
-    /// One connection, live or final but not handed out yet.
-    pub fn stream(&self, id: StreamId) -> Option<&Stream> {
+    /// The row of one connection, live or final but not handed out yet (built on demand:
+    /// prefer [`StreamTable::endpoints`] when only the endpoints are needed).
+    pub fn stream(&self, id: StreamId) -> Option<Stream> {
+        self.record(id).map(Record::to_stream)
+    }
+
+    /// The client and the server of one connection, live or final but not handed out yet.
+    pub fn endpoints(&self, id: StreamId) -> Option<(Endpoint, Endpoint)> {
+        self.record(id).map(|r| (r.client(), r.server()))
+    }
+
+    /// Memory the buffers of a live connection hold now (out-of-order pieces and the
+    /// retransmission history); 0 once it was released or retired.
+    pub fn held_bytes(&self, id: StreamId) -> u64 {
+        match self.by_id.get(&id) {
+            Some(Loc::Live(slot)) => self.slot(*slot).map_or(0, |s| s.conn.held_bytes()),
+            _ => 0,
+        }
+    }
+
+    /// The next expected stream offset of direction `d` of a live connection (its bytes
+    /// delivered, gaps and bytes not captured included).
+    pub fn next_offset(&self, id: StreamId, d: Direction) -> Option<u64> {
+        match self.by_id.get(&id)? {
+            Loc::Live(slot) => self.slot(*slot).map(|s| s.conn.next_offset(d)),
+            Loc::Closed(_) => None,
+        }
+    }
+
+    /// What is known about the window scale of the side sending in direction `d` of a live
+    /// connection.
+    pub fn window_scale(&self, id: StreamId, d: Direction) -> Option<WindowScale> {
+        match self.by_id.get(&id)? {
+            Loc::Live(slot) => self.slot(*slot).map(|s| s.conn.window_scale(d)),
+            Loc::Closed(_) => None,
+        }
+    }
+
+    fn record(&self, id: StreamId) -> Option<&Record> {
         match *self.by_id.get(&id)? {
-            Loc::Live(slot) => self.slot(slot).map(|s| &s.stream),
+            Loc::Live(slot) => self.slot(slot).map(|s| &s.conn.rec),
             Loc::Closed(pos) => {
                 let i = usize::try_from(pos.checked_sub(self.closed_base)?).ok()?;
                 self.closed.get(i)
@@ -479,7 +532,7 @@ impl StreamTable {
         let Some(s) = self.slot(id) else {
             return;
         };
-        let kind = if s.stream.is_released() {
+        let kind = if s.conn.is_released() {
             ListKind::Closed
         } else {
             ListKind::Open
@@ -495,30 +548,29 @@ impl StreamTable {
             return;
         };
         self.free.push(id);
-        if self.by_key.get(&slot.key) == Some(&id) {
-            self.by_key.remove(&slot.key);
+        let key = slot.key();
+        if self.by_key.get(&key) == Some(&id) {
+            self.by_key.remove(&key);
         }
         let pos = self.closed_base + self.closed.len() as u64;
-        self.by_id.insert(slot.stream.id, Loc::Closed(pos));
-        self.bury(slot.key, &slot.stream);
-        self.closed.push_back(slot.stream);
+        self.by_id.insert(slot.conn.rec.id, Loc::Closed(pos));
+        self.bury(key, &slot.conn);
+        self.closed.push_back(slot.conn.into_record());
         self.counters.live = self.counters.live.saturating_sub(1);
     }
 
     /// Keeps a tombstone of a retiring connection (dropping the oldest beyond `max_flows`).
-    fn bury(&mut self, key: Key, stream: &Stream) {
+    fn bury(&mut self, key: Key, conn: &Conn) {
+        let [c2s, s2c] = conn.bases();
         let tomb = Tomb {
-            id: stream.id,
-            client: stream.client,
-            server: stream.server,
-            role_evidence: stream.role_evidence,
-            bases: [
-                stream.base_seq(Direction::ClientToServer),
-                stream.base_seq(Direction::ServerToClient),
-            ],
+            id: conn.rec.id,
+            bases: [c2s.unwrap_or_default().0, s2c.unwrap_or_default().0],
+            has_base: [c2s.is_some(), s2c.is_some()],
+            client_is_hi: conn.rec.client_is_hi,
+            role_evidence: conn.rec.role_evidence,
         };
         self.tombs.insert(key, tomb);
-        self.tomb_order.push_back((key, stream.id));
+        self.tomb_order.push_back((key, conn.rec.id));
         while self.tomb_order.len() > self.limits.max_flows.max(1) {
             if let Some((old_key, old_id)) = self.tomb_order.pop_front()
                 && self.tombs.get(&old_key).is_some_and(|t| t.id == old_id)
@@ -534,8 +586,9 @@ impl StreamTable {
         F: FnMut(StreamEvent<'_>),
     {
         let budget = &mut self.budget;
+        let limits = &self.limits.reassembly;
         if let Some(slot) = self.slots.get_mut(id as usize).and_then(Option::as_mut) {
-            slot.stream.finish(cause, budget, sink);
+            slot.conn.finish(cause, limits, budget, sink);
         }
         self.retire(id);
     }
@@ -546,14 +599,17 @@ impl StreamTable {
     where
         F: FnMut(StreamEvent<'_>),
     {
+        let now = nanos(now);
+        let linger = nanos(self.limits.closed_linger);
+        let idle = nanos(self.limits.idle_timeout);
         while let Some(s) = self.slot(self.closed_lru.head) {
-            if now.saturating_sub(s.stream.last_ts) <= self.limits.closed_linger {
+            if now.saturating_sub(s.conn.rec.last_ts) <= linger {
                 break;
             }
             self.retire(self.closed_lru.head);
         }
         while let Some(s) = self.slot(self.open.head) {
-            if now.saturating_sub(s.stream.last_ts) <= self.limits.idle_timeout {
+            if now.saturating_sub(s.conn.rec.last_ts) <= idle {
                 break;
             }
             self.counters.timed_out += 1;
@@ -610,7 +666,7 @@ impl StreamTable {
                 }
                 self.make_room(sink);
                 match self.tombs.remove(&key) {
-                    Some(tomb) if !is_new_syn(&tomb, src, seg) => {
+                    Some(tomb) if !is_new_syn(&tomb, key, src, seg) => {
                         self.resume_stream(key, tomb, seg)
                     }
                     tomb => {
@@ -622,6 +678,7 @@ impl StreamTable {
         };
         self.revise_roles(id, src, seg);
         let budget = &mut self.budget;
+        let limits = &self.limits.reassembly;
         let Some(slot) = self.slots.get_mut(id as usize).and_then(Option::as_mut) else {
             // Unreachable: `id` was just found or made.
             return Outcome {
@@ -636,20 +693,16 @@ impl StreamTable {
                 dup_ack: None,
             };
         };
-        let stream = &mut slot.stream;
-        let direction = if src == stream.client {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
-        let report = stream.on_segment(direction, seg, budget, sink);
-        let (relative_seq, relative_ack) = stream.relative(direction, seg.seq, seg.ack);
+        let conn = &mut slot.conn;
+        let direction = conn.rec.direction_of(src);
+        let report = conn.on_segment(direction, seg, limits, budget, sink);
+        let (relative_seq, relative_ack) = conn.relative(direction, seg.seq, seg.ack);
         let mut analysis = report.verdict.flags;
         if reused {
             analysis.insert(AnalysisFlags::REUSED_PORTS);
         }
         let outcome = Outcome {
-            stream: stream.id,
+            stream: conn.rec.id,
             direction,
             relative_seq,
             relative_ack: seg.flags.ack.then_some(relative_ack),
@@ -672,19 +725,19 @@ impl StreamTable {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
-        let stream = &mut slot.stream;
-        if !stream.roles_revisable() {
+        let conn = &mut slot.conn;
+        if !conn.roles_revisable() {
             return;
         }
         let Some((evidence, sender_is_client)) = role_evidence(seg, hint) else {
             return;
         };
-        if evidence <= stream.role_evidence {
+        if evidence <= conn.rec.role_evidence {
             return;
         }
-        stream.role_evidence = evidence;
-        if sender_is_client != (src == stream.client) {
-            stream.swap_roles();
+        conn.rec.role_evidence = evidence;
+        if sender_is_client != (src == conn.rec.client()) {
+            conn.swap_roles();
             self.counters.roles_revised += 1;
         }
     }
@@ -698,29 +751,16 @@ impl StreamTable {
         let Some(slot) = self.slot(i) else {
             return false;
         };
-        let stream = &slot.stream;
-        let d = if src == stream.client {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
-        stream
-            .base_seq(d)
+        let conn = &slot.conn;
+        conn.base_seq(conn.rec.direction_of(src))
             .is_some_and(|base| base != SeqNum(seg.seq))
     }
 
     /// Continues a retired connection under its old id (a late packet on its 4-tuple).
     fn resume_stream(&mut self, key: Key, tomb: Tomb, seg: &SegmentInfo<'_>) -> SlotId {
-        let mut stream = Stream::new(
-            tomb.id,
-            tomb.client,
-            tomb.server,
-            tomb.role_evidence,
-            seg,
-            self.limits.reassembly,
-        );
-        stream.set_bases(tomb.bases);
-        self.insert_stream(key, stream)
+        let mut conn = Conn::new(tomb.id, key, tomb.client_is_hi, tomb.role_evidence, seg);
+        conn.set_bases(tomb.bases());
+        self.insert_stream(key, conn)
     }
 
     /// Creates a stream for the first packet `seg` and makes it current for `key`.
@@ -734,26 +774,21 @@ impl StreamTable {
         let (evidence, src_is_client) = role_evidence(seg, self.role_hint)
             .or_else(|| port_rule(src.port, dst.port).map(|c| (RoleEvidence::Port, c)))
             .unwrap_or((RoleEvidence::FirstSender, true));
-        let (client, server) = if src_is_client {
-            (src, dst)
-        } else {
-            (dst, src)
-        };
+        let client = if src_is_client { src } else { dst };
         let id = StreamId(self.next_id);
         self.next_id += 1;
-        let stream = Stream::new(id, client, server, evidence, seg, self.limits.reassembly);
-        self.insert_stream(key, stream)
+        let conn = Conn::new(id, key, client == key.1, evidence, seg);
+        self.insert_stream(key, conn)
     }
 
-    /// Puts a new live stream in the slab, the open list and the maps.
-    fn insert_stream(&mut self, key: Key, stream: Stream) -> SlotId {
-        let id = stream.id;
+    /// Puts a new live connection in the slab, the open list and the maps.
+    fn insert_stream(&mut self, key: Key, conn: Conn) -> SlotId {
+        let id = conn.rec.id;
         let slot = Slot {
-            key,
-            stream,
-            list: ListKind::Open,
+            conn,
             prev: NIL,
             next: NIL,
+            list: ListKind::Open,
         };
         let slot_id = match self.free.pop() {
             Some(free) => {
@@ -789,7 +824,7 @@ impl StreamTable {
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| Some((s.as_ref()?.stream.id, SlotId::try_from(i).ok()?)))
+            .filter_map(|(i, s)| Some((s.as_ref()?.conn.rec.id, SlotId::try_from(i).ok()?)))
             .collect();
         live.sort_unstable();
         for (_, slot) in live {
@@ -800,12 +835,13 @@ impl StreamTable {
 
 /// True when `seg` from `src` is a SYN (without ACK) that opens a new connection on a
 /// retired connection's 4-tuple: its sequence number is not the one that side used before.
-fn is_new_syn(tomb: &Tomb, src: Endpoint, seg: &SegmentInfo<'_>) -> bool {
+fn is_new_syn(tomb: &Tomb, key: Key, src: Endpoint, seg: &SegmentInfo<'_>) -> bool {
     if !seg.flags.syn || seg.flags.ack {
         return false;
     }
-    let [c2s, s2c] = tomb.bases;
-    let base = if src == tomb.client { c2s } else { s2c };
+    let [c2s, s2c] = tomb.bases();
+    let client = if tomb.client_is_hi { key.1 } else { key.0 };
+    let base = if src == client { c2s } else { s2c };
     base != Some(SeqNum(seg.seq))
 }
 
@@ -1005,16 +1041,42 @@ mod tests {
     }
 
     #[test]
-    fn a_finished_connection_is_a_small_summary() {
-        // Issue 15: a connection's state without buffered payload is a few hundred bytes: the
-        // struct itself (summary, Wireshark's per-direction analysis state) plus, while it is
-        // open, its two reassemblers on the heap (dropped when it closes).
-        let size = std::mem::size_of::<Stream>();
-        let running = std::mem::size_of::<[super::super::Reassembler; 2]>();
-        let slot = std::mem::size_of::<Slot>();
-        println!("size_of::<Stream>() = {size}, open adds {running}, table slot = {slot}");
-        assert!(size <= 704, "{size}");
-        assert!(size + running <= 1200, "{}", size + running);
+    fn connection_state_is_a_few_hundred_bytes() {
+        // Issue 15: per-connection state that is not buffered payload. A live connection is
+        // its slot (summary record + live state of both directions, list links); a final one
+        // waiting to be handed out is its record; a retired one is a tombstone (+ its key).
+        // Boxes (rare counters, out-of-order buffer, history) exist only once needed.
+        use std::mem::size_of;
+        let (slot, record, tomb) = (size_of::<Slot>(), size_of::<Record>(), size_of::<Tomb>());
+        let key = size_of::<Key>();
+        println!(
+            "slot {slot}, record {record}, tomb {tomb}, key {key}, Option<Slot> {}, Stream row {}",
+            size_of::<Option<Slot>>(),
+            size_of::<Stream>()
+        );
+        assert!(slot <= 456, "slot {slot}");
+        assert!(size_of::<Option<Slot>>() == slot, "no tag beyond the slot");
+        assert!(record <= 216, "record {record}");
+        assert!(tomb <= 24, "tomb {tomb}");
+        // An ordinary closed connection keeps no box: no rare counter, buffer or history.
+        let mut t = StreamTable::default();
+        for s in connection(1, 40000, 10, 20) {
+            t.on_segment(&s, &mut |_| {});
+        }
+        let Some(Loc::Live(i)) = t.by_id.get(&StreamId(0)).copied() else {
+            panic!("live");
+        };
+        let conn = &t.slot(i).unwrap().conn;
+        assert!(conn.is_released());
+        assert_eq!(conn.held_bytes(), 0);
+        let s = t.stream(StreamId(0)).unwrap();
+        assert_eq!(
+            (
+                s.client_to_server.retransmissions,
+                s.client_to_server.gap_bytes
+            ),
+            (0, 0)
+        );
     }
 
     #[test]
@@ -1385,7 +1447,13 @@ mod tests {
         assert_eq!(t.budget().used(), 0, "a reset connection holds no buffers");
         let s = t.stream(StreamId(0)).unwrap();
         assert_eq!(s.end, StreamEnd::Reset);
-        assert!(s.reassembler(C2S).is_none());
+        assert_eq!(t.held_bytes(StreamId(0)), 0);
+        assert_eq!(
+            t.next_offset(StreamId(0), C2S),
+            Some(14),
+            "'GET', the gap, 'later'"
+        );
+        assert_eq!(s.stats(C2S).gap_bytes, 6);
         assert_eq!(s.stats(S2C).rst_payload_bytes, 3, "tcp.len of the RST");
         // A late ACK within the linger keeps the id; after it, the summary is final.
         let o = t.on_segment(&seg(7, C, 2000, S, 80, 25, 21, "A", b""), &mut |_| {});
