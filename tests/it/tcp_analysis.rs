@@ -296,24 +296,26 @@ fn issue_11_synack_data_completes_the_handshake() {
     );
     // The 22 bytes of the SYN-ACK are server → client stream data: every byte tshark counts
     // in that direction (tcp.len without retransmissions) is delivered, banner included.
-    let wire = wire_bytes_from_tshark(&path);
+    let Some(wire) = wire_bytes_from_tshark(&path) else {
+        return;
+    };
     let (c2s, s2c) = wire[&(1, s.server.port)];
     assert_eq!(s.server_to_client.payload_bytes, s2c);
     assert_eq!(s.client_to_server.payload_bytes, c2s);
-    let synack_len = std::process::Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(&path)
-        .args([
-            "-Y",
-            "tcp.stream==1 && tcp.flags.syn==1 && tcp.flags.ack==1",
-            "-T",
-            "fields",
-            "-e",
-            "tcp.len",
-        ])
-        .output()
-        .expect("tshark");
-    assert_eq!(String::from_utf8_lossy(&synack_len.stdout).trim(), "22");
+    let Some(synack_len) = tshark(&[
+        "-n",
+        "-r",
+        path.to_str().unwrap(),
+        "-Y",
+        "tcp.stream==1 && tcp.flags.syn==1 && tcp.flags.ack==1",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.len",
+    ]) else {
+        return;
+    };
+    assert_eq!(synack_len.trim(), "22");
 }
 
 #[test]
@@ -349,8 +351,10 @@ fn issue_11_snaplen_cut_payload_is_not_captured_not_lost() {
     assert_eq!(gaps, 0);
     assert!(not_captured > 0);
     // Payload bytes as on the wire: tshark's tcp.len summed over segments that are not
-    // retransmissions, per direction (from the reference TSV of the same capture).
-    let wire = wire_bytes_from_tshark(&path);
+    // retransmissions, per direction.
+    let Some(wire) = wire_bytes_from_tshark(&path) else {
+        return;
+    };
     for s in &streams {
         let key = (s.id.0, s.server.port);
         assert_eq!(
@@ -366,34 +370,52 @@ fn issue_11_snaplen_cut_payload_is_not_captured_not_lost() {
     }
 }
 
-/// tshark's new payload bytes per (stream, server port): (client → server, server → client).
-fn wire_bytes_from_tshark(path: &Path) -> BTreeMap<(u64, u16), (u64, u64)> {
-    let out = std::process::Command::new("tshark")
-        .args(["-n", "-r"])
-        .arg(path)
-        .args([
-            "-Y",
-            "tcp",
-            "-T",
-            "fields",
-            "-e",
-            "tcp.stream",
-            "-e",
-            "tcp.srcport",
-            "-e",
-            "tcp.dstport",
-            "-e",
-            "tcp.len",
-            "-e",
-            "tcp.analysis.retransmission",
-            "-e",
-            "tcp.flags.syn",
-            "-e",
-            "tcp.flags.ack",
-        ])
-        .output()
-        .expect("tshark");
-    let text = String::from_utf8(out.stdout).unwrap();
+/// Runs tshark and returns its standard output; `None` (with a note: the test then passes
+/// without this check) when tshark is not installed, as on a CI machine without Wireshark.
+fn tshark(args: &[&str]) -> Option<String> {
+    match std::process::Command::new("tshark").args(args).output() {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "tshark {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(String::from_utf8(out.stdout).unwrap())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("skipped: tshark is not on PATH, this check needs it");
+            None
+        }
+        Err(e) => panic!("running tshark: {e}"),
+    }
+}
+
+/// tshark's new payload bytes per (stream, server port): (client → server, server → client);
+/// `None` when tshark is not installed.
+fn wire_bytes_from_tshark(path: &Path) -> Option<BTreeMap<(u64, u16), (u64, u64)>> {
+    let text = tshark(&[
+        "-n",
+        "-r",
+        path.to_str().unwrap(),
+        "-Y",
+        "tcp",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.stream",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "tcp.dstport",
+        "-e",
+        "tcp.len",
+        "-e",
+        "tcp.analysis.retransmission",
+        "-e",
+        "tcp.flags.syn",
+        "-e",
+        "tcp.flags.ack",
+    ])?;
     let mut server: BTreeMap<u64, u16> = BTreeMap::new();
     let rows: Vec<Vec<String>> = text
         .lines()
@@ -423,7 +445,7 @@ fn wire_bytes_from_tshark(path: &Path) -> BTreeMap<(u64, u16), (u64, u64)> {
             e.0 += len;
         }
     }
-    bytes
+    Some(bytes)
 }
 
 #[test]
