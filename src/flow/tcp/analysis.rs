@@ -7,14 +7,30 @@
 //! window with what is known about the scale factor ([`WindowScale`]). No text: the names of
 //! the flags are Wireshark's field names, for whoever prints them.
 //!
-//! The rules follow Wireshark 4.0's `tcp_analyze_sequence_number` (packet-tcp.c), in the same
-//! order, because the order decides which label wins: zero-window probe, zero window, lost
+//! The rules follow Wireshark 4.0.17's `tcp_analyze_sequence_number` (packet-tcp.c), in the
+//! same order, because the order decides which label wins: zero-window probe, zero window, lost
 //! segment, keep-alive, window update, window full, keep-alive ACK, zero-window-probe ACK,
-//! duplicate ACK; then ACKed-unseen segment; then spurious retransmission, fast
-//! retransmission, out-of-order and retransmission. Like Wireshark, the analysis uses the raw
-//! (unscaled) window fields, the segment length on the wire, and only header numbers: it does
-//! not look at payload bytes. Differences with tshark on the reference captures are listed in
-//! `tests/refs/tcp-analysis/allowlist.tsv` with their reasons.
+//! duplicate ACK; then ACKed-unseen segment; then one of spurious retransmission, fast
+//! retransmission, out-of-order and retransmission (the first that applies). The flags are
+//! Wireshark's own; [`AnalysisFlags::fields`] gives the `tcp.analysis.*` fields tshark prints
+//! for them (a fast or spurious retransmission is also a `retransmission` field). Like
+//! Wireshark, the analysis uses the raw (unscaled) window fields, the segment length on the
+//! wire, and only header numbers: it does not look at payload bytes.
+//!
+//! The corners that a plain reading gets wrong, each with a crafted capture and tshark's output
+//! under `tests/refs/tcp-analysis/` (the comparison there agrees on every value):
+//! - an ACK beyond bytes the other side was never seen to send is reported when the other
+//!   side's "highest acknowledgeable" mark lags its highest sequence number (the mark then
+//!   catches up); otherwise only when that side's duplicate-ACK count is zero (no duplicate
+//!   ACK, and no earlier such report, since its ACK number last changed), and the count is
+//!   then set to Wireshark's -1, which, unsigned,
+//!   makes the next retransmission of the acknowledging side within 20 ms a *fast* one (a FIN
+//!   re-sent while the peer keeps sending data) and makes the peer's next duplicate ACK #1;
+//! - a spurious retransmission is only that (not also out-of-order or fast);
+//! - a retransmitted SYN resets its side's highest sequence number to its highest
+//!   acknowledgeable one; a SYN-ACK with another sequence number than the base guessed from an
+//!   earlier ACK becomes the base and is flagged `reused_ports` (same stream);
+//! - the receiver's window counts unscaled until it sent an ACK after its SYN (window full).
 
 use std::time::Duration;
 
@@ -148,11 +164,33 @@ impl AnalysisFlags {
         self.0 |= other.0;
     }
 
-    /// The tshark names of the flags set (`retransmission`, `duplicate_ack`, ...).
+    /// The fields tshark shows for these flags: the flags themselves, plus
+    /// [`AnalysisFlags::RETRANSMISSION`] for a fast or spurious retransmission (Wireshark adds
+    /// the `tcp.analysis.retransmission` expert item to both, while its Info column shows only
+    /// `[TCP Fast Retransmission]` or `[TCP Spurious Retransmission]`).
+    pub fn fields(self) -> AnalysisFlags {
+        let family =
+            AnalysisFlags::FAST_RETRANSMISSION.0 | AnalysisFlags::SPURIOUS_RETRANSMISSION.0;
+        if self.0 & family != 0 {
+            AnalysisFlags(self.0 | AnalysisFlags::RETRANSMISSION.0)
+        } else {
+            self
+        }
+    }
+
+    /// True for any kind of retransmission (plain, fast or spurious): tshark's
+    /// `tcp.analysis.retransmission` filter.
+    pub fn is_retransmission(self) -> bool {
+        self.fields().contains(AnalysisFlags::RETRANSMISSION)
+    }
+
+    /// The tshark field names of these flags ([`AnalysisFlags::fields`]: `retransmission`,
+    /// `duplicate_ack`, ...), in the order of [`AnalysisFlags::ALL`].
     pub fn names(self) -> impl Iterator<Item = &'static str> {
+        let fields = self.fields();
         AnalysisFlags::ALL
             .into_iter()
-            .filter(move |f| self.0 & f.bit != 0)
+            .filter(move |f| fields.0 & f.bit != 0)
             .map(|f| f.name)
     }
 
@@ -239,12 +277,18 @@ pub(super) struct FlowTrack {
     maxseqtobeacked: u32,
     /// Last acknowledgment number sent this way (0 = none yet, as in Wireshark).
     lastack: u32,
+    /// Duplicate ACKs sent this way since the ACK number last changed; [`ACK_UNSEEN`] after
+    /// the other side acknowledged unseen bytes while this side had nothing new (Wireshark's
+    /// `dupacknum`, an unsigned field set to -1 there).
     dupacknum: u32,
     /// Last raw window sent this way (0 before any, as in Wireshark).
     window: u16,
     lastsegmentflags: AnalysisFlags,
     /// -1 unknown, -2 not used, else the shift (Wireshark's `win_scale`).
     win_scale: i8,
+    /// This side sent a SYN and no segment with ACK (and without SYN) since: its window is
+    /// still the unscaled one of its SYN (Wireshark's `is_first_ack`, issue 14690).
+    is_first_ack: bool,
 }
 
 impl Default for FlowTrack {
@@ -260,6 +304,7 @@ impl Default for FlowTrack {
             window: 0,
             lastsegmentflags: AnalysisFlags::default(),
             win_scale: -1,
+            is_first_ack: false,
         }
     }
 }
@@ -320,6 +365,10 @@ pub(super) struct SegHeader {
     pub(super) seglen: u32,
     /// Shift of a Window Scale option (SYN segments only).
     pub(super) ws_option: Option<u8>,
+    /// A SYN (without ACK) whose sequence number is the base already known for its side: a
+    /// retransmitted SYN, after which Wireshark resets the side's highest sequence number to
+    /// its highest acknowledgeable one (packet-tcp.c, on the conversation lookup).
+    pub(super) syn_repeats_base: bool,
     /// False when the header was cut before its options: Wireshark then learns nothing about
     /// the window scale from this SYN.
     pub(super) options_captured: bool,
@@ -344,6 +393,11 @@ fn le(a: u32, b: u32) -> bool {
     SeqNum(a).is_before_or_eq(SeqNum(b))
 }
 
+/// Wireshark's `dupacknum = -1` (in an unsigned field): "an ACK beyond the unseen bytes was
+/// already reported". It reads as more than two duplicate ACKs in the fast-retransmission test,
+/// and a duplicate ACK turns it into 1.
+const ACK_UNSEEN: u32 = u32::MAX;
+
 /// 20 ms (in ns): a retransmission this soon after the second duplicate ACK is a fast one.
 const FAST_RETRANSMISSION_WINDOW: u64 = 20_000_000;
 /// 3 ms (in ns): the out-of-order threshold when no RTT was measured.
@@ -362,6 +416,9 @@ pub(super) fn analyze(
     let window = h.window;
     let ts = nanos(h.ts);
     let syn_fin_rst = f.syn || f.fin || f.rst;
+    if h.syn_repeats_base {
+        fwd.nextseq = fwd.maxseqtobeacked;
+    }
 
     'fwd: {
         // Zero-window probe: one byte at the next expected sequence number while the other
@@ -386,8 +443,9 @@ pub(super) fn analyze(
             v.flags.insert(AnalysisFlags::WINDOW_UPDATE);
         }
         // Window full: the data reaches the right edge of the receiver's advertised window.
+        // The receiver's window is unscaled until it sent its first ACK after its SYN.
         if seglen > 0 && rev.win_scale != -1 && !syn_fin_rst {
-            let shift = if rev.win_scale >= 0 {
+            let shift = if rev.win_scale >= 0 && !rev.is_first_ack {
                 rev.win_scale as u32
             } else {
                 0
@@ -418,7 +476,10 @@ pub(super) fn analyze(
             break 'fwd;
         }
         if same_numbers && window != 0 && window == fwd.window {
-            fwd.dupacknum = fwd.dupacknum.saturating_add(1);
+            fwd.dupacknum = match fwd.dupacknum {
+                ACK_UNSEEN => 1,
+                n => n.wrapping_add(1),
+            };
             v.flags.insert(AnalysisFlags::DUPLICATE_ACK);
             v.dup_ack = Some(DupAck {
                 num: fwd.dupacknum,
@@ -432,10 +493,20 @@ pub(super) fn analyze(
         fwd.dupacknum = 0;
     }
 
-    // ACKed unseen segment: acknowledges beyond what the other side was seen to send.
+    // ACKed unseen segment: acknowledges beyond what the other side was seen to send. Once
+    // the mark has caught up with the other side's highest sequence number, it is reported
+    // again only after that side sent a duplicate ACK or a new ACK number (Wireshark 4.0:
+    // one report per lost segment while the other side sends only pure ACKs).
     if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && f.ack {
-        v.flags.insert(AnalysisFlags::ACK_LOST_SEGMENT);
-        rev.maxseqtobeacked = rev.nextseq;
+        if lt(rev.maxseqtobeacked, rev.nextseq) {
+            rev.maxseqtobeacked = rev.nextseq;
+            v.flags.insert(AnalysisFlags::ACK_LOST_SEGMENT);
+        } else {
+            if rev.dupacknum == 0 {
+                v.flags.insert(AnalysisFlags::ACK_LOST_SEGMENT);
+            }
+            rev.dupacknum = ACK_UNSEEN;
+        }
     }
 
     // Retransmission family: the segment carries data (or SYN/FIN) and does not advance.
@@ -454,12 +525,10 @@ pub(super) fn analyze(
             rtt => rtt,
         };
         let syn_fin = u32::from(f.syn || f.fin);
-        // Spurious: everything in it was already acknowledged. Wireshark 4.0 goes on to
-        // classify it as well (tshark shows both flags).
+        // Spurious: everything in it was already acknowledged (whether or not it advances).
         if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
             v.flags.insert(AnalysisFlags::SPURIOUS_RETRANSMISSION);
-        }
-        if not_advanced
+        } else if not_advanced
             && rev.dupacknum >= 2
             && rev.lastack == seq
             && since_ack < FAST_RETRANSMISSION_WINDOW
@@ -508,6 +577,11 @@ pub(super) fn analyze(
     }
     if f.syn && !f.ack {
         conn.ts_mru_syn = ts;
+    }
+    if f.syn {
+        fwd.is_first_ack = true;
+    } else if f.ack {
+        fwd.is_first_ack = false;
     }
     if f.ack && !f.syn && conn.ts_first_rtt == 0 && conn.ts_mru_syn != ConnTrack::NONE {
         conn.ts_first_rtt = ts.saturating_sub(conn.ts_mru_syn);

@@ -20,7 +20,9 @@ use std::time::Duration;
 use crate::capture::FrameNumber;
 use crate::flow::Direction;
 
-use super::analysis::{self, ConnTrack, FlowTrack, SegHeader, Verdict, WindowScale, nanos};
+use super::analysis::{
+    self, AnalysisFlags, ConnTrack, FlowTrack, SegHeader, Verdict, WindowScale, nanos,
+};
 use super::reassembly::{Budget, Core, Counts, Cx, EndCause, Event, Limits, Segment};
 use super::seq::SeqNum;
 use super::table::{SegmentInfo, StreamEvent};
@@ -638,6 +640,15 @@ impl Conn {
         self.rec.last_frame = self.rec.last_frame.max(seg.frame.0);
         self.rec.last_ts = self.rec.last_ts.max(nanos(seg.ts));
 
+        // A retransmitted SYN (same sequence number as the side's base), before the base is set.
+        let syn_repeats_base = f.syn && !f.ack && self.side(d).base() == Some(seq);
+        // A SYN-ACK whose sequence number is not the base already guessed for its side (from an
+        // earlier ACK number): Wireshark takes the SYN-ACK's as the base and flags the segment
+        // as reusing the ports, in the same stream (packet-tcp.c, issue 16944).
+        let synack_rebases = f.syn && f.ack && self.side(d).base().is_some_and(|b| b != seq);
+        if synack_rebases {
+            self.side_mut(d).set_base(Some(seq));
+        }
         // Wireshark's base_seq rules (packet-tcp.c, tcp_analyze_sequence_number).
         if self.side(d).base().is_none() {
             let base = if f.syn { seq } else { seq.wrapping_sub(1) };
@@ -668,24 +679,24 @@ impl Conn {
                     _ => None,
                 },
                 options_captured: seg.options.is_some(),
+                syn_repeats_base,
             };
             let (fwd, back) = both_mut(&mut self.live.sides, d);
-            analysis::analyze(&mut fwd.flow, &mut back.flow, &mut self.live.conn, &header)
+            let mut verdict =
+                analysis::analyze(&mut fwd.flow, &mut back.flow, &mut self.live.conn, &header);
+            if synack_rebases {
+                verdict.flags.insert(AnalysisFlags::REUSED_PORTS);
+            }
+            verdict
         };
         {
             let c = side_mut(&mut self.rec.counts, d);
             c.packets += 1;
             c.bytes = c.bytes.saturating_add(seg.frame_len);
-            if verdict
-                .flags
-                .contains(super::analysis::AnalysisFlags::DUPLICATE_ACK)
-            {
+            if verdict.flags.contains(AnalysisFlags::DUPLICATE_ACK) {
                 c.rare_mut().dup_acks += 1;
             }
-            if verdict
-                .flags
-                .contains(super::analysis::AnalysisFlags::ZERO_WINDOW)
-            {
+            if verdict.flags.contains(AnalysisFlags::ZERO_WINDOW) {
                 c.rare_mut().zero_windows += 1;
             }
             if f.rst && payload_len > 0 {

@@ -1574,13 +1574,17 @@ mod tests {
         assert_eq!(o.dup_ack.map(|d| (d.frame.0, d.num)), Some((5, 1)));
         let o = t.on_segment(&seg(7, C, 40000, S, 80, 101, 504, "A", b""), &mut |_| {});
         assert_eq!(o.dup_ack.map(|d| (d.frame.0, d.num)), Some((5, 2)));
-        // The server sends its 3 bytes again long after: a retransmission (spurious too:
-        // they were acknowledged).
+        // The server sends its 3 bytes again long after: they were acknowledged, so it is a
+        // spurious retransmission, which tshark also shows as a `retransmission` field.
         let mut again = seg(8, S, 80, C, 40000, 501, 101, "PA", b"abc");
         again.ts = Duration::from_secs(3);
         let o = t.on_segment(&again, &mut |_| {});
-        assert!(o.analysis.contains(AnalysisFlags::RETRANSMISSION));
-        assert!(o.analysis.contains(AnalysisFlags::SPURIOUS_RETRANSMISSION));
+        assert_eq!(o.analysis, AnalysisFlags::SPURIOUS_RETRANSMISSION);
+        assert!(o.analysis.is_retransmission());
+        assert_eq!(
+            o.analysis.names().collect::<Vec<_>>(),
+            vec!["spurious_retransmission", "retransmission"]
+        );
         // A mid-stream connection: the scale is unknown and said so.
         let o = t.on_segment(&seg(9, C, 1, S, 2, 7, 9, "A", b""), &mut |_| {});
         assert_eq!(
