@@ -1,44 +1,67 @@
 #!/usr/bin/env bash
-# Hostile-capture benchmark (issue 15): writes the captures of scripts/hostile_captures.py and
-# runs the release binary's commands on each, printing wall time and peak RSS
-# (/usr/bin/time -v) as a table. Ratios between sizes are what matter (4x input: at most 4.5x
-# time).
+# Hostile-capture benchmark (issue 15): writes the captures of scripts/hostile_captures.py (once:
+# existing files are kept) and runs the release binary's commands on each, printing wall time
+# and peak RSS (/usr/bin/time) as a table, then the time ratio between consecutive sizes of
+# each kind next to the input ratio (the goal: 4x input, at most 4.5x time).
 #
-#   scripts/bench-hostile.sh [DIR] [SIZES] [COMMANDS]
-#   scripts/bench-hostile.sh /tmp/hostile 50000,200000,500000 "streams packets http"
+#   scripts/bench-hostile.sh [DIR] [SIZES] [COMMANDS] [KINDS]
+#   scripts/bench-hostile.sh /tmp/hostile 50000,200000,500000 "packets tftp" open,closed
+#
+# KINDS: open, closed, ooo (sizes apply), ooo1b (sizes from $OOO1B, default 1048576,4194304).
+# BIN=path/to/pcaplab skips the cargo build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp/hostile}
 sizes=${2:-50000,200000,500000}
 commands=${3:-streams packets http tftp sticky}
-python3 scripts/hostile_captures.py "$dir" --sizes "$sizes" --ooo1b 1048576,4194304
-cargo build --release --quiet
-bin=$PWD/target/release/pcaplab
+kinds=${4:-open,closed,ooo,ooo1b}
+ooo1b=${OOO1B:-1048576,4194304}
+python3 scripts/hostile_captures.py "$dir" --sizes "$sizes" --ooo1b "$ooo1b" --kinds "$kinds" --keep
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  bin=$PWD/target/release/pcaplab
+else
+  bin=$BIN
+fi
 
+declare -A took
 run() {
-  local cmd=$1 file=$2 args=()
+  local kind=$1 n=$2 cmd=$3 file=$dir/$1-$2.pcap args=()
   case $cmd in
-    streams) args=(streams "$file" --format csv) ;;
-    packets) args=(packets "$file" --format csv) ;;
-    sticky) args=(sticky "$file" --format json) ;;
+    streams | packets) args=("$cmd" "$file" --format csv) ;;
     *) args=("$cmd" "$file" --format json) ;;
   esac
-  local out
-  out=$( { /usr/bin/time -v "$bin" "${args[@]}" > /dev/null 2> /dev/null; } 2>&1 ) || true
-  local secs rss
-  secs=$(echo "$out" | awk -F': ' '/Elapsed \(wall clock\)/ {print $2}')
-  rss=$(echo "$out" | awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}')
-  printf '| %-22s | %-8s | %10s | %8s MB |\n' "$(basename "$file" .pcap)" "$cmd" "$secs" "$rss"
+  local secs kb
+  /usr/bin/time -o "$dir/.time" -f '%e %M' "$bin" "${args[@]}" > /dev/null 2> /dev/null || true
+  read -r secs kb < <(tail -n 1 "$dir/.time")
+  took[$kind,$n,$cmd]=$secs
+  printf '| %-22s | %-8s | %8s s | %8s MB |\n' "$kind-$n" "$cmd" "$secs" "$((kb / 1024))"
 }
 
 printf '| %-22s | %-8s | %10s | %11s |\n' capture command time "peak RSS"
 printf '|%s|%s|%s|%s|\n' "------------------------" "----------" "------------" "-------------"
 IFS=, read -ra ns <<< "$sizes"
-for kind in open closed ooo; do
-  for n in "${ns[@]}"; do
-    for cmd in $commands; do run "$cmd" "$dir/$kind-$n.pcap"; done
+IFS=, read -ra bs <<< "$ooo1b"
+IFS=, read -ra ks <<< "$kinds"
+for kind in "${ks[@]}"; do
+  if [ "$kind" = ooo1b ]; then list=("${bs[@]}"); else list=("${ns[@]}"); fi
+  for n in "${list[@]}"; do
+    for cmd in $commands; do run "$kind" "$n" "$cmd"; done
   done
 done
-for b in 1048576 4194304; do
-  for cmd in $commands; do run "$cmd" "$dir/ooo1b-$b.pcap"; done
+
+echo
+printf '| %-8s | %-8s | %-18s | %11s | %10s |\n' kind command sizes "input ratio" "time ratio"
+printf '|%s|%s|%s|%s|%s|\n' "----------" "----------" "--------------------" "-------------" "------------"
+for kind in "${ks[@]}"; do
+  if [ "$kind" = ooo1b ]; then list=("${bs[@]}"); else list=("${ns[@]}"); fi
+  for cmd in $commands; do
+    for ((i = 1; i < ${#list[@]}; i++)); do
+      a=${list[i - 1]} b=${list[i]}
+      ta=${took[$kind,$a,$cmd]} tb=${took[$kind,$b,$cmd]}
+      printf '| %-8s | %-8s | %-18s | %10sx | %9sx |\n' "$kind" "$cmd" "$a -> $b" \
+        "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')" \
+        "$(awk -v a="$ta" -v b="$tb" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }')"
+    done
+  done
 done

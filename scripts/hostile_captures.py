@@ -11,6 +11,9 @@ Every capture is classic pcap, Ethernet, IPv4, one packet per record, timestamps
   ooo-N       one connection whose N 100-byte data segments arrive pairwise swapped
 
   python3 scripts/hostile_captures.py DIR [--sizes 50000,200000,500000] [--ooo1b 4194304]
+                                        [--kinds open,closed,ooo1b,ooo] [--keep]
+
+--keep leaves a capture that already exists as it is (the captures are deterministic).
 """
 
 import argparse
@@ -115,20 +118,26 @@ def main():
     p.add_argument("--sizes", default="50000,200000,500000")
     p.add_argument("--ooo1b", default="1048576,4194304")
     p.add_argument("--kinds", default="open,closed,ooo1b,ooo")
+    p.add_argument("--keep", action="store_true", help="do not rewrite existing captures")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     sizes = [int(x) for x in args.sizes.split(",") if x]
     kinds = args.kinds.split(",")
+    def make(writer, name, n):
+        path = os.path.join(args.dir, name)
+        if not (args.keep and os.path.exists(path)):
+            writer(path, n)
+
     for n in sizes:
         if "open" in kinds:
-            open_conns(os.path.join(args.dir, f"open-{n}.pcap"), n)
+            make(open_conns, f"open-{n}.pcap", n)
         if "closed" in kinds:
-            closed_conns(os.path.join(args.dir, f"closed-{n}.pcap"), n)
+            make(closed_conns, f"closed-{n}.pcap", n)
         if "ooo" in kinds:
-            ooo_pairs(os.path.join(args.dir, f"ooo-{n}.pcap"), n)
+            make(ooo_pairs, f"ooo-{n}.pcap", n)
     if "ooo1b" in kinds:
         for b in [int(x) for x in args.ooo1b.split(",") if x]:
-            ooo_one_byte(os.path.join(args.dir, f"ooo1b-{b}.pcap"), b)
+            make(ooo_one_byte, f"ooo1b-{b}.pcap", b)
 
 
 if __name__ == "__main__":

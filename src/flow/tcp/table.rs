@@ -297,6 +297,30 @@ enum Loc {
     Closed(u64),
 }
 
+/// A [`Loc`] in 8 bytes (the map of stream ids holds one per connection not handed out yet):
+/// a live slot has the top bit set.
+#[derive(Debug, Clone, Copy)]
+struct PackedLoc(u64);
+
+impl PackedLoc {
+    const LIVE: u64 = 1 << 63;
+
+    fn new(loc: Loc) -> PackedLoc {
+        match loc {
+            Loc::Live(slot) => PackedLoc(PackedLoc::LIVE | u64::from(slot)),
+            Loc::Closed(pos) => PackedLoc(pos & !PackedLoc::LIVE),
+        }
+    }
+
+    fn get(self) -> Loc {
+        if self.0 & PackedLoc::LIVE != 0 {
+            Loc::Live(SlotId::try_from(self.0 & !PackedLoc::LIVE).unwrap_or(NIL))
+        } else {
+            Loc::Closed(self.0)
+        }
+    }
+}
+
 /// All TCP connections of a capture.
 ///
 /// ```
@@ -327,7 +351,7 @@ pub struct StreamTable {
     open: Lru,
     closed_lru: Lru,
     by_key: HashMap<Key, SlotId>,
-    by_id: HashMap<StreamId, Loc>,
+    by_id: HashMap<StreamId, PackedLoc>,
     /// Tombstones of retired connections, oldest first in `tomb_order` (at most `max_flows`).
     tombs: HashMap<Key, Tomb>,
     tomb_order: VecDeque<(Key, StreamId)>,
@@ -380,19 +404,29 @@ impl StreamTable {
     /// Takes every summary not handed out yet (call after [`StreamTable::finish_all`]), by
     /// stream id. Summaries already taken by [`StreamTable::drain_closed`] are not repeated.
     pub fn take_streams(&mut self) -> Vec<Stream> {
-        let mut out: Vec<Stream> = self.closed.drain(..).map(|r| r.to_stream()).collect();
-        for slot in self.slots.drain(..).flatten() {
-            out.push(slot.conn.rec.to_stream());
-        }
-        self.free.clear();
+        // The maps go first, and each record as soon as its row is made, so the peak is about
+        // the rows alone (a caller that needs no rows should drain and drop them instead).
+        self.free = Vec::new();
         self.open = Lru::default();
         self.closed_lru = Lru::default();
-        self.by_key.clear();
-        self.by_id.clear();
-        self.tombs.clear();
-        self.tomb_order.clear();
+        self.by_key = HashMap::new();
+        self.by_id = HashMap::new();
+        self.tombs = HashMap::new();
+        self.tomb_order = VecDeque::new();
         self.closed_base = 0;
         self.counters.live = 0;
+        let live = self.slots.iter().flatten().count();
+        let mut out: Vec<Stream> = Vec::with_capacity(self.closed.len() + live);
+        while let Some(r) = self.closed.pop_front() {
+            out.push(r.to_stream());
+            if self.closed.capacity() > 1024 && self.closed.len() < self.closed.capacity() / 4 {
+                self.closed.shrink_to_fit();
+            }
+        }
+        self.closed = VecDeque::new();
+        for slot in std::mem::take(&mut self.slots).into_iter().flatten() {
+            out.push(slot.conn.rec.to_stream());
+        }
         out.sort_unstable_by_key(|s| s.id);
         out
     }
@@ -428,8 +462,8 @@ impl StreamTable {
     /// Memory the buffers of a live connection hold now (out-of-order pieces and the
     /// retransmission history); 0 once it was released or retired.
     pub fn held_bytes(&self, id: StreamId) -> u64 {
-        match self.by_id.get(&id) {
-            Some(Loc::Live(slot)) => self.slot(*slot).map_or(0, |s| s.conn.held_bytes()),
+        match self.loc(id) {
+            Some(Loc::Live(slot)) => self.slot(slot).map_or(0, |s| s.conn.held_bytes()),
             _ => 0,
         }
     }
@@ -437,8 +471,8 @@ impl StreamTable {
     /// The next expected stream offset of direction `d` of a live connection (its bytes
     /// delivered, gaps and bytes not captured included).
     pub fn next_offset(&self, id: StreamId, d: Direction) -> Option<u64> {
-        match self.by_id.get(&id)? {
-            Loc::Live(slot) => self.slot(*slot).map(|s| s.conn.next_offset(d)),
+        match self.loc(id)? {
+            Loc::Live(slot) => self.slot(slot).map(|s| s.conn.next_offset(d)),
             Loc::Closed(_) => None,
         }
     }
@@ -446,14 +480,18 @@ impl StreamTable {
     /// What is known about the window scale of the side sending in direction `d` of a live
     /// connection.
     pub fn window_scale(&self, id: StreamId, d: Direction) -> Option<WindowScale> {
-        match self.by_id.get(&id)? {
-            Loc::Live(slot) => self.slot(*slot).map(|s| s.conn.window_scale(d)),
+        match self.loc(id)? {
+            Loc::Live(slot) => self.slot(slot).map(|s| s.conn.window_scale(d)),
             Loc::Closed(_) => None,
         }
     }
 
+    fn loc(&self, id: StreamId) -> Option<Loc> {
+        self.by_id.get(&id).map(|p| p.get())
+    }
+
     fn record(&self, id: StreamId) -> Option<&Record> {
-        match *self.by_id.get(&id)? {
+        match self.loc(id)? {
             Loc::Live(slot) => self.slot(slot).map(|s| &s.conn.rec),
             Loc::Closed(pos) => {
                 let i = usize::try_from(pos.checked_sub(self.closed_base)?).ok()?;
@@ -553,7 +591,8 @@ impl StreamTable {
             self.by_key.remove(&key);
         }
         let pos = self.closed_base + self.closed.len() as u64;
-        self.by_id.insert(slot.conn.rec.id, Loc::Closed(pos));
+        self.by_id
+            .insert(slot.conn.rec.id, PackedLoc::new(Loc::Closed(pos)));
         self.bury(key, &slot.conn);
         self.closed.push_back(slot.conn.into_record());
         self.counters.live = self.counters.live.saturating_sub(1);
@@ -798,13 +837,19 @@ impl StreamTable {
                 free
             }
             None => {
+                if self.slots.len() == self.slots.capacity() {
+                    // Grow geometrically, but not beyond the flow cap (no slack at the cap).
+                    let room = self.limits.max_flows.saturating_sub(self.slots.len());
+                    self.slots
+                        .reserve_exact(self.slots.len().max(16).min(room.max(1)));
+                }
                 self.slots.push(Some(slot));
                 SlotId::try_from(self.slots.len() - 1).unwrap_or(NIL)
             }
         };
         self.push_back(slot_id, ListKind::Open);
         self.by_key.insert(key, slot_id);
-        self.by_id.insert(id, Loc::Live(slot_id));
+        self.by_id.insert(id, PackedLoc::new(Loc::Live(slot_id)));
         self.counters.live += 1;
         self.counters.peak_live = self.counters.peak_live.max(self.counters.live);
         slot_id
@@ -1063,7 +1108,7 @@ mod tests {
         for s in connection(1, 40000, 10, 20) {
             t.on_segment(&s, &mut |_| {});
         }
-        let Some(Loc::Live(i)) = t.by_id.get(&StreamId(0)).copied() else {
+        let Some(Loc::Live(i)) = t.loc(StreamId(0)) else {
             panic!("live");
         };
         let conn = &t.slot(i).unwrap().conn;
@@ -1077,6 +1122,29 @@ mod tests {
             ),
             (0, 0)
         );
+        // Stream ids map to 8 bytes.
+        for loc in [
+            Loc::Live(0),
+            Loc::Live(NIL - 1),
+            Loc::Closed(0),
+            Loc::Closed(1 << 40),
+        ] {
+            assert_eq!(
+                format!("{:?}", PackedLoc::new(loc).get()),
+                format!("{loc:?}")
+            );
+        }
+        // The slab does not grow past the flow cap (no doubling slack at the cap).
+        let limits = TableLimits {
+            max_flows: 40,
+            ..TableLimits::default()
+        };
+        let mut t = StreamTable::new(limits);
+        for port in 1000..1100 {
+            t.on_segment(&seg(1, C, port, S, 80, 1, 0, "S", b""), &mut |_| {});
+        }
+        assert_eq!(t.counters().evicted, 60);
+        assert!(t.slots.capacity() <= 40, "{}", t.slots.capacity());
     }
 
     #[test]
