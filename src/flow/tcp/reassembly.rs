@@ -837,7 +837,7 @@ impl Core {
                 break;
             }
             if cur == self.next {
-                self.deliver_in_order(frame, start, cur, span, p, cx, sink);
+                self.deliver_in_order(frame, start, span, p, cx, sink);
                 break;
             }
             // Out of order: buffer what is new, if it fits.
@@ -887,14 +887,12 @@ impl Core {
         }
     }
 
-    /// Delivers `span[cur - start..]` (with `cur == self.next`), interleaving buffered
+    /// Delivers `span[next - start..]` (the span reaches `next`), interleaving buffered
     /// pieces that came first, then everything buffered that became contiguous.
-    #[allow(clippy::too_many_arguments)]
     fn deliver_in_order<F>(
         &mut self,
         frame: FrameNumber,
         start: u64,
-        mut cur: u64,
         span: Span<'_>,
         p: &mut Placement,
         cx: &mut Cx<'_>,
@@ -902,6 +900,7 @@ impl Core {
     ) where
         F: FnMut(Event<'_>),
     {
+        let mut cur = self.next;
         let end = start.saturating_add(span.len());
         while cur < end {
             // No buffered piece contains `cur` (they all start after `next`).

@@ -27,6 +27,15 @@
 //! [`TableLimits::max_flows`] connections are live, the longest-idle closed one retires, or
 //! else the longest-idle open one ends as [`super::StreamEnd::Evicted`]. Both are counted
 //! ([`TableCounters`]) and visible in the stream's [`Stream::end`].
+//!
+//! **Costs.** Per packet: two or three hash lookups, O(1) list moves, expiry that only looks
+//! at the heads of the two lists (each connection expires once), and its reassembly (O(log n)
+//! per buffered piece). Memory: a live connection is a 456-byte slot (summary record and live
+//! state; its payload buffers are boxed only when used) plus about 80 bytes of map entries,
+//! in a slab that never grows past `max_flows` slots; a retired one leaves a 24-byte tombstone
+//! under its 40-byte key (at most `max_flows` of them, oldest dropped first, O(1) amortised)
+//! and its 216-byte record until the caller takes it ([`StreamTable::drain_closed`]: a caller
+//! that never drains keeps one record per connection of the capture).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -156,11 +165,12 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default time a closed connection keeps its stream id for late packets: 60 s, Linux's
 /// TIME-WAIT.
 pub const DEFAULT_CLOSED_LINGER: Duration = Duration::from_secs(60);
-/// Default cap on live connections: 100,000. An open connection costs about 600 bytes in the
+/// Default cap on live connections: 100,000. An open connection costs about 800 bytes in the
 /// table without buffered data (its slot of 456 bytes: summary record, Wireshark's analysis
-/// state and the reassembly state of both directions; plus its two map entries), so the cap
-/// keeps the table near 60 MB: room on a laptop, and far more connections than a normal
-/// capture has open at once.
+/// state and the reassembly state of both directions; its map entries; the tombstone a retired
+/// one leaves), so the cap keeps the table near 80 MB (measured: 83 MB at the cap, 120 MB at
+/// the end of the capture when every live connection becomes a record at once): room on a
+/// laptop, and far more connections than a normal capture has open at once.
 pub const DEFAULT_MAX_FLOWS: usize = 100_000;
 
 /// Memory and time limits of the table.
@@ -942,13 +952,10 @@ mod tests {
     }
 
     /// A segment from (src, sport) to (dst, dport).
-    #[allow(clippy::too_many_arguments)]
     fn seg<'a>(
         frame: u64,
-        src: IpAddr,
-        sport: u16,
-        dst: IpAddr,
-        dport: u16,
+        (src, sport): (IpAddr, u16),
+        (dst, dport): (IpAddr, u16),
         seq: u32,
         ack: u32,
         f: &str,
@@ -1004,14 +1011,14 @@ mod tests {
     fn connection(f0: u64, sport: u16, isn_c: u32, isn_s: u32) -> Vec<SegmentInfo<'static>> {
         let (c, s) = (isn_c, isn_s);
         vec![
-            seg(f0, C, sport, S, 80, c, 0, "S", b""),
-            seg(f0 + 1, S, 80, C, sport, s, c + 1, "SA", b""),
-            seg(f0 + 2, C, sport, S, 80, c + 1, s + 1, "A", b""),
-            seg(f0 + 3, C, sport, S, 80, c + 1, s + 1, "PA", b"GET"),
-            seg(f0 + 4, S, 80, C, sport, s + 1, c + 4, "PA", b"OK"),
-            seg(f0 + 5, C, sport, S, 80, c + 4, s + 3, "FA", b""),
-            seg(f0 + 6, S, 80, C, sport, s + 3, c + 5, "FA", b""),
-            seg(f0 + 7, C, sport, S, 80, c + 5, s + 4, "A", b""),
+            seg(f0, (C, sport), (S, 80), c, 0, "S", b""),
+            seg(f0 + 1, (S, 80), (C, sport), s, c + 1, "SA", b""),
+            seg(f0 + 2, (C, sport), (S, 80), c + 1, s + 1, "A", b""),
+            seg(f0 + 3, (C, sport), (S, 80), c + 1, s + 1, "PA", b"GET"),
+            seg(f0 + 4, (S, 80), (C, sport), s + 1, c + 4, "PA", b"OK"),
+            seg(f0 + 5, (C, sport), (S, 80), c + 4, s + 3, "FA", b""),
+            seg(f0 + 6, (S, 80), (C, sport), s + 3, c + 5, "FA", b""),
+            seg(f0 + 7, (C, sport), (S, 80), c + 5, s + 4, "A", b""),
         ]
     }
 
@@ -1141,7 +1148,7 @@ mod tests {
         };
         let mut t = StreamTable::new(limits);
         for port in 1000..1100 {
-            t.on_segment(&seg(1, C, port, S, 80, 1, 0, "S", b""), &mut |_| {});
+            t.on_segment(&seg(1, (C, port), (S, 80), 1, 0, "S", b""), &mut |_| {});
         }
         assert_eq!(t.counters().evicted, 60);
         assert!(t.slots.capacity() <= 40, "{}", t.slots.capacity());
@@ -1178,9 +1185,9 @@ mod tests {
     #[test]
     fn mid_connection_relative_numbers_start_at_one() {
         let mut t = StreamTable::default();
-        let o = t.on_segment(&seg(1, C, 1, S, 2, 777, 999, "PA", b"x"), &mut |_| {});
+        let o = t.on_segment(&seg(1, (C, 1), (S, 2), 777, 999, "PA", b"x"), &mut |_| {});
         assert_eq!((o.relative_seq, o.relative_ack), (1, Some(1)));
-        let o = t.on_segment(&seg(2, S, 2, C, 1, 999, 778, "A", b""), &mut |_| {});
+        let o = t.on_segment(&seg(2, (S, 2), (C, 1), 999, 778, "A", b""), &mut |_| {});
         assert_eq!((o.relative_seq, o.relative_ack), (1, Some(2)));
     }
 
@@ -1202,7 +1209,7 @@ mod tests {
         // A third connection, first seen mid-stream from the server side.
         let v6a = IpAddr::V6(Ipv6Addr::LOCALHOST);
         let v6b = IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1));
-        order.insert(3, seg(99, v6a, 8080, v6b, 5555, 10, 20, "PA", b"hi"));
+        order.insert(3, seg(99, (v6a, 8080), (v6b, 5555), 10, 20, "PA", b"hi"));
         let ids = feed(&mut t, &mut log, &order);
         assert_eq!(ids[0], (0, C2S)); // b
         assert_eq!(ids[1], (1, C2S)); // a
@@ -1224,7 +1231,10 @@ mod tests {
     #[test]
     fn syn_ack_first_makes_its_receiver_the_client() {
         let mut t = StreamTable::default();
-        let o = t.on_segment(&seg(1, S, 80, C, 40000, 5000, 1001, "SA", b""), &mut |_| {});
+        let o = t.on_segment(
+            &seg(1, (S, 80), (C, 40000), 5000, 1001, "SA", b""),
+            &mut |_| {},
+        );
         assert_eq!(o.direction, S2C);
         let st = t.stream(StreamId(0)).unwrap();
         assert_eq!(
@@ -1246,9 +1256,9 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                seg(1, C, 40000, S, 80, 1000, 0, "S", b""),
-                seg(2, C, 40000, S, 80, 1000, 0, "S", b""),
-                seg(3, S, 80, C, 40000, 0, 1001, "RA", b""),
+                seg(1, (C, 40000), (S, 80), 1000, 0, "S", b""),
+                seg(2, (C, 40000), (S, 80), 1000, 0, "S", b""),
+                seg(3, (S, 80), (C, 40000), 0, 1001, "RA", b""),
             ],
         );
         assert_eq!(ids, vec![(0, C2S), (0, C2S), (0, S2C)]);
@@ -1262,7 +1272,7 @@ mod tests {
             }
         );
         // A new SYN with another ISN after the reset is a new connection.
-        let o = t.on_segment(&seg(4, C, 40000, S, 80, 7777, 0, "S", b""), &mut |_| {});
+        let o = t.on_segment(&seg(4, (C, 40000), (S, 80), 7777, 0, "S", b""), &mut |_| {});
         assert_eq!(o.stream, StreamId(1));
     }
 
@@ -1274,8 +1284,8 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                seg(1, C, 1, S, 2, 10, 0, "S", b""),
-                seg(2, C, 1, S, 2, 11, 51, "PA", b"abc"),
+                seg(1, (C, 1), (S, 2), 10, 0, "S", b""),
+                seg(2, (C, 1), (S, 2), 11, 51, "PA", b"abc"),
             ],
         );
         assert_eq!(
@@ -1292,9 +1302,9 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                seg(1, C, 1, S, 2, 100, 200, "A", b""),
-                seg(2, C, 1, S, 2, 100, 200, "FA", b""),
-                seg(3, S, 2, C, 1, 200, 100, "FA", b""), // does not ACK the client's FIN
+                seg(1, (C, 1), (S, 2), 100, 200, "A", b""),
+                seg(2, (C, 1), (S, 2), 100, 200, "FA", b""),
+                seg(3, (S, 2), (C, 1), 200, 100, "FA", b""), // does not ACK the client's FIN
             ],
         );
         assert_eq!(
@@ -1304,7 +1314,7 @@ mod tests {
                 server_fin: FrameNumber(3)
             }
         );
-        feed(&mut t, &mut log, &[seg(4, C, 3, S, 2, 5, 9, "FA", b"")]);
+        feed(&mut t, &mut log, &[seg(4, (C, 3), (S, 2), 5, 9, "FA", b"")]);
         assert_eq!(
             t.stream(StreamId(1)).unwrap().close,
             CloseState::HalfClosed {
@@ -1318,18 +1328,18 @@ mod tests {
     fn duplicate_acks_and_zero_windows_are_counted() {
         let mut t = StreamTable::default();
         let mut log = Log::default();
-        let mut zero = seg(5, S, 2, C, 1, 500, 110, "A", b"");
+        let mut zero = seg(5, (S, 2), (C, 1), 500, 110, "A", b"");
         zero.window = 0;
         feed(
             &mut t,
             &mut log,
             &[
-                seg(1, C, 1, S, 2, 100, 500, "PA", b"0123456789"),
-                seg(2, S, 2, C, 1, 500, 110, "A", b""),
-                seg(3, S, 2, C, 1, 500, 110, "A", b""), // duplicate
-                seg(4, S, 2, C, 1, 500, 110, "A", b""), // duplicate
-                zero,                                   // zero window: not a dup ACK
-                seg(6, S, 2, C, 1, 500, 110, "FA", b""), // FIN: not a dup ACK
+                seg(1, (C, 1), (S, 2), 100, 500, "PA", b"0123456789"),
+                seg(2, (S, 2), (C, 1), 500, 110, "A", b""),
+                seg(3, (S, 2), (C, 1), 500, 110, "A", b""), // duplicate
+                seg(4, (S, 2), (C, 1), 500, 110, "A", b""), // duplicate
+                zero,                                       // zero window: not a dup ACK
+                seg(6, (S, 2), (C, 1), 500, 110, "FA", b""), // FIN: not a dup ACK
             ],
         );
         let st = t.stream(StreamId(0)).unwrap();
@@ -1346,9 +1356,9 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                seg(1, C, 1, S, 2, 100, 0, "S", b""),
-                seg(2, C, 1, S, 2, 101, 0, "PA", b"ab"),
-                seg(3, C, 1, S, 2, 105, 0, "PA", b"ef"), // 2..4 missing
+                seg(1, (C, 1), (S, 2), 100, 0, "S", b""),
+                seg(2, (C, 1), (S, 2), 101, 0, "PA", b"ab"),
+                seg(3, (C, 1), (S, 2), 105, 0, "PA", b"ef"), // 2..4 missing
             ],
         );
         assert!(t.budget().used() > 0);
@@ -1388,11 +1398,11 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                seg(1, C, 1, S, 2, 100, 0, "S", b""),
-                seg(2, S, 2, C, 1, 300, 101, "SA", b""),
-                seg(3, C, 1, S, 2, 101, 301, "A", b""),
+                seg(1, (C, 1), (S, 2), 100, 0, "S", b""),
+                seg(2, (S, 2), (C, 1), 300, 101, "SA", b""),
+                seg(3, (C, 1), (S, 2), 101, 301, "A", b""),
                 // The client's 5 bytes were not captured, but the server ACKs them.
-                seg(4, S, 2, C, 1, 301, 106, "A", b""),
+                seg(4, (S, 2), (C, 1), 301, 106, "A", b""),
             ],
         );
         assert_eq!(
@@ -1429,10 +1439,10 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                at(seg(1, C, 1000, S, 80, 1, 0, "S", b""), 0),
-                at(seg(2, C, 1001, S, 80, 1, 0, "S", b""), 5),
-                at(seg(3, C, 1000, S, 80, 2, 9, "PA", b"x"), 8), // 1000 active again
-                at(seg(4, C, 1002, S, 80, 1, 0, "S", b""), 16),  // 1001 idle 11 s: times out
+                at(seg(1, (C, 1000), (S, 80), 1, 0, "S", b""), 0),
+                at(seg(2, (C, 1001), (S, 80), 1, 0, "S", b""), 5),
+                at(seg(3, (C, 1000), (S, 80), 2, 9, "PA", b"x"), 8), // 1000 active again
+                at(seg(4, (C, 1002), (S, 80), 1, 0, "S", b""), 16),  // 1001 idle 11 s: times out
             ],
         );
         assert_eq!(t.counters().timed_out, 1);
@@ -1449,7 +1459,10 @@ mod tests {
                 .is_some_and(|s| s.end == StreamEnd::Active)
         );
         // A late packet of the timed-out connection keeps its stream id (a new row).
-        let o = t.on_segment(&at(seg(5, S, 80, C, 1001, 7, 2, "A", b""), 17), &mut |_| {});
+        let o = t.on_segment(
+            &at(seg(5, (S, 80), (C, 1001), 7, 2, "A", b""), 17),
+            &mut |_| {},
+        );
         assert_eq!(o.stream, StreamId(1));
         t.finish_all(&mut |_| {});
         let ends: Vec<_> = t.take_streams().iter().map(|s| (s.id.0, s.end)).collect();
@@ -1475,10 +1488,10 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                seg(1, C, 1000, S, 80, 1, 0, "S", b""),
-                seg(2, C, 1001, S, 80, 1, 0, "S", b""),
-                seg(3, C, 1000, S, 80, 2, 9, "PA", b"x"), // 1001 is now the longest idle
-                seg(4, C, 1002, S, 80, 1, 0, "S", b""),   // table full: 1001 evicted
+                seg(1, (C, 1000), (S, 80), 1, 0, "S", b""),
+                seg(2, (C, 1001), (S, 80), 1, 0, "S", b""),
+                seg(3, (C, 1000), (S, 80), 2, 9, "PA", b"x"), // 1001 is now the longest idle
+                seg(4, (C, 1002), (S, 80), 1, 0, "S", b""),   // table full: 1001 evicted
             ],
         );
         assert_eq!(t.counters().evicted, 1);
@@ -1489,8 +1502,8 @@ mod tests {
         // A closed connection is retired before any open one is evicted.
         let mut t = StreamTable::new(limits);
         let mut segs = connection(1, 2000, 10, 20); // closed by FINs
-        segs.push(seg(9, C, 3000, S, 80, 1, 0, "S", b""));
-        segs.push(seg(10, C, 4000, S, 80, 1, 0, "S", b""));
+        segs.push(seg(9, (C, 3000), (S, 80), 1, 0, "S", b""));
+        segs.push(seg(10, (C, 4000), (S, 80), 1, 0, "S", b""));
         feed(&mut t, &mut log, &segs);
         assert_eq!(t.counters().evicted, 0);
         let mut done = Vec::new();
@@ -1509,8 +1522,8 @@ mod tests {
         let mut segs = connection(1, 2000, 10, 20);
         // A hole in the client's data, then the reset: buffers go at once.
         segs.truncate(4);
-        segs.push(seg(5, C, 2000, S, 80, 20, 21, "PA", b"later"));
-        segs.push(seg(6, S, 80, C, 2000, 21, 11, "R", b"bye"));
+        segs.push(seg(5, (C, 2000), (S, 80), 20, 21, "PA", b"later"));
+        segs.push(seg(6, (S, 80), (C, 2000), 21, 11, "R", b"bye"));
         feed(&mut t, &mut log, &segs);
         assert_eq!(t.budget().used(), 0, "a reset connection holds no buffers");
         let s = t.stream(StreamId(0)).unwrap();
@@ -1524,9 +1537,9 @@ mod tests {
         assert_eq!(s.stats(C2S).gap_bytes, 6);
         assert_eq!(s.stats(S2C).rst_payload_bytes, 3, "tcp.len of the RST");
         // A late ACK within the linger keeps the id; after it, the summary is final.
-        let o = t.on_segment(&seg(7, C, 2000, S, 80, 25, 21, "A", b""), &mut |_| {});
+        let o = t.on_segment(&seg(7, (C, 2000), (S, 80), 25, 21, "A", b""), &mut |_| {});
         assert_eq!(o.stream, StreamId(0));
-        let mut late = seg(8, C, 9, S, 80, 1, 0, "S", b"");
+        let mut late = seg(8, (C, 9), (S, 80), 1, 0, "S", b"");
         late.ts = Duration::from_secs(5);
         t.on_segment(&late, &mut |_| {});
         let mut done = Vec::new();
@@ -1548,7 +1561,7 @@ mod tests {
         // The server speaks first, from a port that gives no hint (both ephemeral).
         let mut t = StreamTable::default().with_role_hint(http);
         let o = t.on_segment(
-            &seg(1, S, 50001, C, 50000, 1, 1, "PA", b"HTTP/1.1 200 OK"),
+            &seg(1, (S, 50001), (C, 50000), 1, 1, "PA", b"HTTP/1.1 200 OK"),
             &mut |_| {},
         );
         assert_eq!(o.direction, S2C);
@@ -1560,7 +1573,7 @@ mod tests {
         // Without the hook: the ports decide (80 against 51000).
         let mut t = StreamTable::default();
         let o = t.on_segment(
-            &seg(1, S, 80, C, 51000, 1, 1, "PA", b"HTTP/1.1 200 OK"),
+            &seg(1, (S, 80), (C, 51000), 1, 1, "PA", b"HTTP/1.1 200 OK"),
             &mut |_| {},
         );
         assert_eq!(o.direction, S2C);
@@ -1570,10 +1583,10 @@ mod tests {
         );
         // Revised while no payload was delivered: a pure ACK first, then the request.
         let mut t = StreamTable::default().with_role_hint(http);
-        t.on_segment(&seg(1, S, 50001, C, 50000, 1, 1, "A", b""), &mut |_| {});
+        t.on_segment(&seg(1, (S, 50001), (C, 50000), 1, 1, "A", b""), &mut |_| {});
         assert_eq!(t.stream(StreamId(0)).unwrap().client.port, 50001);
         let o = t.on_segment(
-            &seg(2, C, 50000, S, 50001, 1, 1, "PA", b"GET / HTTP/1.1"),
+            &seg(2, (C, 50000), (S, 50001), 1, 1, "PA", b"GET / HTTP/1.1"),
             &mut |_| {},
         );
         assert_eq!(o.direction, C2S);
@@ -1584,7 +1597,7 @@ mod tests {
         assert_eq!(t.counters().roles_revised, 1);
         // After payload was delivered, the roles stay.
         let o = t.on_segment(
-            &seg(3, S, 50001, C, 50000, 1, 15, "PA", b"GET /x"),
+            &seg(3, (S, 50001), (C, 50000), 1, 15, "PA", b"GET /x"),
             &mut |_| {},
         );
         assert_eq!(o.direction, S2C);
@@ -1601,9 +1614,9 @@ mod tests {
             &mut t,
             &mut log,
             &[
-                seg(1, C, 40000, S, 21, 100, 0, "S", b""),
-                seg(2, S, 21, C, 40000, 500, 101, "SA", b"220 banner"),
-                seg(3, C, 40000, S, 21, 101, 511, "A", b""), // ACKs the SYN and 10 bytes
+                seg(1, (C, 40000), (S, 21), 100, 0, "S", b""),
+                seg(2, (S, 21), (C, 40000), 500, 101, "SA", b"220 banner"),
+                seg(3, (C, 40000), (S, 21), 101, 511, "A", b""), // ACKs the SYN and 10 bytes
             ],
         );
         let s = t.stream(StreamId(0)).unwrap();
@@ -1619,32 +1632,44 @@ mod tests {
         // Both SYNs offer window scaling: 7 from the client, 2 from the server.
         let ws7 = [1, 3, 3, 7];
         let ws2 = [1, 3, 3, 2];
-        let mut syn = seg(1, C, 40000, S, 80, 100, 0, "S", b"");
+        let mut syn = seg(1, (C, 40000), (S, 80), 100, 0, "S", b"");
         syn.window = 65495;
         syn.options = Some(&ws7);
-        let mut syn_ack = seg(2, S, 80, C, 40000, 500, 101, "SA", b"");
+        let mut syn_ack = seg(2, (S, 80), (C, 40000), 500, 101, "SA", b"");
         syn_ack.options = Some(&ws2);
         let o = t.on_segment(&syn, &mut |_| {});
         assert_eq!((o.window, o.window_scale), (65495, None));
         t.on_segment(&syn_ack, &mut |_| {});
-        let o = t.on_segment(&seg(3, C, 40000, S, 80, 101, 501, "A", b""), &mut |_| {});
+        let o = t.on_segment(
+            &seg(3, (C, 40000), (S, 80), 101, 501, "A", b""),
+            &mut |_| {},
+        );
         assert_eq!(o.window_scale, Some(WindowScale::Shift(7)));
         assert_eq!(o.window, 512 << 7, "not the raw 512");
         let o = t.on_segment(
-            &seg(4, S, 80, C, 40000, 501, 101, "PA", b"abc"),
+            &seg(4, (S, 80), (C, 40000), 501, 101, "PA", b"abc"),
             &mut |_| {},
         );
         assert_eq!(o.window, 512 << 2);
         // The client acknowledges it, then repeats the ACK twice: Dup ACK 5#1, 5#2.
-        t.on_segment(&seg(5, C, 40000, S, 80, 101, 504, "A", b""), &mut |_| {});
-        let o = t.on_segment(&seg(6, C, 40000, S, 80, 101, 504, "A", b""), &mut |_| {});
+        t.on_segment(
+            &seg(5, (C, 40000), (S, 80), 101, 504, "A", b""),
+            &mut |_| {},
+        );
+        let o = t.on_segment(
+            &seg(6, (C, 40000), (S, 80), 101, 504, "A", b""),
+            &mut |_| {},
+        );
         assert!(o.analysis.contains(AnalysisFlags::DUPLICATE_ACK));
         assert_eq!(o.dup_ack.map(|d| (d.frame.0, d.num)), Some((5, 1)));
-        let o = t.on_segment(&seg(7, C, 40000, S, 80, 101, 504, "A", b""), &mut |_| {});
+        let o = t.on_segment(
+            &seg(7, (C, 40000), (S, 80), 101, 504, "A", b""),
+            &mut |_| {},
+        );
         assert_eq!(o.dup_ack.map(|d| (d.frame.0, d.num)), Some((5, 2)));
         // The server sends its 3 bytes again long after: they were acknowledged, so it is a
         // spurious retransmission, which tshark also shows as a `retransmission` field.
-        let mut again = seg(8, S, 80, C, 40000, 501, 101, "PA", b"abc");
+        let mut again = seg(8, (S, 80), (C, 40000), 501, 101, "PA", b"abc");
         again.ts = Duration::from_secs(3);
         let o = t.on_segment(&again, &mut |_| {});
         assert_eq!(o.analysis, AnalysisFlags::SPURIOUS_RETRANSMISSION);
@@ -1654,7 +1679,7 @@ mod tests {
             vec!["spurious_retransmission", "retransmission"]
         );
         // A mid-stream connection: the scale is unknown and said so.
-        let o = t.on_segment(&seg(9, C, 1, S, 2, 7, 9, "A", b""), &mut |_| {});
+        let o = t.on_segment(&seg(9, (C, 1), (S, 2), 7, 9, "A", b""), &mut |_| {});
         assert_eq!(
             (o.window, o.window_scale),
             (512, Some(WindowScale::Unknown))
