@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::{Coding, Limits, Meter, Pipeline, Summary};
 
-/// Longest needle searched for, in bytes; a longer one is never found (and says so through
-/// [`HashSink::new`]'s documentation, not a panic).
+/// Longest needle searched for, in bytes; a longer one is reported as not contained (the
+/// search memory is bounded by this, not by the caller).
 pub const MAX_NEEDLE_BYTES: usize = 64 * 1024;
 
 /// Hashes (and optionally searches) a byte stream without writing it anywhere.
@@ -53,7 +53,7 @@ impl HashSink {
         N: AsRef<[u8]>,
     {
         HashSink {
-            pipeline: Pipeline::new(coding, limits),
+            pipeline: Pipeline::new_infallible(coding, limits),
             written: Meter::default(),
             search: Search::new(needles),
             scratch: Vec::new(),
@@ -229,6 +229,19 @@ mod tests {
         s.write(b"y");
         s.write(b"z");
         assert_eq!(s.finish().contains, [true]);
+    }
+
+    #[test]
+    fn identity_wire_and_written_are_the_input() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        let mut s = HashSink::new(Coding::Identity, Limits::default(), [b""; 0]);
+        for c in data.chunks(999) {
+            s.write(c);
+        }
+        let h = s.finish();
+        assert_eq!(h.summary.wire, Fingerprint::of(&data));
+        assert_eq!(h.summary.written, Fingerprint::of(&data));
+        assert_eq!(h.summary.stop, None);
     }
 
     #[test]

@@ -211,6 +211,11 @@ impl Meter {
         self.size = self.size.saturating_add(bytes.len() as u64);
     }
 
+    /// Counts bytes without hashing them.
+    pub(crate) fn count(&mut self, len: usize) {
+        self.size = self.size.saturating_add(len as u64);
+    }
+
     pub(crate) fn size(&self) -> u64 {
         self.size
     }
@@ -377,6 +382,9 @@ pub(crate) struct Pipeline {
     decoder: Decoder,
     limits: Limits,
     wire: Meter,
+    /// False when the output is known to receive exactly the wire bytes (identity into a sink
+    /// that cannot fail): the wire is then only counted and its hash is the output's.
+    hash_wire: bool,
     emitted: u64,
     stop: Option<Stop>,
 }
@@ -388,8 +396,18 @@ impl Pipeline {
             decoder: Decoder::new(coding),
             limits,
             wire: Meter::default(),
+            hash_wire: true,
             emitted: 0,
             stop: None,
+        }
+    }
+
+    /// A pipeline whose output cannot fail: for [`Coding::Identity`] the written bytes are the
+    /// wire bytes, so the wire is hashed once (by the output), not twice.
+    pub(crate) fn new_infallible(coding: Coding, limits: Limits) -> Pipeline {
+        Pipeline {
+            hash_wire: coding != Coding::Identity,
+            ..Pipeline::new(coding, limits)
         }
     }
 
@@ -413,7 +431,11 @@ impl Pipeline {
         out: &mut dyn FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let base = self.wire.size();
-        self.wire.update(input);
+        if self.hash_wire {
+            self.wire.update(input);
+        } else {
+            self.wire.count(input.len());
+        }
         self.drive(Some(input), base, scratch, out)
     }
 
@@ -444,6 +466,7 @@ impl Pipeline {
             wire,
             emitted,
             stop,
+            ..
         } = self;
         let limited = coding.is_compressed();
         let wire_bytes = wire.size();
@@ -494,11 +517,16 @@ impl Pipeline {
 
     /// The summary, given the fingerprint of what the output really wrote.
     pub(crate) fn summary(self, written: Fingerprint) -> Summary {
+        let wire = if self.hash_wire {
+            self.wire.finish()
+        } else {
+            written
+        };
         Summary {
             coding: self.coding,
             trailing_bytes: self.decoder.trailing_bytes(),
             netascii_invalid: self.decoder.netascii_invalid(),
-            wire: self.wire.finish(),
+            wire,
             written,
             stop: self.stop,
         }

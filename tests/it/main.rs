@@ -4,6 +4,7 @@
 
 mod cli;
 mod damaged;
+mod extract;
 mod grade;
 mod http;
 mod reference;
