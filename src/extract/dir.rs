@@ -10,7 +10,9 @@ use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, CWD, Mode, OFlags, RenameFlags, Stat};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use rustix::fs::RenameFlags;
+use rustix::fs::{AtFlags, CWD, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use serde::Serialize;
 
@@ -566,13 +568,19 @@ impl Dir {
     /// `renameat2(RENAME_NOREPLACE)`; where the file system does not support it, `linkat`
     /// (which never replaces either) and `unlinkat` of the old name.
     fn rename_no_replace(&self, from: &str, to: &str) -> Result<(), Errno> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         match rustix::fs::renameat_with(&self.fd, from, &self.fd, to, RenameFlags::NOREPLACE) {
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
-                rustix::fs::linkat(&self.fd, from, &self.fd, to, AtFlags::empty())?;
-                rustix::fs::unlinkat(&self.fd, from, AtFlags::empty())
-            }
-            other => other,
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            other => return other,
         }
+        self.link_then_unlink(from, to)
+    }
+
+    /// The no-replace rename for file systems without `RENAME_NOREPLACE`: `linkat` fails with
+    /// `EEXIST` rather than replace, and does not follow a symlink at `from`.
+    fn link_then_unlink(&self, from: &str, to: &str) -> Result<(), Errno> {
+        rustix::fs::linkat(&self.fd, from, &self.fd, to, AtFlags::empty())?;
+        rustix::fs::unlinkat(&self.fd, from, AtFlags::empty())
     }
 
     /// `openat` relative to the directory; when the process is out of descriptors, closes the
@@ -848,6 +856,19 @@ mod tests {
         assert!(!tmp.path().join("a").exists());
         let xb = dir.finish(b, true).unwrap();
         assert!(xb.complete);
+    }
+
+    #[test]
+    fn the_link_fallback_never_replaces() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open(tmp.path(), Options::default()).unwrap();
+        std::fs::write(tmp.path().join("p.part"), b"new").unwrap();
+        std::fs::write(tmp.path().join("p"), b"old").unwrap();
+        assert_eq!(dir.link_then_unlink("p.part", "p"), Err(Errno::EXIST));
+        assert_eq!(std::fs::read(tmp.path().join("p")).unwrap(), b"old");
+        dir.link_then_unlink("p.part", "p-1").unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("p-1")).unwrap(), b"new");
+        assert!(!tmp.path().join("p.part").exists());
     }
 
     #[test]
