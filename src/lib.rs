@@ -13,6 +13,7 @@ pub mod capture;
 pub mod decode;
 pub mod engine;
 mod error;
+pub mod extract;
 pub mod flow;
 pub mod framing;
 pub mod report;

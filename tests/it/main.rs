@@ -5,6 +5,7 @@
 mod capture;
 mod cli;
 mod damaged;
+mod extract;
 mod grade;
 mod http;
 mod network;
