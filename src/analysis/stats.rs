@@ -11,9 +11,10 @@ use etherparse::TransportSlice;
 use serde::Serialize;
 
 use crate::analysis::streams::StreamRow;
+use crate::app::Notes;
 use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
-use crate::decode::describe::{self, Context};
 use crate::decode::{OsiLayer, Packet};
+use crate::view::describe::layer_names;
 
 /// One protocol of the hierarchy.
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +22,7 @@ pub struct ProtocolCount {
     /// OSI layer number.
     pub osi: OsiLayer,
     /// Protocol name as in the layer list (`Ethernet`, `IPv4`, `TCP`, `TFTP`, ...).
-    pub protocol: String,
+    pub protocol: &'static str,
     /// Packets that carry it.
     pub packets: u64,
     /// Wire bytes of those packets.
@@ -134,6 +135,8 @@ pub struct Collector {
     ports: HashMap<(&'static str, u16), u64>,
     udp: HashMap<(SocketAddr, SocketAddr), usize>,
     udp_list: Vec<UdpConversation>,
+    /// The layer names of the packet being counted (reused: no allocation per packet).
+    names: Vec<(OsiLayer, &'static str)>,
 }
 
 impl Collector {
@@ -142,19 +145,20 @@ impl Collector {
         Collector::default()
     }
 
-    /// Counts one packet.
-    pub fn on_packet(&mut self, packet: &Packet<'_>, ctx: &Context) {
+    /// Counts one packet, with the notes the engine gathered for it.
+    pub fn on_packet(&mut self, packet: &Packet<'_>, notes: &Notes<'_>) {
         let len = u64::from(packet.frame.original_len);
         let ts = packet.frame.timestamp;
         self.packets += 1;
         self.bytes += len;
         self.first.get_or_insert(ts);
         self.last = Some(ts);
-        if packet.malformed.is_some() || ctx.app.as_ref().is_some_and(|a| a.malformed.is_some()) {
+        if packet.malformed.is_some() || notes.app.as_ref().is_some_and(|a| a.is_malformed()) {
             self.malformed += 1;
         }
-        let mut names = Vec::with_capacity(8);
-        describe::layer_names(packet, ctx, &mut names);
+        let mut names = std::mem::take(&mut self.names);
+        names.clear();
+        layer_names(packet, notes.app.as_ref().map(|a| a.protocol()), &mut names);
         for (i, (osi, name)) in names.iter().enumerate() {
             // A protocol counts once per packet, like tshark's `frame.protocols`: a QinQ frame
             // has two VLAN tags but is one packet carrying VLAN.
@@ -175,13 +179,14 @@ impl Collector {
                 }
                 None => self.protocols.push(ProtocolCount {
                     osi: *osi,
-                    protocol: (*name).to_string(),
+                    protocol: name,
                     packets: 1,
                     bytes: len,
                     share: 0.0,
                 }),
             }
         }
+        self.names = names;
         let Some((src, dst)) = packet.ip_addrs() else {
             return;
         };

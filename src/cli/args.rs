@@ -102,16 +102,19 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 impl InputArgs {
-    /// Engine settings from these options.
-    pub fn options(&self) -> pcaplab::engine::Options {
+    /// An engine with the TCP reassembly memory limits of these options and no consumer yet.
+    pub fn engine<'c>(&self) -> pcaplab::engine::Engine<'c> {
         let mut limits = pcaplab::flow::tcp::TableLimits::default();
         limits.reassembly.direction_cap = self.max_buffer_per_direction;
         limits.global_budget = self.max_buffer_total;
-        pcaplab::engine::Options {
-            tftp_ports: self.tftp_ports.clone(),
-            tcp_limits: limits,
-            ..Default::default()
-        }
+        pcaplab::engine::Engine::new(limits)
+    }
+
+    /// TFTP tracker settings: the server ports of these options (69 always).
+    pub fn tftp_config(&self) -> pcaplab::app::tftp::Config {
+        let mut config = pcaplab::app::tftp::Config::default();
+        config.server_ports.extend(self.tftp_ports.iter().copied());
+        config
     }
 }
 

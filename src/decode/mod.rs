@@ -15,7 +15,6 @@
 )]
 
 pub mod addr;
-pub mod describe;
 mod layer;
 pub mod link;
 mod malformed;

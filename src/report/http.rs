@@ -7,7 +7,7 @@ use comfy_table::Color;
 
 use super::table::{cell, new_table};
 use super::{Format, Terminal, write_records};
-use crate::analysis::http::Transaction;
+use crate::app::http::Transaction;
 
 const HEADER: [&str; 17] = [
     "stream",

@@ -6,7 +6,7 @@ use comfy_table::Color;
 
 use super::table::{cell, new_table};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
-use crate::analysis::packets::PacketRow;
+use crate::view::PacketRow;
 
 /// Column names of the table and CSV forms.
 pub const CSV_HEADER: [&str; 13] = [

@@ -182,7 +182,7 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
     for p in &s.protocols {
         w.write_record([
             "protocol".to_string(),
-            p.protocol.clone(),
+            p.protocol.to_string(),
             format!("L{}", p.osi.number()),
             p.packets.to_string(),
             p.bytes.to_string(),

@@ -6,7 +6,7 @@ use comfy_table::Color;
 
 use super::table::{cell, new_table};
 use super::{Format, Terminal, write_records};
-use crate::analysis::tftp::{Transfer, TransferDirection};
+use crate::app::tftp::{Transfer, TransferDirection};
 
 const HEADER: [&str; 17] = [
     "client",

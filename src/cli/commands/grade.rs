@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use pcaplab::analysis::grade::{self, rubric};
+use pcaplab::grade::{self, rubric};
 use pcaplab::report::Terminal;
 use pcaplab::report::grade::GradeFormat;
 

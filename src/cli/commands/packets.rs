@@ -3,10 +3,10 @@
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
-use pcaplab::analysis::packets;
-use pcaplab::engine::{self, Engine};
+use pcaplab::app::{http, tftp};
 use pcaplab::report::Terminal;
 use pcaplab::report::packets::PacketWriter;
+use pcaplab::view;
 
 use crate::Outcome;
 use crate::cli::args::PacketsArgs;
@@ -22,7 +22,19 @@ const TABLE_CHUNK: usize = 1000;
 pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
     let mut input = input::open(&args.input.file)?;
-    let mut engine = Engine::new(args.input.options());
+    // Every column needs the TCP numbers and the application notes, with start lines for the
+    // info column; no HTTP transaction is built.
+    let mut http = http::Tracker::new(http::Options {
+        transactions: false,
+        labels: http::Labels::StartLines,
+        bodies: None,
+    });
+    let mut tftp = tftp::Tracker::new(args.input.tftp_config());
+    let mut engine = args.input.engine();
+    engine
+        .track_tcp()
+        .stream_consumer(&mut http)
+        .datagram_consumer(&mut tftp);
     let out: Box<dyn Write> = if input.live {
         Box::new(io::stdout().lock())
     } else {
@@ -39,11 +51,11 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let mut written: u64 = 0;
     let mut write_error: Option<io::Error> = None;
     let progress = input.progress.clone();
-    let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
+    let result = engine.run(&mut input.reader, |pos, packet, notes| {
         if written >= limit {
             return false;
         }
-        let row = packets::row_with(packet, ctx, engine.first_timestamp(), with_layers);
+        let row = view::row_with(packet, notes, pos.first_timestamp, with_layers);
         if let Err(e) = writer.push(row, live) {
             write_error = Some(e);
             return false;
@@ -52,13 +64,14 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
         if let Some(bar) = &progress
             && written.is_multiple_of(4096)
         {
-            bar.set_position(engine.input_offset());
+            bar.set_position(pos.input_offset);
         }
         true
     });
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    engine.finish();
     if let Some(e) = write_error {
         return Err(e.into());
     }

@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
-use pcaplab::analysis::packets;
-use pcaplab::engine::{self, Engine};
+use pcaplab::app::{http, tftp};
 use pcaplab::report::{self, Format, Terminal};
+use pcaplab::view;
 
 use crate::Outcome;
 use crate::cli::args::ShowArgs;
@@ -20,7 +20,17 @@ use crate::cli::input;
 pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
     let mut input = input::open(&args.input.file)?;
-    let mut engine = Engine::new(args.input.options());
+    let mut http = http::Tracker::new(http::Options {
+        transactions: false,
+        labels: http::Labels::StartLines,
+        bodies: None,
+    });
+    let mut tftp = tftp::Tracker::new(args.input.tftp_config());
+    let mut engine = args.input.engine();
+    engine
+        .track_tcp()
+        .stream_consumer(&mut http)
+        .datagram_consumer(&mut tftp);
     let wanted: BTreeSet<u64> = args.packets.iter().copied().collect();
     let last_wanted = wanted.last().copied();
     let format: Format = args.format.into();
@@ -31,13 +41,13 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     };
     let mut write_error: Option<io::Error> = None;
     let mut seen_max = 0;
-    let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
+    let result = engine.run(&mut input.reader, |pos, packet, notes| {
         let n = packet.frame.number.0;
         seen_max = n;
         if !wanted.is_empty() && !wanted.contains(&n) {
             return last_wanted.is_none_or(|last| n < last);
         }
-        let row = packets::row(packet, ctx, engine.first_timestamp());
+        let row = view::row(packet, notes, pos.first_timestamp);
         let written = match format {
             Format::Json => json.as_mut().map_or(Ok(()), |j| j.push(&row)),
             Format::Ndjson => report::write_ndjson(&mut out, &row),
@@ -52,6 +62,7 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
         }
         last_wanted.is_none_or(|last| n < last)
     });
+    engine.finish();
     if let Some(e) = write_error {
         return Err(e.into());
     }

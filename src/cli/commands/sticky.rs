@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::engine::StickyOptions;
+use pcaplab::analysis::sticky::{self, Sticky};
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
@@ -38,25 +38,26 @@ pub struct StickyArgs {
 /// or a write error.
 pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut options = args.input.options();
-    options.sticky = Some(StickyOptions {
+    let mut sticky = Sticky::new(sticky::Options {
         framing: args.framing.clone(),
         stream: args.stream,
         keep_segments: true,
     });
-    let (findings, error) = input::analyze(&args.input.file, options)?;
+    let mut engine = args.input.engine();
+    engine.stream_consumer(&mut sticky);
+    let (summary, error) = input::analyze(&args.input.file, engine)?;
     if let Some(n) = args.stream
-        && n >= findings.streams.len() as u64
+        && n >= summary.streams.len() as u64
         && error.is_none()
     {
         anyhow::bail!(
             "{shown}: no TCP stream {n} (the capture has {} streams, 0 to {})",
-            findings.streams.len(),
-            findings.streams.len().saturating_sub(1)
+            summary.streams.len(),
+            summary.streams.len().saturating_sub(1)
         );
     }
     let mut out = BufWriter::new(io::stdout().lock());
-    report::sticky::write(&mut out, args.format.into(), term, &findings.sticky)?;
+    report::sticky::write(&mut out, args.format.into(), term, &sticky.into_reports())?;
     out.flush()?;
     if let Some(e) = error {
         return Err(e).context(shown);

@@ -1,8 +1,9 @@
 //! Human views of a decoded packet: the OSI-labelled layer list with every decoded field (for
 //! `show` and JSON), the protocol column, the address columns and a Wireshark-like info line.
 //!
-//! This is presentation data, built on demand per packet for output only; decoding itself
-//! allocates nothing.
+//! This is presentation data, built on demand per packet for output only, from the decoded
+//! packet and the [`Context`] made of its notes ([`super::context`]); decoding and the engine
+//! allocate nothing for it.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -13,9 +14,9 @@ use etherparse::{
 };
 use serde::Serialize;
 
-use super::addr::{describe_ip, describe_port, mac};
-use super::link::{Cooked, LinkHeader};
-use super::{OsiLayer, Packet, PartialTcp};
+use crate::decode::addr::{describe_ip, describe_port, mac};
+use crate::decode::link::{Cooked, LinkHeader};
+use crate::decode::{OsiLayer, Packet, PartialTcp};
 
 /// A field value: a number, a flag or text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -191,11 +192,11 @@ pub struct TcpRelative {
     pub stream: u64,
 }
 
-/// What an application decoder (TFTP, HTTP) found in this packet, supplied by the engine.
+/// What an application decoder (TFTP, HTTP) found in this packet, as display data.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AppView {
     /// Protocol name for the protocol column, e.g. `TFTP`, `HTTP`.
-    pub protocol: String,
+    pub protocol: &'static str,
     /// Info column text, e.g. `Read Request, File: a.txt, Transfer type: octet`.
     pub info: String,
     /// Fields of the layer 7 entry.
@@ -206,9 +207,9 @@ pub struct AppView {
 
 impl AppView {
     /// A layer 7 view with no fields yet.
-    pub fn new(protocol: &str, info: String) -> Self {
+    pub fn new(protocol: &'static str, info: String) -> Self {
         AppView {
-            protocol: protocol.to_string(),
+            protocol,
             info,
             fields: Vec::new(),
             malformed: None,
@@ -225,7 +226,7 @@ impl AppView {
     }
 }
 
-/// Extra knowledge from the stateful stages for one packet.
+/// What the engine's notes say about one packet, made ready for display ([`super::context`]).
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Relative TCP numbers, when the packet is TCP.
@@ -284,7 +285,7 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
         }
     }
     if let Some(app) = &ctx.app {
-        let mut l7 = LayerView::new(OsiLayer::Application, app.protocol.clone());
+        let mut l7 = LayerView::new(OsiLayer::Application, app.protocol);
         l7.fields = app.fields.clone();
         out.push(l7);
     } else {
@@ -312,7 +313,7 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
 /// the same names as [`layers`], for outputs that show only the chain.
 pub fn layer_chain(packet: &Packet<'_>, ctx: &Context) -> String {
     let mut names: Vec<(OsiLayer, &str)> = Vec::with_capacity(6);
-    layer_names(packet, ctx, &mut names);
+    layer_names(packet, ctx.app.as_ref().map(|a| a.protocol), &mut names);
     let mut chain = String::new();
     for (i, (osi, name)) in names.iter().enumerate() {
         if i > 0 {
@@ -324,11 +325,12 @@ pub fn layer_chain(packet: &Packet<'_>, ctx: &Context) -> String {
 }
 
 /// Appends the OSI layer and protocol name of every layer above the frame to `names`: the same
-/// names as [`layers`] without building any field (for counting protocols per packet).
-pub fn layer_names<'c>(
+/// names as [`layers`] without building any field or string (for counting protocols per
+/// packet). `app` is the application protocol's name, from the packet's note.
+pub fn layer_names(
     packet: &Packet<'_>,
-    ctx: &'c Context,
-    names: &mut Vec<(OsiLayer, &'c str)>,
+    app: Option<&'static str>,
+    names: &mut Vec<(OsiLayer, &'static str)>,
 ) {
     match packet.link {
         LinkHeader::Ethernet => names.push((OsiLayer::DataLink, "Ethernet")),
@@ -371,8 +373,8 @@ pub fn layer_names<'c>(
             None => {}
         }
     }
-    if let Some(app) = &ctx.app {
-        names.push((OsiLayer::Application, app.protocol.as_str()));
+    if let Some(app) = app {
+        names.push((OsiLayer::Application, app));
     } else if !packet.payload().is_empty() {
         names.push((OsiLayer::Application, "Data"));
     } else if packet.is_fragment()
@@ -431,7 +433,7 @@ pub fn summary_with_layers(packet: &Packet<'_>, ctx: &Context, views: &[LayerVie
 /// The highest decoded protocol's name.
 pub fn protocol(packet: &Packet<'_>, ctx: &Context) -> String {
     if let Some(app) = &ctx.app {
-        return app.protocol.clone();
+        return app.protocol.to_string();
     }
     let Some(sliced) = &packet.sliced else {
         return match packet.link {

@@ -1,10 +1,12 @@
-//! The per-packet listing: one owned row per packet with the columns of `pcaplab packets`.
+//! The per-packet listing: one owned row per packet with the columns of `pcaplab packets`
+//! (also the object of its JSON forms and of `show`).
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::decode::describe::{self, Context, LayerView};
+use super::describe::{self, LayerView};
+use crate::app::Notes;
 use crate::decode::{Malformed, Packet};
 
 /// One row of `pcaplab packets`; also the JSON object documented in the README.
@@ -44,19 +46,21 @@ pub struct PacketRow {
     pub malformed_detail: Option<Malformed>,
 }
 
-/// Builds the row of `packet`; `first` is the timestamp of the capture's first packet.
-pub fn row(packet: &Packet<'_>, ctx: &Context, first: Duration) -> PacketRow {
-    row_with(packet, ctx, first, true)
+/// Builds the row of `packet` with its `notes`; `first` is the timestamp of the capture's
+/// first packet.
+pub fn row(packet: &Packet<'_>, notes: &Notes<'_>, first: Duration) -> PacketRow {
+    row_with(packet, notes, first, true)
 }
 
 /// [`row`], with `layers` left empty when `with_layers` is false (table and CSV output show only
 /// the layer chain, which is much cheaper to compute).
 pub fn row_with(
     packet: &Packet<'_>,
-    ctx: &Context,
+    notes: &Notes<'_>,
     first: Duration,
     with_layers: bool,
 ) -> PacketRow {
+    let ctx = &super::context(packet, notes);
     let (layers, summary) = if with_layers {
         let layers = describe::layers(packet, ctx);
         let summary = describe::summary_with_layers(packet, ctx, &layers);
