@@ -257,7 +257,7 @@ impl Collector {
             x.osi
                 .cmp(&y.osi)
                 .then(y.packets.cmp(&x.packets))
-                .then(x.protocol.cmp(&y.protocol))
+                .then(x.protocol.cmp(y.protocol))
         });
         let mut endpoints: Vec<Endpoint> = self
             .endpoints

@@ -52,7 +52,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     for p in &s.protocols {
         t.add_row(vec![
             cell(format!("L{} {}", p.osi.number(), p.osi.name()), None, term),
-            cell(&p.protocol, None, term),
+            cell(p.protocol, None, term),
             cell(p.packets, None, term),
             cell(p.bytes, None, term),
             cell(format!("{:.1} %", p.share * 100.0), None, term),

@@ -1200,4 +1200,76 @@ mod tests {
             let _ = drive(&steps);
         }
     }
+
+    /// Labels of a run, without start lines: what a packet annotation carries.
+    fn labels_of(
+        options: Options,
+        steps: &[(Direction, &[u8])],
+    ) -> Vec<(u64, u64, u64, Option<u64>, bool)> {
+        let mut a = analyzer(options);
+        let mut off = [0u64; 2];
+        let mut out = Vec::new();
+        for (frame, (dir, bytes)) in steps.iter().enumerate() {
+            let frame = frame as u64 + 1;
+            let o = &mut off[dir.index()];
+            a.on_data(
+                *dir,
+                *o,
+                bytes,
+                FrameNumber(frame),
+                Duration::from_millis(frame),
+            );
+            *o += bytes.len() as u64;
+            let mut labels = Vec::new();
+            a.drain_labels(&mut labels);
+            out.extend(labels.iter().map(|l| {
+                (
+                    l.frame.0,
+                    l.direction.index() as u64,
+                    l.message,
+                    l.transaction,
+                    l.is_start,
+                )
+            }));
+        }
+        out
+    }
+
+    #[test]
+    fn labels_do_not_depend_on_keeping_transactions_or_text() {
+        let steps: [(Direction, &[u8]); 6] = [
+            (C2S, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGARBAGE\r\n\r\n"),
+            (S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcXYZ"),
+            (
+                S2C,
+                b"junk\r\nHTTP/1.1 404 Nope\r\nContent-Length: 0\r\n\r\n",
+            ),
+            (C2S, b"HEAD / HTTP/1.1\r\n\r\n"),
+            (S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"),
+            (S2C, b"HTTP/1.0 204 No\r\n\r\n"),
+        ];
+        let full = labels_of(Options::default(), &steps);
+        assert!(full.len() >= 5, "{full:?}");
+        for (transactions, labels) in [
+            (false, Labels::Frames),
+            (false, Labels::StartLines),
+            (true, Labels::Frames),
+        ] {
+            let lean = Options {
+                transactions,
+                labels,
+                bodies: None,
+            };
+            assert_eq!(labels_of(lean, &steps), full, "{transactions} {labels:?}");
+        }
+        let mut off = analyzer(Options {
+            transactions: false,
+            labels: Labels::Off,
+            bodies: None,
+        });
+        off.on_data(C2S, 0, steps[0].1, FrameNumber(1), Duration::ZERO);
+        let mut labels = Vec::new();
+        off.drain_labels(&mut labels);
+        assert!(labels.is_empty());
+    }
 }

@@ -340,3 +340,114 @@ impl StreamConsumer for Tracker {
             .sort_by_key(|t| (t.request_frame.or(t.response_frame), t.stream));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::flow::tcp::EndCause;
+
+    const C2S: Direction = Direction::ClientToServer;
+    const S2C: Direction = Direction::ServerToClient;
+
+    /// Feeds `(direction, bytes)` as the data of stream 0, one packet each, then ends it.
+    fn run(steps: &[(Direction, &[u8])]) -> Vec<Transaction> {
+        let mut t = Tracker::new(Options::default());
+        let mut off = [0u64; 2];
+        let mut frame = 0;
+        let stream = StreamId(0);
+        for (d, bytes) in steps {
+            frame += 1;
+            let at = At {
+                frame: FrameNumber(frame),
+                ts: Duration::from_millis(frame),
+            };
+            let event = Event::Data {
+                frame: at.frame,
+                offset: off[d.index()],
+                bytes,
+            };
+            off[d.index()] += bytes.len() as u64;
+            t.on_event(
+                &StreamEvent {
+                    stream,
+                    direction: *d,
+                    event,
+                },
+                at,
+            );
+            t.on_packet_end(stream, at);
+        }
+        let at = At {
+            frame: FrameNumber(frame + 1),
+            ts: Duration::from_millis(frame + 1),
+        };
+        for d in [C2S, S2C] {
+            let event = Event::End {
+                offset: off[d.index()],
+                cause: EndCause::Fin,
+            };
+            t.on_event(
+                &StreamEvent {
+                    stream,
+                    direction: d,
+                    event,
+                },
+                at,
+            );
+        }
+        t.on_packet_end(stream, at);
+        t.finish(&[], at);
+        t.into_transactions()
+    }
+
+    #[test]
+    fn a_capture_that_starts_with_the_server_s_data_is_still_http() {
+        // cases/midstream-server-first: the tail of an earlier body comes first, then the
+        // client's request and its answer.
+        let txs = run(&[
+            (S2C, b"...tail of an earlier body</html>"),
+            (C2S, b"GET /mid HTTP/1.1\r\nHost: example.test\r\n\r\n"),
+            (S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nmid"),
+        ]);
+        let got: Vec<_> = txs
+            .iter()
+            .filter(|t| t.method.is_some())
+            .map(|t| (t.method.clone(), t.uri.clone(), t.status))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(Some("GET".into()), Some("/mid".into()), Some(200))]
+        );
+    }
+
+    #[test]
+    fn a_start_split_over_segments_is_waited_for() {
+        let txs = run(&[
+            (C2S, b"PROPF"),
+            (C2S, b"IND /dav HTTP/1.1\r\nHost: h\r\n\r\n"),
+            (
+                S2C,
+                b"HTTP/1.1 207 Multi-Status\r\nContent-Length: 0\r\n\r\n",
+            ),
+        ]);
+        assert_eq!(txs.len(), 1);
+        assert_eq!(txs[0].method.as_deref(), Some("PROPFIND"));
+        assert_eq!(txs[0].status, Some(207));
+    }
+
+    #[test]
+    fn other_protocols_are_not_http() {
+        assert!(
+            run(&[
+                (C2S, b"\x00\x00\x00\x05hello"),
+                (S2C, b"\x00\x00\x00\x02ok")
+            ])
+            .is_empty()
+        );
+        assert!(run(&[(S2C, b"220 smtp ready\r\n"), (C2S, b"EHLO a\r\n")]).is_empty());
+        // Too few bytes to tell, then the end: not HTTP.
+        assert!(run(&[(C2S, b"GE")]).is_empty());
+    }
+}

@@ -18,6 +18,7 @@
 )]
 
 mod blocks;
+mod config;
 pub mod extract;
 mod parser;
 mod state;
@@ -25,9 +26,10 @@ pub mod tracker;
 pub mod transfer;
 mod types;
 
+pub use config::Config;
 pub use extract::{Extracted, NetasciiDecoder, SafeName, safe_file_name};
 pub use parser::decode;
-pub use tracker::{Config, Tracker};
+pub use tracker::Tracker;
 pub use transfer::{
     Classification, EndReason, OptionEntry, Role, Transfer, TransferDirection, TransferError,
     TransferOptions, Warning, WarningKind,

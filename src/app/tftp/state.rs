@@ -10,8 +10,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::blocks;
+use super::config::{Config, UNFRAGMENTED_BLOCK_SIZE};
 use super::extract;
-use super::tracker::{Config, UNFRAGMENTED_BLOCK_SIZE};
 use super::transfer::{OptionEntry, Role, Transfer, TransferDirection, Warning, WarningKind};
 use super::{DEFAULT_BLOCK_SIZE, Mode, OptionKind, Options, Request, escape};
 use crate::units::FrameNumber;

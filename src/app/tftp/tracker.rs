@@ -17,11 +17,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::config::Config;
 use super::state::{
     Active, FileOut, continues_after_error, on_ack, on_data, on_oack, option_entries, other,
     push_warning, request_warnings, to_hex, touch, wrong_sender,
@@ -30,51 +30,9 @@ use super::transfer::{
     Classification, EndReason, Role, Transfer, TransferDirection, TransferError, TransferOptions,
     WarningKind,
 };
-use super::{DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Packet, Request, SERVER_PORT, escape};
+use super::{DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Packet, Request, escape};
 use crate::app::consumer::{Datagram, DatagramConsumer, Note};
 use crate::units::FrameNumber;
-
-/// The largest block size whose DATA fits an Ethernet frame without IP fragmentation:
-/// 1500 (MTU) − 20 (IPv4) − 8 (UDP) − 4 (TFTP header). RFC 2348 §1 gives this example.
-pub(super) const UNFRAGMENTED_BLOCK_SIZE: u64 = 1468;
-
-/// Tuning of the tracker. `Default` suits normal captures.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Ports a RRQ/WRQ may be sent to (`--tftp-port`); 69 by default.
-    pub server_ports: Vec<u16>,
-    /// A request with no answer for this long (capture time) ends as `no_answer`.
-    pub request_timeout: Duration,
-    /// A transfer with no packet for this long ends as `idle_timeout`. RFC 2349 allows
-    /// retransmission timeouts up to 255 s, hence the generous default.
-    pub idle_timeout: Duration,
-    /// How long a finished (complete or failed) transfer still claims its packets, so that a
-    /// retransmitted final DATA or ACK (RFC 1350 §6 "dallying") is counted, not lost.
-    pub linger: Duration,
-    /// Most transfers tracked at once; past it the least recently active one is ended.
-    pub max_active: usize,
-    /// Most bytes of out-of-order DATA buffered per transfer while waiting for a missing block.
-    pub max_buffered_bytes: usize,
-    /// Most separate runs of blocks remembered per transfer (each capture gap adds one).
-    pub max_block_ranges: usize,
-    /// Write each transferred file into this directory (`--extract DIR`).
-    pub extract_dir: Option<PathBuf>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server_ports: vec![SERVER_PORT],
-            request_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(300),
-            linger: Duration::from_secs(10),
-            max_active: 4096,
-            max_buffered_bytes: 1 << 20,
-            max_block_ranges: 1024,
-            extract_dir: None,
-        }
-    }
-}
 
 /// Follows TFTP transfers through a capture. Feed it every UDP datagram in capture order.
 ///
@@ -689,7 +647,10 @@ impl DatagramConsumer for Tracker {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::app::consumer::At;
 
     const CLIENT: &str = "10.0.0.1:40883";
     const SERVER: &str = "10.0.0.2:69";
@@ -1540,6 +1501,74 @@ mod tests {
                 proptest::prop_assert!(!(t.complete && t.error.is_some()));
                 proptest::prop_assert!(t.missing_blocks <= t.blocks + 8);
             }
+        }
+    }
+
+    #[test]
+    fn issue_10_finding_a_transfer_does_not_scan_the_others() {
+        // 3000 transfers at once, each from its own client: placing a request looks only at its
+        // client's transfers, and every datagram still lands in its own transfer.
+        let mut t = Tracker::new(Config::default());
+        let client = |i: u32| addr(&format!("10.1.{}.{}:{}", i / 250, i % 250, 2000 + i % 7));
+        let tid = |i: u32| addr(&format!("10.0.0.2:{}", 30000 + i));
+        let n = 3000;
+        for i in 0..n {
+            let request = rrq(&format!("file-{i}"), "octet", &[]);
+            let c = t.on_datagram(
+                FrameNumber(u64::from(i) + 1),
+                Duration::from_millis(u64::from(i)),
+                client(i),
+                addr(SERVER),
+                &request,
+            );
+            assert_eq!(c.unwrap().transfer, Some(i as usize));
+        }
+        // Every request saw only its own client's (zero) earlier transfers.
+        assert_eq!(t.examined, 0);
+        let at = Duration::from_millis(u64::from(n));
+        for i in (0..n).rev().step_by(97) {
+            let mut k = 0;
+            for (src, dst, payload) in [
+                (tid(i), client(i), data(1, b"hi")),
+                (client(i), tid(i), ack(1)),
+            ] {
+                k += 1;
+                let c = t
+                    .on_datagram(
+                        FrameNumber(u64::from(n + i) * 2 + k),
+                        at,
+                        src,
+                        dst,
+                        &payload,
+                    )
+                    .unwrap();
+                assert_eq!(c.transfer, Some(i as usize));
+            }
+        }
+        // A repeated request of one client looks at that client's transfer only.
+        let before = t.examined;
+        t.on_datagram(
+            FrameNumber(99_999),
+            at,
+            client(7),
+            addr(SERVER),
+            &rrq("again", "octet", &[]),
+        );
+        assert_eq!(t.examined - before, 1);
+        // The engine's note names the transfer's file (an index, not a search).
+        let payload = data(2, b"");
+        let d = Datagram {
+            at: At {
+                frame: FrameNumber(100_000),
+                ts: at,
+            },
+            src: tid(2500),
+            dst: client(2500),
+            payload: &payload,
+        };
+        match DatagramConsumer::on_datagram(&mut t, &d) {
+            Some(Note::Tftp(c)) => assert_eq!(c.file, Some("file-2500")),
+            other => panic!("{other:?}"),
         }
     }
 }

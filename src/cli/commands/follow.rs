@@ -11,9 +11,9 @@ use pcaplab::flow::Direction;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
 use crate::cli::args::InputArgs;
-use crate::cli::commands::streams::parse_framing;
+use crate::cli::args::parse_framing;
 use crate::cli::input;
 
 /// How to show the bytes.

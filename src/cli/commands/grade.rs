@@ -9,7 +9,7 @@ use pcaplab::grade::{self, rubric};
 use pcaplab::report::Terminal;
 use pcaplab::report::grade::GradeFormat;
 
-use crate::Outcome;
+use crate::cli::Outcome;
 
 /// Output formats of `grade`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,7 @@ use clap::Args;
 use pcaplab::app::http::{self, BodyOptions};
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
 

@@ -3,14 +3,31 @@
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
+use clap::Args;
 use pcaplab::app::{http, tftp};
 use pcaplab::report::Terminal;
 use pcaplab::report::packets::PacketWriter;
 use pcaplab::view;
 
-use crate::Outcome;
-use crate::cli::args::PacketsArgs;
+use crate::cli::Outcome;
+use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
+
+/// `pcaplab packets`.
+#[derive(Debug, Args)]
+pub struct PacketsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Stop after this many packets.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<u64>,
+    /// Leave out the header row (table and CSV).
+    #[arg(long)]
+    pub no_header: bool,
+}
 
 /// How many rows a table collects before printing when reading a file.
 const TABLE_CHUNK: usize = 1000;
@@ -43,10 +60,7 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let mut writer =
         PacketWriter::new(out, args.format.into(), term, !args.no_header, TABLE_CHUNK)?;
     let live = input.live;
-    let with_layers = matches!(
-        args.format,
-        crate::cli::args::FormatArg::Json | crate::cli::args::FormatArg::Ndjson
-    );
+    let with_layers = matches!(args.format, FormatArg::Json | FormatArg::Ndjson);
     let limit = args.limit.unwrap_or(u64::MAX);
     let mut written: u64 = 0;
     let mut write_error: Option<io::Error> = None;

@@ -4,13 +4,30 @@ use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
+use clap::Args;
 use pcaplab::app::{http, tftp};
 use pcaplab::report::{self, Format, Terminal};
 use pcaplab::view;
 
-use crate::Outcome;
-use crate::cli::args::ShowArgs;
+use crate::cli::Outcome;
+use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
+
+/// `pcaplab show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Packet numbers to show (repeatable; default: all).
+    #[arg(long = "packet", short = 'p', value_name = "N")]
+    pub packets: Vec<u64>,
+    /// Add a hex dump of each packet.
+    #[arg(long)]
+    pub hex: bool,
+    /// Output format: `table` prints the tree, `json`/`ndjson` the layers as objects.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
 
 /// Runs the command.
 ///

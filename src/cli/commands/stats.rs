@@ -9,7 +9,7 @@ use pcaplab::analysis::streams;
 use pcaplab::app::{http, tftp};
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
 

@@ -9,9 +9,9 @@ use pcaplab::analysis::sticky::{self, Sticky};
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
+use crate::cli::args::parse_framing;
 use crate::cli::args::{FormatArg, InputArgs};
-use crate::cli::commands::streams::parse_framing;
 use crate::cli::input;
 
 /// `pcaplab sticky`.

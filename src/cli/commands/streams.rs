@@ -9,8 +9,8 @@ use pcaplab::analysis::streams;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::Outcome;
+use crate::cli::args::{FormatArg, InputArgs, parse_framing};
 use crate::cli::input;
 
 /// `pcaplab streams`.
@@ -28,11 +28,6 @@ pub struct StreamsArgs {
     /// Leave out the header row (table and CSV).
     #[arg(long)]
     pub no_header: bool,
-}
-
-/// Parses a `--framing` value with the library's precise error messages.
-pub fn parse_framing(s: &str) -> Result<FramingSpec, String> {
-    s.parse::<FramingSpec>().map_err(|e| e.to_string())
 }
 
 /// Runs the command.
