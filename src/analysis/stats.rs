@@ -3,7 +3,7 @@
 //! span, rates and the malformed count. Fed every packet in capture order; memory grows with the
 //! number of distinct protocols, endpoints, ports and conversations, not with the packets.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -132,7 +132,8 @@ pub struct Collector {
     /// Few entries (one per protocol seen), so a list searched linearly.
     protocols: Vec<ProtocolCount>,
     endpoints: HashMap<IpAddr, [u64; 4]>,
-    ports: HashMap<(&'static str, u16), u64>,
+    /// Packets per port, TCP then UDP, indexed by port number (no hashing per packet).
+    ports: Vec<[u64; 2]>,
     udp: HashMap<(SocketAddr, SocketAddr), usize>,
     udp_list: Vec<UdpConversation>,
     /// The layer names of the packet being counted (reused: no allocation per packet).
@@ -171,7 +172,7 @@ impl Collector {
             match self
                 .protocols
                 .iter_mut()
-                .find(|p| p.osi == *osi && p.protocol == *name)
+                .find(|p| p.osi == *osi && (std::ptr::eq(p.protocol, *name) || p.protocol == *name))
             {
                 Some(p) => {
                     p.packets += 1;
@@ -196,20 +197,32 @@ impl Collector {
         let d = self.endpoints.entry(dst).or_default();
         d[2] += 1;
         d[3] += len;
-        let transport = match packet.transport() {
-            Some(TransportSlice::Udp(_)) => "udp",
-            Some(TransportSlice::Tcp(_)) => "tcp",
-            None if packet.partial_tcp().is_some() => "tcp",
+        let udp = match packet.transport() {
+            Some(TransportSlice::Udp(_)) => true,
+            Some(TransportSlice::Tcp(_)) => false,
+            None if packet.partial_tcp().is_some() => false,
             _ => return,
         };
         let Some((sport, dport)) = packet.ports() else {
             return;
         };
-        *self.ports.entry((transport, sport)).or_default() += 1;
-        if dport != sport {
-            *self.ports.entry((transport, dport)).or_default() += 1;
+        if self.ports.is_empty() {
+            self.ports = vec![[0; 2]; usize::from(u16::MAX) + 1];
         }
-        if transport == "udp" {
+        let t = usize::from(udp);
+        for port in [sport, dport]
+            .into_iter()
+            .take(if dport == sport { 1 } else { 2 })
+        {
+            if let Some(c) = self
+                .ports
+                .get_mut(usize::from(port))
+                .and_then(|p| p.get_mut(t))
+            {
+                *c += 1;
+            }
+        }
+        if udp {
             let a = SocketAddr::new(src, sport);
             let b = SocketAddr::new(dst, dport);
             let index = match self.udp.get(&(b, a)) {
@@ -280,17 +293,20 @@ impl Collector {
                 .cmp(&(x.packets_sent + x.packets_received))
                 .then(x.address.cmp(&y.address))
         });
-        let mut ports: Vec<Port> = self
-            .ports
-            .into_iter()
-            .map(|((transport, port), packets)| Port {
-                transport,
-                port,
-                service: service_name(port),
-                range: port_range(port),
-                packets,
-            })
-            .collect();
+        let mut ports: Vec<Port> = Vec::new();
+        for (port, counts) in (0..=u16::MAX).zip(&self.ports) {
+            for (transport, &packets) in ["tcp", "udp"].into_iter().zip(counts) {
+                if packets > 0 {
+                    ports.push(Port {
+                        transport,
+                        port,
+                        service: service_name(port),
+                        range: port_range(port),
+                        packets,
+                    });
+                }
+            }
+        }
         ports.sort_by(|x, y| {
             y.packets
                 .cmp(&x.packets)

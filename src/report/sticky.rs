@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use comfy_table::Color;
 
-use super::table::{cell, new_table};
+use super::table::{ChunkedTable, cell};
 use super::{Format, Terminal, write_records};
 use crate::analysis::sticky::Direction;
 use crate::flow::Direction as FlowDirection;
@@ -115,7 +115,8 @@ pub fn write<W: Write>(
     if framed.is_empty() {
         return writeln!(out, "no TCP payload found");
     }
-    let mut summary = new_table(
+    let mut summary = ChunkedTable::new(
+        out,
         &[
             "Stream",
             "Direction",
@@ -145,11 +146,9 @@ pub fn write<W: Write>(
                 (r.split_messages > 0).then_some(Color::Yellow),
                 term,
             ),
-        ]);
+        ])?;
     }
-    for line in summary.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    summary.finish()?;
     for r in &framed {
         writeln!(
             out,
@@ -174,7 +173,13 @@ pub fn write<W: Write>(
                 writeln!(out, "{line}")?;
             }
         }
-        let mut table = new_table(&["Frame", "Rel seq", "Len", "Message parts"], term, true);
+        let mut table = ChunkedTable::new(
+            out,
+            &["Frame", "Rel seq", "Len", "Message parts"],
+            term,
+            true,
+        )
+        .indent("  ");
         for s in &r.segments {
             let color = s.is_coalesced().then_some(Color::Yellow);
             table.add_row(vec![
@@ -187,11 +192,9 @@ pub fn write<W: Write>(
                 ),
                 cell(s.len, None, term),
                 cell(parts_text(s), color, term),
-            ]);
+            ])?;
         }
-        for line in table.lines() {
-            writeln!(out, "  {}", line.trim_end())?;
-        }
+        table.finish()?;
     }
     Ok(())
 }

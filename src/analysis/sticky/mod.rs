@@ -216,9 +216,11 @@ impl DirectionFramer {
 
     /// Call once per captured packet, after its events: completes the segments it delivered.
     fn end_delivery(&mut self) {
-        let mut done = Vec::new();
-        self.mapper.end_delivery(&mut done);
-        self.keep(done);
+        if self.keep_segments {
+            self.mapper.end_delivery(&mut self.segments);
+        } else {
+            self.mapper.end_delivery_counting();
+        }
     }
 
     /// The direction ended at `offset` (FIN, RST or end of capture).
@@ -242,12 +244,6 @@ impl DirectionFramer {
         self.out.clear();
     }
 
-    fn keep(&mut self, done: Vec<SegmentParts>) {
-        if self.keep_segments {
-            self.segments.extend(done);
-        }
-    }
-
     /// The report; ends the direction first if it is still open.
     fn finish(
         mut self,
@@ -256,9 +252,11 @@ impl DirectionFramer {
         http: &mut Option<ConversationFramer>,
     ) -> Direction {
         self.on_end(end_offset, http);
-        let mut done = Vec::new();
-        let summary: Summary = self.mapper.finish(&mut done);
-        self.keep(done);
+        let summary: Summary = if self.keep_segments {
+            self.mapper.finish(&mut self.segments)
+        } else {
+            self.mapper.finish_counting()
+        };
         let framing = self.chosen.as_ref().unwrap_or(&self.requested).to_string();
         Direction {
             stream,

@@ -15,7 +15,9 @@
 //! most `max_active` transfers are tracked at once, out-of-order data is buffered up to a limit,
 //! and file bytes are kept only when extracting (streamed to disk).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
