@@ -1,8 +1,9 @@
 //! Counts heap allocations on the hot path of the summary commands, with a counting global
 //! allocator: `cargo run --release --example alloc_count -- CAPTURE [COMMAND...]`.
 //!
-//! For each command (`read`, `tcp`, `tftp`, `streams`, `http`, `stats`, `sticky`; default: all;
-//! `read` only decodes, `tcp` only tracks TCP) it
+//! For each command (`read`, `tcp`, `tftp`, `streams`, `http`, `stats`, `sticky`, `csv`,
+//! `ndjson`; default: the summary commands; `read` only decodes, `tcp` only tracks TCP, `csv`
+//! and `ndjson` build the rows of `packets` without writing them) it
 //! builds the engine with the consumers that command plugs in, runs the whole capture, and
 //! prints the allocations made while packets were processed (the capture reader's own buffer is
 //! made before counting starts), per packet, and the wall time. Per-message and per-stream
@@ -58,6 +59,10 @@ fn measure(path: &str, command: &str) -> (u64, u64, f64) {
     let mut tftp = tftp::Tracker::new(tftp::Config::default());
     let mut http_summary = http_tracker(http::Labels::Off, true);
     let mut http_labels = http_tracker(http::Labels::Frames, false);
+    let mut http_text = http_tracker(http::Labels::StartLines, false);
+    let mut columns = pcaplab::view::Columns::default();
+    let mut line: Vec<u8> = Vec::new();
+    let mut bytes_out = 0u64;
     let framing = |spec: &str| sticky::Options {
         framing: spec.parse::<FramingSpec>().expect("spec"),
         stream: None,
@@ -88,21 +93,39 @@ fn measure(path: &str, command: &str) -> (u64, u64, f64) {
                 .stream_consumer(&mut http_labels)
                 .datagram_consumer(&mut tftp);
         }
+        "csv" | "ndjson" => {
+            engine
+                .track_tcp()
+                .stream_consumer(&mut http_text)
+                .datagram_consumer(&mut tftp);
+        }
         other => panic!("unknown command {other}"),
     }
     let stats = command == "stats";
+    let (csv, ndjson) = (command == "csv", command == "ndjson");
     let start = Instant::now();
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     engine
-        .run(&mut reader, |_, packet, notes| {
+        .run(&mut reader, |pos, packet, notes| {
             if stats {
                 collector.on_packet(packet, notes);
+            }
+            if csv {
+                columns.fill(packet, notes, pos.first_timestamp);
+                bytes_out += (columns.info.len() + columns.layer_chain.len()) as u64;
+            }
+            if ndjson {
+                line.clear();
+                let row = pcaplab::view::row(packet, notes, pos.first_timestamp);
+                serde_json::to_writer(&mut line, &row).expect("json");
+                bytes_out += line.len() as u64;
             }
             true
         })
         .expect("run");
     let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let summary = engine.finish();
+    std::hint::black_box(bytes_out);
     (summary.packets, during, start.elapsed().as_secs_f64())
 }
 

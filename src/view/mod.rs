@@ -10,10 +10,11 @@
 pub mod describe;
 pub mod http;
 pub mod row;
+pub mod text;
 pub mod tftp;
 
 pub use describe::{AppView, Context, Field, LayerView, Summary, TcpRelative, Value};
-pub use row::{PacketRow, row, row_with};
+pub use row::{Columns, PacketRow, row, row_with};
 
 use crate::app::{Note, Notes};
 use crate::decode::Packet;

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::describe::{self, LayerView};
-use crate::app::Notes;
-use crate::decode::{Malformed, Packet};
+use std::fmt::Write as _;
+
+use super::describe::{self, LayerView, TcpRelative};
+use crate::app::{Note, Notes};
+use crate::decode::{Malformed, OsiLayer, Packet};
 
 /// One row of `pcaplab packets`; also the JSON object documented in the README.
 #[derive(Debug, Clone, Serialize)]
@@ -60,23 +62,20 @@ pub fn row_with(
     first: Duration,
     with_layers: bool,
 ) -> PacketRow {
-    let ctx = &super::context(packet, notes);
-    let (layers, summary) = if with_layers {
-        let layers = describe::layers(packet, ctx);
-        let summary = describe::summary_with_layers(packet, ctx, &layers);
-        (layers, summary)
-    } else {
-        (Vec::new(), describe::summary_fast(packet, ctx))
-    };
+    if !with_layers {
+        let mut columns = Columns::default();
+        columns.fill(packet, notes, first);
+        return columns.to_row(packet);
+    }
+    let mut ctx = super::context(packet, notes);
+    let layers = describe::take_layers(packet, &mut ctx);
+    let ctx = &ctx;
+    let summary = describe::summary_with_layers(packet, ctx, &layers);
     let ts = packet.frame.timestamp;
-    let rel = ts.checked_sub(first).map_or_else(
-        || -(first.saturating_sub(ts).as_secs_f64()),
-        |d| d.as_secs_f64(),
-    );
     PacketRow {
         number: packet.frame.number.0,
         time: ts.as_secs_f64(),
-        rel_time: rel,
+        rel_time: rel_time(ts, first),
         src: summary.src,
         dst: summary.dst,
         src_port: summary.src_port,
@@ -93,5 +92,111 @@ pub fn row_with(
             .map(|m| m.to_string())
             .or_else(|| ctx.app.as_ref().and_then(|a| a.malformed.clone())),
         malformed_detail: packet.malformed.clone(),
+    }
+}
+
+/// Seconds from `first` to `ts` (negative when the capture goes back in time).
+fn rel_time(ts: Duration, first: Duration) -> f64 {
+    ts.checked_sub(first).map_or_else(
+        || -(first.saturating_sub(ts).as_secs_f64()),
+        |d| d.as_secs_f64(),
+    )
+}
+
+/// The columns of `packets` (table and CSV) for one packet, written into buffers that are
+/// reused from packet to packet: once they have grown, filling them allocates nothing.
+#[derive(Debug, Default)]
+pub struct Columns {
+    /// Frame number.
+    pub number: u64,
+    /// Capture time, seconds since the epoch.
+    pub time: f64,
+    /// Seconds since the first packet.
+    pub rel_time: f64,
+    /// Source address.
+    pub src: String,
+    /// Destination address.
+    pub dst: String,
+    /// Source port.
+    pub src_port: Option<u16>,
+    /// Destination port.
+    pub dst_port: Option<u16>,
+    /// Highest decoded protocol.
+    pub protocol: &'static str,
+    /// Length on the wire.
+    pub length: u32,
+    /// Captured length.
+    pub captured_length: usize,
+    /// The layer chain.
+    pub layer_chain: String,
+    /// The info column.
+    pub info: String,
+    /// Why decoding stopped early; empty when the packet decoded completely.
+    pub malformed: String,
+    names: Vec<(OsiLayer, &'static str)>,
+}
+
+impl Columns {
+    /// Fills the columns of `packet` with its `notes`; `first` is the first packet's time.
+    pub fn fill(&mut self, packet: &Packet<'_>, notes: &Notes<'_>, first: Duration) {
+        let frame = &packet.frame;
+        self.number = frame.number.0;
+        self.time = frame.timestamp.as_secs_f64();
+        self.rel_time = rel_time(frame.timestamp, first);
+        self.length = frame.original_len;
+        self.captured_length = frame.captured_len();
+        let ports = packet.ports();
+        self.src_port = ports.map(|p| p.0);
+        self.dst_port = ports.map(|p| p.1);
+        let app = notes.app.as_ref();
+        let app_name = app.map(Note::protocol);
+        self.protocol = describe::protocol_name(packet, app_name);
+        self.src.clear();
+        self.dst.clear();
+        describe::write_addresses(packet, &mut self.src, &mut self.dst);
+        self.layer_chain.clear();
+        describe::write_layer_chain(&mut self.layer_chain, packet, app_name, &mut self.names);
+        let tcp = notes.tcp.map(|o| TcpRelative {
+            seq: o.relative_seq,
+            ack: o.relative_ack,
+            stream: o.stream.0,
+        });
+        self.info.clear();
+        match app {
+            Some(Note::Tftp(c)) => super::tftp::write_info(&mut self.info, c),
+            Some(Note::Http(label)) => {
+                super::http::write_info(&mut self.info, label, packet, tcp.as_ref());
+            }
+            None => describe::write_info(&mut self.info, packet, tcp.as_ref()),
+        }
+        self.malformed.clear();
+        match (&packet.malformed, app) {
+            (Some(m), _) => {
+                let _ = write!(self.malformed, "{m}");
+            }
+            (None, Some(Note::Tftp(c))) => super::tftp::write_malformed(&mut self.malformed, c),
+            _ => {}
+        }
+    }
+
+    /// An owned row with these columns (no layer list) for `packet`.
+    pub fn to_row(&self, packet: &Packet<'_>) -> PacketRow {
+        PacketRow {
+            number: self.number,
+            time: self.time,
+            rel_time: self.rel_time,
+            src: self.src.clone(),
+            dst: self.dst.clone(),
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            protocol: self.protocol.to_string(),
+            length: self.length,
+            captured_length: self.captured_length,
+            layers: Vec::new(),
+            layer_chain: self.layer_chain.clone(),
+            info: self.info.clone(),
+            malformed: (!self.malformed.is_empty()).then(|| self.malformed.clone()),
+            malformed_detail: packet.malformed.clone(),
+        }
     }
 }

@@ -1,15 +1,31 @@
 //! The layer 7 view of a TFTP packet: info column and fields, from its note.
 
+use std::fmt::Write as _;
+
 use crate::app::tftp::{Classification, Opcode, OptionPair, Packet, escape};
 
 use super::describe::{AppView, Field};
 
+/// Appends the info column of a TFTP packet: `Data Packet, Block: 3 (last)`, or why it is
+/// malformed.
+pub fn write_info(out: &mut String, c: &Classification<'_>) {
+    let _ = match &c.packet {
+        Ok(p) => write!(out, "{}", p.info().with_last(c.last_block)),
+        Err(m) => write!(out, "Malformed TFTP packet: {m}"),
+    };
+}
+
+/// Appends why the TFTP payload is malformed (the packet's `malformed` column), if it is.
+pub fn write_malformed(out: &mut String, c: &Classification<'_>) {
+    if let Err(m) = &c.packet {
+        let _ = write!(out, "malformed tftp: {m}");
+    }
+}
+
 /// The view of a TFTP datagram whose payload is `payload`.
 pub fn app_view(c: &Classification<'_>, payload: &[u8]) -> AppView {
-    let info = match &c.packet {
-        Ok(p) => p.info().with_last(c.last_block).to_string(),
-        Err(m) => format!("Malformed TFTP packet: {m}"),
-    };
+    let mut info = String::new();
+    write_info(&mut info, c);
     let mut app = AppView::new("TFTP", info);
     if let Some(t) = c.transfer {
         app.add("transfer", t);
@@ -45,8 +61,10 @@ pub fn app_view(c: &Classification<'_>, payload: &[u8]) -> AppView {
                 }
             }
         }
-        Err(m) => {
-            app.malformed = Some(format!("malformed tftp: {m}"));
+        Err(_) => {
+            let mut malformed = String::new();
+            write_malformed(&mut malformed, c);
+            app.malformed = Some(malformed);
             // A malformed packet still shows its opcode when the first two bytes name one.
             if let Some(op) = payload
                 .first_chunk::<2>()
@@ -64,7 +82,7 @@ pub fn app_view(c: &Classification<'_>, payload: &[u8]) -> AppView {
     }
     // Like Wireshark, name the transfer's file on every later packet of the transfer.
     if let Some(file) = c.file {
-        app.add("file", file);
+        app.add("file", file.to_string());
     }
     app
 }

@@ -65,12 +65,19 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let mut written: u64 = 0;
     let mut write_error: Option<io::Error> = None;
     let progress = input.progress.clone();
+    // Table and CSV rows are built in reused buffers; JSON needs every layer's fields.
+    let mut columns = view::Columns::default();
     let result = engine.run(&mut input.reader, |pos, packet, notes| {
         if written >= limit {
             return false;
         }
-        let row = view::row_with(packet, notes, pos.first_timestamp, with_layers);
-        if let Err(e) = writer.push(row, live) {
+        let pushed = if with_layers {
+            writer.push(view::row(packet, notes, pos.first_timestamp), live)
+        } else {
+            columns.fill(packet, notes, pos.first_timestamp);
+            writer.push_columns(&columns, packet, live)
+        };
+        if let Err(e) = pushed {
             write_error = Some(e);
             return false;
         }
