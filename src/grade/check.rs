@@ -113,7 +113,7 @@ pub enum CheckState {
     /// A `udp_broadcast` check's count.
     Broadcasts(Broadcasts),
     /// A `framing` check's own framing of every stream (with its own spec).
-    Framing(Box<Sticky>),
+    Framing(Box<Sticky<'static>>),
 }
 
 impl CheckState {

@@ -80,6 +80,11 @@ impl<W: Write> JsonArrayWriter<W> {
         Ok(())
     }
 
+    /// The underlying writer (for a caller that drains a buffer between elements).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Closes the array.
     ///
     /// # Errors

@@ -11,6 +11,8 @@
 
 pub mod auto;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::app::consumer::{At, StreamConsumer};
@@ -378,22 +380,67 @@ enum Slot {
 }
 
 /// The sticky-packet analysis of a capture: a [`StreamConsumer`] that frames the selected
-/// streams and reports each direction.
-pub struct Sticky {
+/// streams and reports each direction, kept until the end ([`Sticky::new`]) or handed out in
+/// stream order as soon as possible ([`Sticky::streaming`]).
+pub struct Sticky<'e> {
     options: Options,
     streams: Vec<Slot>,
     reports: Vec<Direction>,
     closed: Vec<StreamId>,
+    out: Option<&'e mut dyn FnMut(Direction)>,
+    /// Reports of streams finished before a lower stream, waiting for it (streaming only).
+    waiting: BTreeMap<u64, [Direction; 2]>,
+    /// The lowest stream not handed out yet (streaming only).
+    next_out: usize,
 }
 
-impl Sticky {
-    /// An analysis framing the streams `options` selects.
+impl Sticky<'static> {
+    /// An analysis framing the streams `options` selects; the reports are kept
+    /// ([`into_reports`](Sticky::into_reports)).
     pub fn new(options: Options) -> Self {
         Sticky {
             options,
             streams: Vec::new(),
             reports: Vec::new(),
             closed: Vec::new(),
+            out: None,
+            waiting: BTreeMap::new(),
+            next_out: 0,
+        }
+    }
+}
+
+impl<'e> Sticky<'e> {
+    /// An analysis that hands each report to `out`, in stream order, as soon as the stream and
+    /// every stream before it have ended: memory holds the open streams, not the listing of
+    /// the whole capture.
+    pub fn streaming(options: Options, out: &'e mut dyn FnMut(Direction)) -> Self {
+        Sticky {
+            options,
+            streams: Vec::new(),
+            reports: Vec::new(),
+            closed: Vec::new(),
+            out: Some(out),
+            waiting: BTreeMap::new(),
+            next_out: 0,
+        }
+    }
+
+    /// Hands out the reports of every ended stream with no open stream before it.
+    fn hand_out(&mut self) {
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
+        while let Some(slot) = self.streams.get(self.next_out) {
+            if !matches!(slot, Slot::Done) {
+                break;
+            }
+            if let Some(pair) = self.waiting.remove(&(self.next_out as u64)) {
+                for r in pair {
+                    out(r);
+                }
+            }
+            self.next_out += 1;
         }
     }
 
@@ -417,12 +464,17 @@ impl Sticky {
             return;
         };
         if let Slot::Framing(s) = std::mem::replace(slot, Slot::Done) {
-            self.reports.extend(s.finish(id.0));
+            let pair = s.finish(id.0);
+            if self.out.is_some() {
+                self.waiting.insert(id.0, pair);
+            } else {
+                self.reports.extend(pair);
+            }
         }
     }
 }
 
-impl StreamConsumer for Sticky {
+impl StreamConsumer for Sticky<'_> {
     fn on_event(&mut self, e: &StreamEvent<'_>, _at: At) {
         let id = e.stream;
         let selected = self.options.stream.is_none_or(|only| only == id.0);
@@ -458,14 +510,93 @@ impl StreamConsumer for Sticky {
         while let Some(id) = self.closed.pop() {
             self.finalize(id);
         }
+        self.hand_out();
     }
 
     fn finish(&mut self, _streams: &[Stream], _at: At) {
         for i in 0..self.streams.len() {
             self.finalize(StreamId(i as u64));
         }
+        self.hand_out();
         self.streams.clear();
         self.reports
             .sort_by_key(|r| (r.stream, r.direction.index()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::flow::tcp::EndCause;
+
+    fn event(stream: u64, direction: FlowDirection, event: Event<'_>) -> StreamEvent<'_> {
+        StreamEvent {
+            stream: StreamId(stream),
+            direction,
+            event,
+        }
+    }
+
+    /// Stream 1 sends two 4-byte-prefixed messages and ends; then stream 0 does the same.
+    fn feed(c: &mut dyn StreamConsumer) {
+        let msg: &[u8] = b"\0\0\0\x02hi\0\0\0\x01!";
+        let mut frame = 0;
+        for stream in [0, 1, 1, 0] {
+            frame += 1;
+            let at = At {
+                frame: FrameNumber(frame),
+                ts: Duration::from_millis(frame),
+            };
+            let dir = FlowDirection::ClientToServer;
+            if frame <= 2 {
+                let data = Event::Data {
+                    frame: at.frame,
+                    offset: 0,
+                    bytes: msg,
+                };
+                c.on_event(&event(stream, dir, data), at);
+            } else {
+                for d in [dir, dir.reverse()] {
+                    let end = Event::End {
+                        offset: if d == dir { msg.len() as u64 } else { 0 },
+                        cause: EndCause::Fin,
+                    };
+                    c.on_event(&event(stream, d, end), at);
+                }
+            }
+            c.on_packet_end(StreamId(stream), at);
+        }
+        c.finish(&[], At::default());
+    }
+
+    fn options() -> Options {
+        Options {
+            framing: "len:4".parse().unwrap(),
+            stream: None,
+            keep_segments: true,
+        }
+    }
+
+    #[test]
+    fn streaming_hands_reports_out_in_stream_order_as_kept_ones() {
+        let mut kept = Sticky::new(options());
+        feed(&mut kept);
+        let kept = kept.into_reports();
+        let mut streamed = Vec::new();
+        let mut out = |r: Direction| streamed.push(r);
+        let mut s = Sticky::streaming(options(), &mut out);
+        feed(&mut s);
+        drop(s);
+        let key = |r: &Direction| (r.stream, r.direction.index(), r.messages, r.data_segments);
+        assert_eq!(
+            streamed.iter().map(key).collect::<Vec<_>>(),
+            kept.iter().map(key).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            streamed.iter().map(key).collect::<Vec<_>>(),
+            vec![(0, 0, 2, 1), (0, 1, 0, 0), (1, 0, 2, 1), (1, 1, 0, 0)]
+        );
     }
 }

@@ -38,14 +38,32 @@ pub struct StickyArgs {
 /// or a write error.
 pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut sticky = Sticky::new(sticky::Options {
-        framing: args.framing.clone(),
-        stream: args.stream,
-        keep_segments: true,
-    });
+    // Reports are written as streams end (in stream order), never held for the whole capture.
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut writer = report::sticky::Writer::new(&mut out, args.format.into(), term)?;
+    let mut write_error = None;
+    let mut write = |r: sticky::Direction| {
+        if write_error.is_none()
+            && let Err(e) = writer.push(&r)
+        {
+            write_error = Some(e);
+        }
+    };
+    let mut sticky = Sticky::streaming(
+        sticky::Options {
+            framing: args.framing.clone(),
+            stream: args.stream,
+            keep_segments: true,
+        },
+        &mut write,
+    );
     let mut engine = args.input.engine();
     engine.stream_consumer(&mut sticky);
     let (summary, error) = input::analyze(&args.input.file, engine)?;
+    drop(sticky);
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
     if let Some(n) = args.stream
         && n >= summary.streams.len() as u64
         && error.is_none()
@@ -56,8 +74,7 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
             summary.streams.len().saturating_sub(1)
         );
     }
-    let mut out = BufWriter::new(io::stdout().lock());
-    report::sticky::write(&mut out, args.format.into(), term, &sticky.into_reports())?;
+    writer.finish()?;
     out.flush()?;
     if let Some(e) = error {
         return Err(e).context(shown);
