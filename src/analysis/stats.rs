@@ -11,7 +11,7 @@ use etherparse::TransportSlice;
 use serde::Serialize;
 
 use crate::analysis::streams::StreamRow;
-use crate::app::Notes;
+use crate::app::{Notes, PacketObserver};
 use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
 use crate::decode::{OsiLayer, Packet};
 use crate::view::describe::layer_names;
@@ -258,7 +258,15 @@ impl Collector {
             }
         }
     }
+}
 
+impl PacketObserver for Collector {
+    fn on_packet(&mut self, packet: &Packet<'_>, notes: &Notes<'_>) {
+        Collector::on_packet(self, packet, notes);
+    }
+}
+
+impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
     pub fn finish(self, tcp: Vec<StreamRow>) -> Stats {
         let total = self.packets.max(1) as f64;

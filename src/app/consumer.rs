@@ -1,8 +1,9 @@
 //! The hooks the engine drives, and the typed notes it hands back per packet.
 //!
 //! The engine (above) reads frames, decodes them, runs TCP segments through the stream table
-//! and then calls the consumers a command plugged in, through the two small traits here:
-//! [`StreamConsumer`] for the events of TCP streams and [`DatagramConsumer`] for UDP datagrams.
+//! and then calls the consumers a command plugged in, through the small traits here:
+//! [`StreamConsumer`] for the events of TCP streams, [`DatagramConsumer`] for UDP datagrams and
+//! [`PacketObserver`] for every packet with its notes.
 //! A consumer may annotate the packet being processed with a [`Note`]; the engine gathers the
 //! notes of a packet in [`Notes`] and gives them, with the decoded packet, to the caller. Notes
 //! are typed values (numbers, flags, borrowed views): turning them into text is `view`'s job,
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{http, tftp};
+use crate::decode::Packet;
 use crate::flow::tcp::{Outcome, Stream, StreamEvent};
 use crate::units::{FrameNumber, StreamId};
 
@@ -114,4 +116,11 @@ pub trait StreamConsumer {
 pub trait DatagramConsumer {
     /// Looks at one datagram; returns a note when it recognised the payload.
     fn on_datagram<'a>(&'a mut self, datagram: &Datagram<'a>) -> Option<Note<'a>>;
+}
+
+/// An observer of every packet, called in capture order once the stream and datagram
+/// consumers have annotated it (statistics, cross-protocol linking).
+pub trait PacketObserver {
+    /// One decoded packet with its notes.
+    fn on_packet(&mut self, packet: &Packet<'_>, notes: &Notes<'_>);
 }

@@ -17,5 +17,5 @@ pub mod http;
 mod parse_error;
 pub mod tftp;
 
-pub use consumer::{At, Datagram, DatagramConsumer, Note, Notes, StreamConsumer};
+pub use consumer::{At, Datagram, DatagramConsumer, Note, Notes, PacketObserver, StreamConsumer};
 pub use parse_error::ParseError;

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use etherparse::TransportSlice;
 
-use crate::app::{At, Datagram, DatagramConsumer, Notes, StreamConsumer};
+use crate::app::{At, Datagram, DatagramConsumer, Notes, PacketObserver, StreamConsumer};
 use crate::capture::{CaptureReader, Frame};
 use crate::decode::{self, Packet};
 use crate::error::Error;
@@ -93,6 +93,7 @@ pub struct Engine<'c> {
     table: Option<StreamTable>,
     streams: Vec<&'c mut dyn StreamConsumer>,
     datagrams: Vec<&'c mut dyn DatagramConsumer>,
+    observers: Vec<&'c mut dyn PacketObserver>,
     limits_hit: LimitsHit,
     position: Position,
     first_timestamp: Option<Duration>,
@@ -108,6 +109,7 @@ impl<'c> Engine<'c> {
             table: None,
             streams: Vec::new(),
             datagrams: Vec::new(),
+            observers: Vec::new(),
             limits_hit: LimitsHit::default(),
             position: Position::default(),
             first_timestamp: None,
@@ -132,6 +134,12 @@ impl<'c> Engine<'c> {
     /// Plugs in a consumer of UDP datagrams.
     pub fn datagram_consumer(&mut self, consumer: &'c mut dyn DatagramConsumer) -> &mut Self {
         self.datagrams.push(consumer);
+        self
+    }
+
+    /// Plugs in an observer of every packet and its notes.
+    pub fn packet_observer(&mut self, observer: &'c mut dyn PacketObserver) -> &mut Self {
+        self.observers.push(observer);
         self
     }
 
@@ -193,6 +201,9 @@ impl<'c> Engine<'c> {
             }
             notes.tcp = Some(outcome);
             notes.app = self.streams.iter().find_map(|c| c.note(outcome.stream));
+            for o in self.observers.iter_mut() {
+                o.on_packet(&packet, &notes);
+            }
             return on_packet(&self.position, &packet, &notes);
         }
         if !self.datagrams.is_empty()
@@ -210,6 +221,9 @@ impl<'c> Engine<'c> {
                     notes.app.get_or_insert(note);
                 }
             }
+        }
+        for o in self.observers.iter_mut() {
+            o.on_packet(&packet, &notes);
         }
         on_packet(&self.position, &packet, &notes)
     }

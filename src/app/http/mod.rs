@@ -1,6 +1,6 @@
 //! HTTP/1.x (RFC 9110, RFC 9112): everything about it lives here.
 //!
-//! - [`parser`] (crate-private) and [`types`]: the byte-level syntax of start lines, header
+//! - `parser` (crate-private) and `types`: the byte-level syntax of start lines, header
 //!   blocks and chunk-size lines, as views borrowing the stream bytes ([`Head`], [`Headers`]).
 //! - [`detect`]: THE start detector, used by every command that decides whether bytes are HTTP.
 //! - [`framer`]: where each message starts and ends (RFC 9112 §6), knowing HEAD, CONNECT, 1xx,

@@ -33,7 +33,8 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
-    /// Still being tracked (only seen in [`Tracker::transfers`] before [`Tracker::finish`]).
+    /// Still being tracked (only seen in [`Tracker::transfers`](super::Tracker::transfers) before
+    /// [`Tracker::finish`](super::Tracker::finish)).
     Open,
     /// The final block was received and acknowledged.
     Completed,

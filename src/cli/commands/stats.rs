@@ -30,23 +30,24 @@ pub struct StatsArgs {
 pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
     let mut input = input::open(&args.input.file)?;
-    // The hierarchy names HTTP and TFTP packets: labels without text, no transactions; the
-    // conversations come from the TCP stream table. No payload is framed.
+    // The hierarchy names HTTP and TFTP packets: HTTP is framed only to label its packets (no
+    // text, no transactions), nothing else is framed; the conversations come from the TCP
+    // stream table.
     let mut http = http::Tracker::new(http::Options {
         transactions: false,
         labels: http::Labels::Frames,
         bodies: None,
     });
     let mut tftp = tftp::Tracker::new(args.input.tftp_config());
+    let mut collector = Collector::new();
     let mut engine = args.input.engine();
     engine
         .stream_consumer(&mut http)
-        .datagram_consumer(&mut tftp);
-    let mut collector = Collector::new();
+        .datagram_consumer(&mut tftp)
+        .packet_observer(&mut collector);
     let bar = input.progress.clone();
     let mut n: u64 = 0;
-    let result = engine.run(&mut input.reader, |pos, packet, notes| {
-        collector.on_packet(packet, notes);
+    let result = engine.run(&mut input.reader, |pos, _, _| {
         n += 1;
         if let Some(b) = &bar
             && n.is_multiple_of(8192)
