@@ -7,9 +7,10 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pcaplab::app::{http, tftp};
 use pcaplab::capture::CaptureReader;
 use pcaplab::decode;
-use pcaplab::engine::{self, Engine, Options};
+use pcaplab::engine::Engine;
 
 fn input() -> (String, Vec<u8>) {
     let path = std::env::var_os("PCAPLAB_BENCH_CAPTURE")
@@ -51,13 +52,25 @@ fn bench(c: &mut Criterion) {
     group.bench_function("engine", |b| {
         b.iter(|| {
             let mut reader = CaptureReader::new(Cursor::new(&bytes)).expect("capture");
-            let mut engine = Engine::new(Options::default());
+            // The consumers of `stats`: TCP, HTTP labels without text, TFTP.
+            let mut http = http::Tracker::new(http::Options {
+                transactions: false,
+                labels: http::Labels::Frames,
+                bodies: None,
+            });
+            let mut tftp = tftp::Tracker::new(tftp::Config::default());
+            let mut engine = Engine::new(Default::default());
+            engine
+                .stream_consumer(&mut http)
+                .datagram_consumer(&mut tftp);
             let mut n = 0u64;
-            engine::run(&mut reader, &mut engine, |_, _, _| {
-                n += 1;
-                true
-            })
-            .expect("run");
+            engine
+                .run(&mut reader, |_, _, _| {
+                    n += 1;
+                    true
+                })
+                .expect("run");
+            engine.finish();
             n
         })
     });

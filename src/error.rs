@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::capture::FrameNumber;
+use crate::units::FrameNumber;
 
 /// A problem that stops the run: the input cannot be read (further).
 ///

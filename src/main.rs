@@ -9,16 +9,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::args::{Cli, Command};
+use cli::{Cli, Command, Outcome};
 use pcaplab::report::Terminal;
-
-/// What a subcommand reports back besides errors.
-pub enum Outcome {
-    /// Everything ran and every check passed.
-    Ok,
-    /// A check or grade failed (exit status 1).
-    ChecksFailed,
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

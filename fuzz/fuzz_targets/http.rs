@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use pcaplab::analysis::http::{Options, StreamAnalyzer};
+use pcaplab::app::http::{Conversation, Options};
 use pcaplab::capture::FrameNumber;
 use pcaplab::flow::Direction;
 
@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = pcaplab::app::http::decode_head(data);
     let client = "10.0.0.1:4000".parse().unwrap();
     let server = "10.0.0.2:80".parse().unwrap();
-    let mut a = StreamAnalyzer::new(0, client, server, Options::default());
+    let mut a = Conversation::new(0, client, server, Options::default());
     let mut offsets = [0u64; 2];
     let mut rest = data;
     let mut frame = 1;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use pcaplab::analysis::tftp::{Config, Tracker};
+use pcaplab::app::tftp::{Config, Tracker};
 use pcaplab::capture::FrameNumber;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,9 +1,7 @@
-//! Analyses: events from the engine → owned result structs. Nothing here prints.
+//! Cross-protocol analyses: consumers of the engine's events and notes that build owned result
+//! structs ([`sticky`], [`follow`], [`stats`], [`streams`]). Nothing here prints.
 
-pub mod grade;
-pub mod http;
-pub mod packets;
+pub mod follow;
 pub mod stats;
 pub mod sticky;
 pub mod streams;
-pub mod tftp;

@@ -3,7 +3,7 @@
 //! span, rates and the malformed count. Fed every packet in capture order; memory grows with the
 //! number of distinct protocols, endpoints, ports and conversations, not with the packets.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -11,9 +11,10 @@ use etherparse::TransportSlice;
 use serde::Serialize;
 
 use crate::analysis::streams::StreamRow;
+use crate::app::{Notes, PacketObserver};
 use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
-use crate::decode::describe::{self, Context};
 use crate::decode::{OsiLayer, Packet};
+use crate::view::describe::layer_names;
 
 /// One protocol of the hierarchy.
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +22,7 @@ pub struct ProtocolCount {
     /// OSI layer number.
     pub osi: OsiLayer,
     /// Protocol name as in the layer list (`Ethernet`, `IPv4`, `TCP`, `TFTP`, ...).
-    pub protocol: String,
+    pub protocol: &'static str,
     /// Packets that carry it.
     pub packets: u64,
     /// Wire bytes of those packets.
@@ -131,9 +132,12 @@ pub struct Collector {
     /// Few entries (one per protocol seen), so a list searched linearly.
     protocols: Vec<ProtocolCount>,
     endpoints: HashMap<IpAddr, [u64; 4]>,
-    ports: HashMap<(&'static str, u16), u64>,
+    /// Packets per port, TCP then UDP, indexed by port number (no hashing per packet).
+    ports: Vec<[u64; 2]>,
     udp: HashMap<(SocketAddr, SocketAddr), usize>,
     udp_list: Vec<UdpConversation>,
+    /// The layer names of the packet being counted (reused: no allocation per packet).
+    names: Vec<(OsiLayer, &'static str)>,
 }
 
 impl Collector {
@@ -142,19 +146,20 @@ impl Collector {
         Collector::default()
     }
 
-    /// Counts one packet.
-    pub fn on_packet(&mut self, packet: &Packet<'_>, ctx: &Context) {
+    /// Counts one packet, with the notes the engine gathered for it.
+    pub fn on_packet(&mut self, packet: &Packet<'_>, notes: &Notes<'_>) {
         let len = u64::from(packet.frame.original_len);
         let ts = packet.frame.timestamp;
         self.packets += 1;
         self.bytes += len;
         self.first.get_or_insert(ts);
         self.last = Some(ts);
-        if packet.malformed.is_some() || ctx.app.as_ref().is_some_and(|a| a.malformed.is_some()) {
+        if packet.malformed.is_some() || notes.app.as_ref().is_some_and(|a| a.is_malformed()) {
             self.malformed += 1;
         }
-        let mut names = Vec::with_capacity(8);
-        describe::layer_names(packet, ctx, &mut names);
+        let mut names = std::mem::take(&mut self.names);
+        names.clear();
+        layer_names(packet, notes.app.as_ref().map(|a| a.protocol()), &mut names);
         for (i, (osi, name)) in names.iter().enumerate() {
             // A protocol counts once per packet, like tshark's `frame.protocols`: a QinQ frame
             // has two VLAN tags but is one packet carrying VLAN.
@@ -167,7 +172,7 @@ impl Collector {
             match self
                 .protocols
                 .iter_mut()
-                .find(|p| p.osi == *osi && p.protocol == *name)
+                .find(|p| p.osi == *osi && (std::ptr::eq(p.protocol, *name) || p.protocol == *name))
             {
                 Some(p) => {
                     p.packets += 1;
@@ -175,13 +180,14 @@ impl Collector {
                 }
                 None => self.protocols.push(ProtocolCount {
                     osi: *osi,
-                    protocol: (*name).to_string(),
+                    protocol: name,
                     packets: 1,
                     bytes: len,
                     share: 0.0,
                 }),
             }
         }
+        self.names = names;
         let Some((src, dst)) = packet.ip_addrs() else {
             return;
         };
@@ -191,20 +197,32 @@ impl Collector {
         let d = self.endpoints.entry(dst).or_default();
         d[2] += 1;
         d[3] += len;
-        let transport = match packet.transport() {
-            Some(TransportSlice::Udp(_)) => "udp",
-            Some(TransportSlice::Tcp(_)) => "tcp",
-            None if packet.partial_tcp().is_some() => "tcp",
+        let udp = match packet.transport() {
+            Some(TransportSlice::Udp(_)) => true,
+            Some(TransportSlice::Tcp(_)) => false,
+            None if packet.partial_tcp().is_some() => false,
             _ => return,
         };
         let Some((sport, dport)) = packet.ports() else {
             return;
         };
-        *self.ports.entry((transport, sport)).or_default() += 1;
-        if dport != sport {
-            *self.ports.entry((transport, dport)).or_default() += 1;
+        if self.ports.is_empty() {
+            self.ports = vec![[0; 2]; usize::from(u16::MAX) + 1];
         }
-        if transport == "udp" {
+        let t = usize::from(udp);
+        for port in [sport, dport]
+            .into_iter()
+            .take(if dport == sport { 1 } else { 2 })
+        {
+            if let Some(c) = self
+                .ports
+                .get_mut(usize::from(port))
+                .and_then(|p| p.get_mut(t))
+            {
+                *c += 1;
+            }
+        }
+        if udp {
             let a = SocketAddr::new(src, sport);
             let b = SocketAddr::new(dst, dport);
             let index = match self.udp.get(&(b, a)) {
@@ -240,7 +258,15 @@ impl Collector {
             }
         }
     }
+}
 
+impl PacketObserver for Collector {
+    fn on_packet(&mut self, packet: &Packet<'_>, notes: &Notes<'_>) {
+        Collector::on_packet(self, packet, notes);
+    }
+}
+
+impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
     pub fn finish(self, tcp: Vec<StreamRow>) -> Stats {
         let total = self.packets.max(1) as f64;
@@ -252,7 +278,7 @@ impl Collector {
             x.osi
                 .cmp(&y.osi)
                 .then(y.packets.cmp(&x.packets))
-                .then(x.protocol.cmp(&y.protocol))
+                .then(x.protocol.cmp(y.protocol))
         });
         let mut endpoints: Vec<Endpoint> = self
             .endpoints
@@ -275,17 +301,20 @@ impl Collector {
                 .cmp(&(x.packets_sent + x.packets_received))
                 .then(x.address.cmp(&y.address))
         });
-        let mut ports: Vec<Port> = self
-            .ports
-            .into_iter()
-            .map(|((transport, port), packets)| Port {
-                transport,
-                port,
-                service: service_name(port),
-                range: port_range(port),
-                packets,
-            })
-            .collect();
+        let mut ports: Vec<Port> = Vec::new();
+        for (port, counts) in (0..=u16::MAX).zip(&self.ports) {
+            for (transport, &packets) in ["tcp", "udp"].into_iter().zip(counts) {
+                if packets > 0 {
+                    ports.push(Port {
+                        transport,
+                        port,
+                        service: service_name(port),
+                        range: port_range(port),
+                        packets,
+                    });
+                }
+            }
+        }
         ports.sort_by(|x, y| {
             y.packets
                 .cmp(&x.packets)

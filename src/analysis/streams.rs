@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use serde::Serialize;
 
 use super::sticky;
-use crate::flow::Direction;
 use crate::flow::tcp::{CloseState, DirectionStats, Handshake, HandshakeState, Stream};
+use crate::units::Direction;
 
 /// One row of `pcaplab streams` (and its JSON object).
 #[derive(Debug, Clone, Serialize)]
@@ -72,17 +72,32 @@ pub fn close_name(close: &CloseState) -> String {
     }
 }
 
-/// Builds the rows from the streams and the sticky reports (two per stream, or none).
+/// Builds the rows from the streams and the sticky reports (two per stream, or none), in
+/// linear time: each stream finds its reports by index, not by searching the list.
 pub fn rows(streams: &[Stream], sticky: &[sticky::Direction]) -> Vec<StreamRow> {
+    let mut by_stream: Vec<[Option<&sticky::Direction>; 2]> = vec![[None, None]; streams.len()];
+    for r in sticky {
+        if let Some(pair) = usize::try_from(r.stream)
+            .ok()
+            .and_then(|i| by_stream.get_mut(i))
+            && let Some(slot) = pair.get_mut(r.direction.index())
+        {
+            slot.get_or_insert(r);
+        }
+    }
     streams
         .iter()
         .map(|s| {
-            let reports: Vec<&sticky::Direction> =
-                sticky.iter().filter(|r| r.stream == s.id.0).collect();
+            let reports = usize::try_from(s.id.0)
+                .ok()
+                .and_then(|i| by_stream.get(i))
+                .copied()
+                .unwrap_or_default();
             let framing_of = |d: Direction| {
                 reports
-                    .iter()
-                    .find(|r| r.direction == d)
+                    .get(d.index())
+                    .copied()
+                    .flatten()
                     .map_or_else(|| "none".to_string(), |r| r.framing.clone())
             };
             let (c2s, s2c) = (&s.client_to_server, &s.server_to_client);
@@ -104,8 +119,8 @@ pub fn rows(streams: &[Stream], sticky: &[sticky::Direction]) -> Vec<StreamRow> 
                     framing_of(Direction::ClientToServer),
                     framing_of(Direction::ServerToClient)
                 ),
-                coalesced_segments: reports.iter().map(|r| r.coalesced_segments).sum(),
-                split_messages: reports.iter().map(|r| r.split_messages).sum(),
+                coalesced_segments: reports.iter().flatten().map(|r| r.coalesced_segments).sum(),
+                split_messages: reports.iter().flatten().map(|r| r.split_messages).sum(),
                 handshake_frames: s.handshake,
                 close_frames: s.close,
                 frames: (s.first_frame.0, s.last_frame.0),

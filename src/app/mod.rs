@@ -1,7 +1,7 @@
-//! Application payload parsers (nom 8): pure functions over `&[u8]` that return borrowed views.
-//!
-//! This module owns the byte-level grammar of each application protocol; it keeps no state
-//! between packets (conversation tracking lives in `analysis`).
+//! One wing per application protocol ([`http`], [`tftp`]): parser, detector, framer, tracker,
+//! results and warning texts of each live in its folder. [`consumer`] holds the small traits
+//! through which the engine feeds the protocols (and the cross-protocol analyses above), and the
+//! typed per-packet notes they give back.
 #![cfg_attr(
     not(test),
     deny(
@@ -12,8 +12,10 @@
     )
 )]
 
+pub mod consumer;
 pub mod http;
 mod parse_error;
 pub mod tftp;
 
+pub use consumer::{At, Datagram, DatagramConsumer, Note, Notes, PacketObserver, StreamConsumer};
 pub use parse_error::ParseError;

@@ -1,40 +1,10 @@
-//! Command-line arguments (clap derive).
+//! The flags shared by several subcommands (clap derive): input and memory limits, output
+//! format, framing spec.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-
-/// pcaplab: decode captures and answer networking-course questions about them.
-#[derive(Debug, Parser)]
-#[command(name = "pcaplab", version, about, long_about = None)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// One row per packet: number, time, addresses, protocol, OSI layers, info.
-    Packets(PacketsArgs),
-    /// The decoded tree of chosen packets, grouped under OSI layers.
-    Show(ShowArgs),
-    /// One row per TCP stream: handshake, close, bytes, retransmissions, gaps, sticky counts.
-    Streams(crate::cli::commands::streams::StreamsArgs),
-    /// The reassembled conversation of one TCP stream, like Wireshark's Follow TCP Stream.
-    Follow(crate::cli::commands::follow::FollowArgs),
-    /// Where messages were coalesced or split against TCP segment boundaries.
-    Sticky(crate::cli::commands::sticky::StickyArgs),
-    /// One row per TFTP transfer: files, blocks, completeness, errors, retransmissions.
-    Tftp(crate::cli::commands::tftp::TftpArgs),
-    /// One row per HTTP transaction: method, URI, status, sizes, timing, warnings.
-    Http(crate::cli::commands::http::HttpArgs),
-    /// Protocol hierarchy by OSI layer, endpoints, conversations, rates.
-    Stats(crate::cli::commands::stats::StatsArgs),
-    /// Grade captures of student programs against a TOML rubric.
-    Grade(crate::cli::commands::grade::GradeArgs),
-}
+use clap::{Args, ValueEnum};
+use pcaplab::framing::FramingSpec;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,47 +72,23 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 impl InputArgs {
-    /// Engine settings from these options.
-    pub fn options(&self) -> pcaplab::engine::Options {
+    /// An engine with the TCP reassembly memory limits of these options and no consumer yet.
+    pub fn engine<'c>(&self) -> pcaplab::engine::Engine<'c> {
         let mut limits = pcaplab::flow::tcp::TableLimits::default();
         limits.reassembly.direction_cap = self.max_buffer_per_direction;
         limits.global_budget = self.max_buffer_total;
-        pcaplab::engine::Options {
-            tftp_ports: self.tftp_ports.clone(),
-            tcp_limits: limits,
-            ..Default::default()
-        }
+        pcaplab::engine::Engine::new(limits)
+    }
+
+    /// TFTP tracker settings: the server ports of these options (69 always).
+    pub fn tftp_config(&self) -> pcaplab::app::tftp::Config {
+        let mut config = pcaplab::app::tftp::Config::default();
+        config.server_ports.extend(self.tftp_ports.iter().copied());
+        config
     }
 }
 
-/// `pcaplab packets`.
-#[derive(Debug, Args)]
-pub struct PacketsArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
-    /// Stop after this many packets.
-    #[arg(long, short = 'n', value_name = "N")]
-    pub limit: Option<u64>,
-    /// Leave out the header row (table and CSV).
-    #[arg(long)]
-    pub no_header: bool,
-}
-
-/// `pcaplab show`.
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Packet numbers to show (repeatable; default: all).
-    #[arg(long = "packet", short = 'p', value_name = "N")]
-    pub packets: Vec<u64>,
-    /// Add a hex dump of each packet.
-    #[arg(long)]
-    pub hex: bool,
-    /// Output format: `table` prints the tree, `json`/`ndjson` the layers as objects.
-    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
+/// Parses a `--framing` value with the library's precise error messages.
+pub fn parse_framing(s: &str) -> Result<FramingSpec, String> {
+    s.parse::<FramingSpec>().map_err(|e| e.to_string())
 }

@@ -56,36 +56,37 @@ pub fn open(path: &Path) -> Result<Input> {
     })
 }
 
-/// Opens `path` and runs the whole capture through an engine with `options`, showing the
-/// progress bar when there is one. A read error comes back beside the findings of every packet
-/// before it.
+/// Opens `path` and runs the whole capture through `engine` (built by the command with the
+/// consumers it needs), showing the progress bar when there is one. A read error comes back
+/// beside the summary of every packet before it.
 ///
 /// # Errors
 /// When the file cannot be opened or is not a capture.
 pub fn analyze(
     path: &Path,
-    options: pcaplab::engine::Options,
-) -> Result<(pcaplab::engine::Findings, Option<pcaplab::Error>)> {
+    engine: pcaplab::engine::Engine<'_>,
+) -> Result<(pcaplab::engine::Summary, Option<pcaplab::Error>)> {
     let mut input = open(path)?;
     let bar = input.progress.clone();
-    let result = pcaplab::engine::analyze(
-        &mut input.reader,
-        pcaplab::engine::Engine::new(options),
-        |at| {
-            if let Some(b) = &bar {
-                b.set_position(at);
-            }
-        },
-    );
+    let result = pcaplab::engine::analyze(&mut input.reader, engine, |at| {
+        if let Some(b) = &bar {
+            b.set_position(at);
+        }
+    });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let hit = result.0.limits_hit;
+    report_limits(&result.0);
+    Ok(result)
+}
+
+/// Says on stderr when the TCP reassembly memory limits were hit.
+pub fn report_limits(summary: &pcaplab::engine::Summary) {
+    let hit = summary.limits_hit;
     if hit.per_direction + hit.global > 0 {
         eprintln!(
             "pcaplab: note: TCP reassembly memory limits were hit {} times (per direction) and {} times (in all); {} bytes were skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
             hit.per_direction, hit.global, hit.skipped_bytes
         );
     }
-    Ok(result)
 }

@@ -16,7 +16,6 @@
 
 pub mod addr;
 mod cut;
-pub mod describe;
 pub mod icmp;
 mod layer;
 pub mod link;

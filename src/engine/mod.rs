@@ -1,58 +1,81 @@
-//! The glue: drives capture → decode → stateful stages (TCP streams, TFTP and HTTP conversations)
-//! and hands each decoded packet, with what the stateful stages learned about it, to the caller.
-
-mod tcp;
-mod tftp;
-
-pub use tcp::{FollowChunk, LimitsHit, StickyOptions};
+//! The loop: capture → decode → TCP stream table → dispatch to the consumers a command asked
+//! for, and each packet with its notes to the caller.
+//!
+//! The engine names no analysis and no protocol. A command builds it with only the consumers it
+//! needs ([`Engine::stream_consumer`], [`Engine::datagram_consumer`]), lends them for the run,
+//! and reads their results afterwards; the TCP stream table runs only when some stream
+//! consumer is plugged in or the command wants TCP numbers ([`Engine::track_tcp`]), so `tftp`
+//! never reassembles TCP. Per packet the engine allocates nothing and formats nothing: the
+//! consumers get borrowed events and the caller gets the decoded packet with typed [`Notes`].
+//!
+//! ```no_run
+//! use pcaplab::app::tftp::{self, Tracker};
+//! use pcaplab::capture::CaptureReader;
+//! use pcaplab::engine::Engine;
+//!
+//! let mut reader = CaptureReader::open(std::path::Path::new("capture.pcap"))?;
+//! let mut tftp = Tracker::new(tftp::Config::default());
+//! let mut engine = Engine::new(Default::default());
+//! engine.datagram_consumer(&mut tftp);
+//! engine.run(&mut reader, |_, _packet, _notes| true)?;
+//! engine.finish();
+//! let transfers = tftp.finish();
+//! # Ok::<(), pcaplab::Error>(())
+//! ```
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use etherparse::TransportSlice;
 
-use crate::analysis::http as http_analysis;
-use crate::analysis::sticky;
-use crate::analysis::tftp as tftp_analysis;
+use crate::app::{At, Datagram, DatagramConsumer, Notes, PacketObserver, StreamConsumer};
 use crate::capture::{CaptureReader, Frame};
-use crate::decode::describe::Context;
-use crate::decode::describe::{AppView, TcpRelative};
 use crate::decode::{self, Packet};
 use crate::error::Error;
-use crate::flow::tcp::Stream;
+use crate::flow::tcp::{
+    Event, Flags, LimitKind, SegmentInfo, Stream, StreamEvent, StreamTable, TableLimits,
+};
 
-/// Settings of a run.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Extra UDP ports whose requests open TFTP transfers (69 always does).
-    pub tftp_ports: Vec<u16>,
-    /// Write every transferred TFTP file into this directory.
-    pub tftp_extract_dir: Option<PathBuf>,
-    /// HTTP analysis settings (body extraction).
-    pub http: http_analysis::Options,
-    /// Frame streams into messages for the sticky-packet analysis.
-    pub sticky: Option<StickyOptions>,
-    /// Keep the reassembled bytes of this TCP stream (for `follow`).
-    pub follow: Option<u64>,
-    /// Memory limits of TCP reassembly (out-of-order bytes per direction and in all).
-    pub tcp_limits: crate::flow::tcp::TableLimits,
+/// How often the reassembly memory limits forced data to be skipped (it became gaps).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LimitsHit {
+    /// Times a direction's out-of-order buffer was full.
+    pub per_direction: u64,
+    /// Times the global budget was exhausted.
+    pub global: u64,
+    /// Bytes skipped because of either limit.
+    pub skipped_bytes: u64,
 }
 
-/// What the stateful stages found in the whole capture, once it has been read.
+impl LimitsHit {
+    fn count(&mut self, e: &StreamEvent<'_>) {
+        if let Event::BufferLimit { skipped, limit, .. } = e.event {
+            match limit {
+                LimitKind::Direction => self.per_direction += 1,
+                LimitKind::Global => self.global += 1,
+            }
+            self.skipped_bytes += skipped;
+        }
+    }
+}
+
+/// Where the run is, for the per-packet callback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Packets read so far (this one included).
+    pub packets: u64,
+    /// Bytes of the input read so far (for progress bars).
+    pub input_offset: u64,
+    /// Timestamp of the capture's first packet.
+    pub first_timestamp: Duration,
+}
+
+/// What the run found besides the consumers' own results.
 #[derive(Debug)]
-pub struct Findings {
-    /// Every TFTP transfer, in order of its request.
-    pub tftp_transfers: Vec<tftp_analysis::Transfer>,
-    /// Every TCP connection, by stream id.
+pub struct Summary {
+    /// Every TCP connection, by stream id (empty when TCP was not tracked).
     pub streams: Vec<Stream>,
-    /// Every HTTP transaction, in capture order.
-    pub http_transactions: Vec<http_analysis::Transaction>,
-    /// Sticky-packet reports, two per framed stream (client to server first).
-    pub sticky: Vec<sticky::Direction>,
-    /// The reassembled bytes of the followed stream.
-    pub followed: Vec<FollowChunk>,
     /// How often the reassembly memory limits were hit.
     pub limits_hit: LimitsHit,
     /// Packets read.
@@ -63,244 +86,246 @@ pub struct Findings {
     pub last_timestamp: Option<Duration>,
 }
 
-/// Per-capture state of the stateful stages.
-pub struct Engine {
+/// One run over a capture, with the consumers lent for it.
+pub struct Engine<'c> {
+    limits: TableLimits,
+    track_tcp: bool,
+    table: Option<StreamTable>,
+    streams: Vec<&'c mut dyn StreamConsumer>,
+    datagrams: Vec<&'c mut dyn DatagramConsumer>,
+    observers: Vec<&'c mut dyn PacketObserver>,
+    limits_hit: LimitsHit,
+    position: Position,
     first_timestamp: Option<Duration>,
-    packets: u64,
-    input_offset: u64,
-    last_frame: (crate::capture::FrameNumber, Duration),
-    tftp: tftp_analysis::Tracker,
-    tcp: tcp::Tcp,
-    labels: Vec<http_analysis::Label>,
+    last: At,
 }
 
-impl Engine {
-    /// A fresh engine.
-    pub fn new(options: Options) -> Self {
-        let mut tftp_config = tftp_analysis::Config::default();
-        tftp_config
-            .server_ports
-            .extend(options.tftp_ports.iter().copied());
-        tftp_config.extract_dir = options.tftp_extract_dir.clone();
+impl<'c> Engine<'c> {
+    /// An engine with no consumer; `limits` bound TCP reassembly memory when TCP is tracked.
+    pub fn new(limits: TableLimits) -> Self {
         Engine {
+            limits,
+            track_tcp: false,
+            table: None,
+            streams: Vec::new(),
+            datagrams: Vec::new(),
+            observers: Vec::new(),
+            limits_hit: LimitsHit::default(),
+            position: Position::default(),
             first_timestamp: None,
-            packets: 0,
-            input_offset: 0,
-            last_frame: Default::default(),
-            tftp: tftp_analysis::Tracker::new(tftp_config),
-            tcp: tcp::Tcp::new(
-                options.tcp_limits,
-                options.http.clone(),
-                options.sticky.clone(),
-                options.follow,
-            ),
-            labels: Vec::new(),
+            last: At::default(),
         }
     }
 
-    /// Ends every conversation still open and returns what was found.
-    pub fn finish(mut self) -> Findings {
-        let (frame, ts) = self.last_frame;
-        self.tcp.finish(frame, ts);
-        let mut tcp = self.tcp;
-        Findings {
-            tftp_transfers: self.tftp.finish(),
-            streams: tcp.take_streams(),
-            http_transactions: std::mem::take(&mut tcp.transactions),
-            sticky: std::mem::take(&mut tcp.sticky_reports),
-            followed: std::mem::take(&mut tcp.followed),
-            limits_hit: tcp.limits_hit,
-            packets: self.packets,
-            first_timestamp: self.first_timestamp,
-            last_timestamp: (self.packets > 0).then_some(ts),
-        }
+    /// Tracks TCP connections even without a stream consumer: every TCP packet's notes then
+    /// carry its stream and relative numbers, and [`Summary::streams`] the connections.
+    pub fn track_tcp(&mut self) -> &mut Self {
+        self.track_tcp = true;
+        self
     }
 
-    /// Decodes one frame and runs it through the stateful stages.
-    pub fn process<'a>(&mut self, frame: &Frame<'a>) -> (Packet<'a>, Context) {
-        self.first_timestamp.get_or_insert(frame.timestamp);
-        self.packets += 1;
-        self.last_frame = (frame.number, frame.timestamp);
-        let packet = decode::decode(frame);
-        let mut ctx = Context::default();
-        if let Some((src, dst)) = packet.ip_addrs() {
-            self.on_tcp(&packet, src, dst, &mut ctx);
-        }
-        if let (Some((src, dst)), Some(TransportSlice::Udp(udp))) =
-            (packet.ip_addrs(), packet.transport())
-        {
-            ctx.app = tftp::on_datagram(
-                &mut self.tftp,
-                frame.number,
-                frame.timestamp,
-                SocketAddr::new(src, udp.source_port()),
-                SocketAddr::new(dst, udp.destination_port()),
-                udp.payload(),
-            );
-        }
-        (packet, ctx)
+    /// Plugs in a consumer of TCP stream events (and tracks TCP).
+    pub fn stream_consumer(&mut self, consumer: &'c mut dyn StreamConsumer) -> &mut Self {
+        self.streams.push(consumer);
+        self.track_tcp = true;
+        self
     }
 
-    /// Runs a TCP segment (also one whose header was cut short) through the stream table.
-    fn on_tcp(
+    /// Plugs in a consumer of UDP datagrams.
+    pub fn datagram_consumer(&mut self, consumer: &'c mut dyn DatagramConsumer) -> &mut Self {
+        self.datagrams.push(consumer);
+        self
+    }
+
+    /// Plugs in an observer of every packet and its notes.
+    pub fn packet_observer(&mut self, observer: &'c mut dyn PacketObserver) -> &mut Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Reads every frame of `reader`, runs it through the consumers and calls `on_packet` with
+    /// the decoded packet and its notes. Stops early when `on_packet` returns `false`.
+    ///
+    /// # Errors
+    /// The capture's fatal error ([`Error`]), after every frame before it has been handed over.
+    pub fn run<R: Read>(
         &mut self,
-        packet: &Packet<'_>,
-        src: std::net::IpAddr,
-        dst: std::net::IpAddr,
-        ctx: &mut Context,
-    ) {
-        let (header, payload) = match packet.transport() {
-            Some(TransportSlice::Tcp(t)) => {
-                let flags = t.header_slice().get(13).copied().unwrap_or(0);
-                (
-                    (
-                        t.source_port(),
-                        t.destination_port(),
-                        t.sequence_number(),
-                        t.acknowledgment_number(),
-                        flags,
-                        t.window_size(),
-                    ),
-                    (
-                        t.payload(),
-                        u32::try_from(packet.wire_payload_len()).unwrap_or(u32::MAX),
-                        Some(t.options()),
-                    ),
-                )
-            }
-            Some(_) => return,
-            None => match packet.partial_tcp() {
-                Some(p) => match (p.seq, p.flags) {
-                    (Some(seq), Some(flags)) => (
-                        (
-                            p.src_port,
-                            p.dst_port,
-                            seq,
-                            p.ack.unwrap_or(0),
-                            flags,
-                            p.window.unwrap_or(0),
-                        ),
-                        (
-                            &[][..],
-                            p.payload_len
-                                .and_then(|n| u32::try_from(n).ok())
-                                .unwrap_or(0),
-                            None,
-                        ),
-                    ),
-                    _ => return,
-                },
-                None => return,
-            },
-        };
-        let frame = &packet.frame;
-        self.labels.clear();
-        let outcome = self.tcp.on_segment(
-            frame.number,
-            frame.timestamp,
-            u64::from(frame.original_len),
-            src,
-            dst,
-            header,
-            payload,
-            &mut self.labels,
-        );
-        ctx.tcp = Some(TcpRelative {
-            seq: outcome.relative_seq,
-            ack: outcome.relative_ack,
-            stream: outcome.stream.0,
-        });
-        if let Some(label) = self
-            .labels
-            .iter()
-            .find(|l| l.is_start)
-            .or(self.labels.first())
-        {
-            let mut app = if label.is_start {
-                AppView::new(
-                    "HTTP",
-                    label.info.clone().unwrap_or_else(|| "HTTP message".into()),
-                )
-            } else {
-                let mut v = AppView::new(
-                    "HTTP",
-                    format!(
-                        "[continuation of HTTP {} {}] {}",
-                        match label.direction {
-                            crate::flow::Direction::ClientToServer => "request",
-                            crate::flow::Direction::ServerToClient => "response",
-                        },
-                        label.message,
-                        crate::decode::describe::info(packet, ctx)
-                    ),
-                );
-                v.add("continuation", true);
-                v
+        reader: &mut CaptureReader<R>,
+        mut on_packet: impl FnMut(&Position, &Packet<'_>, &Notes<'_>) -> bool,
+    ) -> Result<(), Error> {
+        if self.track_tcp && self.table.is_none() {
+            self.table = Some(StreamTable::new(self.limits));
+        }
+        loop {
+            self.position.input_offset = reader.offset();
+            let Some(frame) = reader.next_frame() else {
+                break;
             };
-            app.add("message", label.message);
-            if let Some(t) = label.transaction {
-                app.add("transaction", t);
+            let frame = frame?;
+            if !self.process(&frame, &mut on_packet) {
+                break;
             }
-            if let Some(i) = &label.info {
-                app.add("start_line", i.clone());
-            }
-            ctx.app = Some(app);
         }
+        Ok(())
     }
 
-    /// Timestamp of the first packet seen.
-    pub fn first_timestamp(&self) -> Duration {
-        self.first_timestamp.unwrap_or_default()
-    }
-
-    /// Bytes of the input read so far (for progress bars).
-    pub fn input_offset(&self) -> u64 {
-        self.input_offset
-    }
-
-    /// Number of packets processed.
-    pub fn packets(&self) -> u64 {
-        self.packets
-    }
-}
-
-/// Reads every frame of `reader` through `engine`, calling `on_packet` for each. Stops early when
-/// `on_packet` returns `false`.
-///
-/// # Errors
-/// The capture's fatal error ([`Error`]), after every frame before it has been handed over.
-pub fn run<R: Read>(
-    reader: &mut CaptureReader<R>,
-    engine: &mut Engine,
-    mut on_packet: impl FnMut(&Engine, &Packet<'_>, &Context) -> bool,
-) -> Result<(), Error> {
-    loop {
-        engine.input_offset = reader.offset();
-        let Some(frame) = reader.next_frame() else {
-            break;
+    /// One frame: decode, consumers, callback.
+    fn process(
+        &mut self,
+        frame: &Frame<'_>,
+        on_packet: &mut impl FnMut(&Position, &Packet<'_>, &Notes<'_>) -> bool,
+    ) -> bool {
+        let first = *self.first_timestamp.get_or_insert(frame.timestamp);
+        self.position.packets += 1;
+        self.position.first_timestamp = first;
+        let at = At {
+            frame: frame.number,
+            ts: frame.timestamp,
         };
-        let frame = frame?;
-        let (packet, ctx) = engine.process(&frame);
-        if !on_packet(engine, &packet, &ctx) {
-            break;
+        self.last = at;
+        let packet = decode::decode(frame);
+        let mut notes = Notes::default();
+        if let Some(table) = &mut self.table
+            && let Some(seg) = segment(&packet)
+        {
+            let consumers = &mut self.streams;
+            let hit = &mut self.limits_hit;
+            let outcome = table.on_segment(&seg, &mut |e: StreamEvent<'_>| {
+                hit.count(&e);
+                for c in consumers.iter_mut() {
+                    c.on_event(&e, at);
+                }
+            });
+            for c in self.streams.iter_mut() {
+                c.on_packet_end(outcome.stream, at);
+            }
+            notes.tcp = Some(outcome);
+            notes.app = self.streams.iter().find_map(|c| c.note(outcome.stream));
+            for o in self.observers.iter_mut() {
+                o.on_packet(&packet, &notes);
+            }
+            return on_packet(&self.position, &packet, &notes);
+        }
+        if !self.datagrams.is_empty()
+            && let (Some((src, dst)), Some(TransportSlice::Udp(udp))) =
+                (packet.ip_addrs(), packet.transport())
+        {
+            let datagram = Datagram {
+                at,
+                src: SocketAddr::new(src, udp.source_port()),
+                dst: SocketAddr::new(dst, udp.destination_port()),
+                payload: udp.payload(),
+            };
+            for c in self.datagrams.iter_mut() {
+                if let Some(note) = c.on_datagram(&datagram) {
+                    notes.app.get_or_insert(note);
+                }
+            }
+        }
+        for o in self.observers.iter_mut() {
+            o.on_packet(&packet, &notes);
+        }
+        on_packet(&self.position, &packet, &notes)
+    }
+
+    /// Ends every connection still open (their last events go to the stream consumers, then
+    /// [`StreamConsumer::finish`]) and returns what the run found. The consumers are free again
+    /// once the engine is gone.
+    pub fn finish(mut self) -> Summary {
+        let at = self.last;
+        let streams = match self.table.take() {
+            Some(mut table) => {
+                let consumers = &mut self.streams;
+                let hit = &mut self.limits_hit;
+                table.finish_all(&mut |e: StreamEvent<'_>| {
+                    hit.count(&e);
+                    for c in consumers.iter_mut() {
+                        c.on_event(&e, at);
+                    }
+                });
+                let streams = table.take_streams();
+                for c in self.streams.iter_mut() {
+                    c.finish(&streams, at);
+                }
+                streams
+            }
+            None => Vec::new(),
+        };
+        Summary {
+            streams,
+            limits_hit: self.limits_hit,
+            packets: self.position.packets,
+            first_timestamp: self.first_timestamp,
+            last_timestamp: (self.position.packets > 0).then_some(at.ts),
         }
     }
-    Ok(())
 }
 
-/// Reads the whole capture through `engine` for the analyses only (no per-packet output) and
-/// returns what was found. A fatal read error comes back beside the findings from every packet
-/// before it, so the caller can report both.
+/// The TCP segment of a packet (also of one whose header was cut short, when its sequence
+/// number and flags were captured), for the stream table.
+fn segment<'a>(packet: &'a Packet<'a>) -> Option<SegmentInfo<'a>> {
+    let (src, dst) = packet.ip_addrs()?;
+    let frame = &packet.frame;
+    let (sport, dport, seq, ack, flags, window, payload, wire_payload_len, options) =
+        match packet.transport() {
+            Some(TransportSlice::Tcp(t)) => (
+                t.source_port(),
+                t.destination_port(),
+                t.sequence_number(),
+                t.acknowledgment_number(),
+                t.header_slice().get(13).copied().unwrap_or(0),
+                t.window_size(),
+                t.payload(),
+                u32::try_from(packet.wire_payload_len()).unwrap_or(u32::MAX),
+                Some(t.options()),
+            ),
+            Some(_) => return None,
+            None => {
+                let p = packet.partial_tcp()?;
+                (
+                    p.src_port,
+                    p.dst_port,
+                    p.seq?,
+                    p.ack.unwrap_or(0),
+                    p.flags?,
+                    p.window.unwrap_or(0),
+                    &[][..],
+                    p.payload_len
+                        .and_then(|n| u32::try_from(n).ok())
+                        .unwrap_or(0),
+                    None,
+                )
+            }
+        };
+    Some(SegmentInfo {
+        frame: frame.number,
+        ts: frame.timestamp,
+        frame_len: u64::from(frame.original_len),
+        src,
+        sport,
+        dst,
+        dport,
+        seq,
+        ack,
+        flags: Flags::from_byte(flags),
+        window,
+        payload,
+        wire_payload_len,
+        options,
+    })
+}
+
+/// Reads the whole capture through `engine` with no per-packet work besides the consumers',
+/// calling `progress` with the input offset now and then. A fatal read error comes back beside
+/// the summary of every packet before it, so the caller can report both.
 pub fn analyze<R: Read>(
     reader: &mut CaptureReader<R>,
-    mut engine: Engine,
+    mut engine: Engine<'_>,
     mut progress: impl FnMut(u64),
-) -> (Findings, Option<Error>) {
-    let mut n: u64 = 0;
-    let result = run(reader, &mut engine, |engine, _, _| {
-        n += 1;
-        if n.is_multiple_of(8192) {
-            progress(engine.input_offset());
+) -> (Summary, Option<Error>) {
+    let result = engine.run(reader, |pos, _, _| {
+        if pos.packets.is_multiple_of(8192) {
+            progress(pos.input_offset);
         }
         true
     });

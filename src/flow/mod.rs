@@ -16,22 +16,4 @@
 pub mod ip;
 pub mod tcp;
 
-/// Which way a TCP segment or UDP datagram travels relative to the conversation's initiator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// From the initiator (the client) to the responder.
-    ClientToServer,
-    /// From the responder (the server) back to the initiator.
-    ServerToClient,
-}
-
-impl Direction {
-    /// The opposite direction.
-    pub fn reverse(self) -> Direction {
-        match self {
-            Direction::ClientToServer => Direction::ServerToClient,
-            Direction::ServerToClient => Direction::ClientToServer,
-        }
-    }
-}
+pub use crate::units::Direction;

@@ -3,9 +3,10 @@
 //! In: the in-order bytes of one direction of a TCP stream (with the capture gaps the reassembler
 //! found), fed piece by piece. Out: [`Message`] ranges in stream offsets and [`FramingIssue`]s.
 //! Framers keep only the header bytes they are still reading, never the stream. [`spec`] parses
-//! the `--framing` strings, [`auto`] guesses a framing from the first bytes of a direction, and
-//! [`segments`] checks each message against the TCP segments that carried it (sticky packets).
-//! This module does not reassemble TCP and does not parse HTTP heads (`http.rs` uses `app::http`).
+//! the `--framing` strings and [`segments`] checks each message against the TCP segments that
+//! carried it (sticky packets). This module holds the generic framers only: it does not
+//! reassemble TCP, and it knows no application protocol (the HTTP framer is `app::http`'s, and
+//! choosing a framing for `auto` is the sticky analysis's).
 #![cfg_attr(
     not(test),
     deny(
@@ -16,10 +17,8 @@
     )
 )]
 
-pub mod auto;
 pub mod delimiter;
 pub mod fixed;
-pub mod http;
 pub mod length_prefix;
 pub mod line;
 pub mod segments;
@@ -107,8 +106,8 @@ impl FramerOutput {
 
 /// Builds the framer for a spec that frames by itself: `len:…`, `line`, `delim:…`, `fixed:…`.
 ///
-/// Returns `None` for `http` (built from `http.rs`), `auto` (detect with [`auto::detect`]
-/// first, then call this with the result) and `none` (no framing).
+/// Returns `None` for `http` (framed by `app::http`), `auto` (choose first, then call this with
+/// the choice) and `none` (no framing).
 pub fn new_framer(spec: &FramingSpec) -> Option<Box<dyn Framer>> {
     match spec {
         FramingSpec::LengthPrefix(prefix) => Some(Box::new(LengthPrefixFramer::new(*prefix))),

@@ -11,7 +11,9 @@
 //! filled a hole in front of bytes that had arrived out of order) counts once, with the union of
 //! its pieces.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::Message;
 use crate::capture::FrameNumber;
@@ -202,6 +204,8 @@ pub struct SegmentMapper {
     messages: VecDeque<OpenMessage>,
     /// Reused while closing a segment: whether it holds each part's first and last byte.
     ends: Vec<(bool, bool)>,
+    /// Reused while closing a segment: its parts.
+    parts: Vec<MessagePart>,
     /// End of the last byte pushed as a segment.
     byte_frontier: u64,
     /// End of the last message pushed.
@@ -221,6 +225,7 @@ impl SegmentMapper {
             batch: Batch::default(),
             messages: VecDeque::new(),
             ends: Vec::new(),
+            parts: Vec::new(),
             byte_frontier: 0,
             message_frontier: 0,
             messages_done: false,
@@ -278,14 +283,32 @@ impl SegmentMapper {
     /// Marks the end of what one captured packet delivered and appends to `out` the segments
     /// whose parts are now known, in stream order.
     pub fn end_delivery(&mut self, out: &mut Vec<SegmentParts>) {
+        self.deliver(Some(out));
+    }
+
+    /// [`end_delivery`](Self::end_delivery) for a caller that needs only the counts
+    /// ([`summary`](Self::summary)): no per-segment listing is built, nothing is allocated.
+    pub fn end_delivery_counting(&mut self) {
+        self.deliver(None);
+    }
+
+    fn deliver(&mut self, mut out: Option<&mut Vec<SegmentParts>>) {
         while let Some(open) = self.open.front() {
             if !self.messages_done && open.end() > self.message_frontier {
                 break;
             }
             if let Some(open) = self.open.pop_front() {
                 self.front_seq = self.front_seq.saturating_add(1);
-                let parts = self.close(&open);
-                out.push(parts);
+                let len = self.close(&open);
+                if let Some(out) = out.as_deref_mut() {
+                    out.push(SegmentParts {
+                        frame: open.frame,
+                        offset: open.first.0,
+                        rel_seq: self.syn_seen.then(|| open.first.0.saturating_add(1)),
+                        len,
+                        parts: self.parts.clone(),
+                    });
+                }
             }
         }
         self.batch.clear();
@@ -297,6 +320,13 @@ impl SegmentMapper {
     pub fn finish(&mut self, out: &mut Vec<SegmentParts>) -> Summary {
         self.messages_done = true;
         self.end_delivery(out);
+        self.summary
+    }
+
+    /// [`finish`](Self::finish) without the per-segment listing.
+    pub fn finish_counting(&mut self) -> Summary {
+        self.messages_done = true;
+        self.end_delivery_counting();
         self.summary
     }
 
@@ -315,9 +345,11 @@ impl SegmentMapper {
         }
     }
 
-    /// Works out the parts of a segment whose messages are all known.
-    fn close(&mut self, open: &OpenSegment) -> SegmentParts {
-        let mut parts: Vec<MessagePart> = Vec::new();
+    /// Works out the parts of a segment whose messages are all known (into `self.parts`) and
+    /// counts them; returns the segment's length.
+    fn close(&mut self, open: &OpenSegment) -> u64 {
+        let parts = &mut self.parts;
+        parts.clear();
         let ends = &mut self.ends;
         ends.clear();
         let mut len = 0u64;
@@ -360,13 +392,7 @@ impl SegmentMapper {
         if parts.len() >= 2 {
             self.summary.coalesced_segments = self.summary.coalesced_segments.saturating_add(1);
         }
-        SegmentParts {
-            frame: open.frame,
-            offset: open.first.0,
-            rel_seq: self.syn_seen.then(|| open.first.0.saturating_add(1)),
-            len,
-            parts,
-        }
+        len
     }
 }
 

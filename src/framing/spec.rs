@@ -26,7 +26,7 @@ pub enum FramingSpec {
     Delimiter(Delimiter),
     /// Messages of a fixed number of bytes (`fixed:N`).
     Fixed(NonZeroU64),
-    /// Guess from the first bytes of each direction ([`super::auto::detect`]).
+    /// Guess from the first bytes of each direction (the sticky analysis chooses).
     Auto,
     /// No framing: the direction is one undivided byte stream.
     None,

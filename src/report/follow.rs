@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::show::hex_dump;
+use crate::analysis::follow::FollowChunk;
 use crate::analysis::sticky;
-use crate::engine::FollowChunk;
 use crate::flow::Direction;
 use crate::flow::tcp::Stream;
 use crate::framing::segments::PartKind;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Terminal;
 use super::table::{cell, new_table};
-use crate::analysis::grade::Verdict;
+use crate::grade::Verdict;
 
 /// Grade output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +203,7 @@ fn junit<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::grade::check::CheckResult;
+    use crate::grade::check::CheckResult;
 
     fn check(id: &str, passed: bool, max: f64, message: &str) -> CheckResult {
         CheckResult {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use comfy_table::Color;
 
-use super::table::{cell, new_table};
+use super::table::{ChunkedTable, cell};
 use super::{Format, Terminal, write_records};
-use crate::analysis::http::Transaction;
+use crate::app::http::Transaction;
 
 const HEADER: [&str; 17] = [
     "stream",
@@ -85,7 +85,8 @@ pub fn write<W: Write>(
     if transactions.is_empty() {
         return writeln!(out, "no HTTP transactions found");
     }
-    let mut table = new_table(
+    let mut table = ChunkedTable::new(
+        out,
         &[
             "Stream",
             "Time s",
@@ -145,11 +146,9 @@ pub fn write<W: Write>(
                 (!t.warnings.is_empty()).then_some(Color::Yellow),
                 term,
             ),
-        ]);
+        ])?;
     }
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    table.finish()?;
     for t in transactions {
         for w in &t.warnings {
             writeln!(

@@ -45,6 +45,7 @@ pub struct Terminal {
 pub struct JsonArrayWriter<W: Write> {
     out: W,
     count: u64,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> JsonArrayWriter<W> {
@@ -54,7 +55,11 @@ impl<W: Write> JsonArrayWriter<W> {
     /// When writing fails.
     pub fn new(mut out: W) -> io::Result<Self> {
         out.write_all(b"[")?;
-        Ok(JsonArrayWriter { out, count: 0 })
+        Ok(JsonArrayWriter {
+            out,
+            count: 0,
+            buf: Vec::new(),
+        })
     }
 
     /// Writes one element.
@@ -62,13 +67,22 @@ impl<W: Write> JsonArrayWriter<W> {
     /// # Errors
     /// When writing or serialising fails.
     pub fn push<T: Serialize>(&mut self, item: &T) -> io::Result<()> {
+        // Serialised into a reused buffer, then written at once: serde_json writes in many
+        // small pieces, each a call through the writer otherwise.
+        self.buf.clear();
         if self.count > 0 {
-            self.out.write_all(b",")?;
+            self.buf.push(b',');
         }
-        self.out.write_all(b"\n")?;
-        serde_json::to_writer(&mut self.out, item).map_err(io::Error::other)?;
+        self.buf.push(b'\n');
+        serde_json::to_writer(&mut self.buf, item).map_err(io::Error::other)?;
+        self.out.write_all(&self.buf)?;
         self.count += 1;
         Ok(())
+    }
+
+    /// The underlying writer (for a caller that drains a buffer between elements).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Closes the array.

@@ -1,12 +1,15 @@
 //! Output of `pcaplab packets`: rows streamed in the chosen format as packets are decoded.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use comfy_table::Color;
 
 use super::table::{cell, new_table};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
-use crate::analysis::packets::PacketRow;
+use crate::decode::Packet;
+use crate::view::text::{push_u64, push_u64_padded};
+use crate::view::{Columns, PacketRow};
 
 /// Column names of the table and CSV forms.
 pub const CSV_HEADER: [&str; 13] = [
@@ -47,6 +50,9 @@ pub struct PacketWriter<W: Write> {
     json: Option<JsonArrayWriter<W>>,
     out: Option<W>,
     csv: Option<csv::Writer<W>>,
+    /// Reused for number fields and for one serialized JSON line.
+    scratch: String,
+    line: Vec<u8>,
 }
 
 impl<W: Write> PacketWriter<W> {
@@ -72,6 +78,8 @@ impl<W: Write> PacketWriter<W> {
             json: None,
             out: None,
             csv: None,
+            scratch: String::new(),
+            line: Vec::new(),
         };
         match format {
             Format::Json => w.json = Some(JsonArrayWriter::new(out)?),
@@ -100,7 +108,10 @@ impl<W: Write> PacketWriter<W> {
             }
             Format::Ndjson => {
                 if let Some(o) = &mut self.out {
-                    write_ndjson(o, &row)?;
+                    // One write per line: serde_json's many small writes go to a Vec.
+                    self.line.clear();
+                    write_ndjson(&mut self.line, &row)?;
+                    o.write_all(&self.line)?;
                     if live {
                         o.flush()?;
                     }
@@ -120,6 +131,47 @@ impl<W: Write> PacketWriter<W> {
                     self.flush_table()?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Writes (or queues, for tables) the row of one packet from its `columns`; CSV is written
+    /// straight from them, with nothing allocated per packet. JSON forms need [`push`](Self::push)
+    /// with the layers.
+    ///
+    /// # Errors
+    /// When writing fails (a closed pipe included).
+    pub fn push_columns(
+        &mut self,
+        columns: &Columns,
+        packet: &Packet<'_>,
+        live: bool,
+    ) -> io::Result<()> {
+        let Some(c) = &mut self.csv else {
+            return self.push(columns.to_row(packet), live);
+        };
+        let s = &mut self.scratch;
+        let e = io::Error::other;
+        number_field(c, s, Some(columns.number))?;
+        s.clear();
+        write_fixed9(s, columns.time);
+        c.write_field(s.as_bytes()).map_err(e)?;
+        s.clear();
+        write_fixed9(s, columns.rel_time);
+        c.write_field(s.as_bytes()).map_err(e)?;
+        c.write_field(&columns.src).map_err(e)?;
+        c.write_field(&columns.dst).map_err(e)?;
+        number_field(c, s, columns.src_port.map(u64::from))?;
+        number_field(c, s, columns.dst_port.map(u64::from))?;
+        c.write_field(columns.protocol).map_err(e)?;
+        number_field(c, s, Some(u64::from(columns.length)))?;
+        number_field(c, s, Some(columns.captured_length as u64))?;
+        c.write_field(&columns.layer_chain).map_err(e)?;
+        c.write_field(&columns.info).map_err(e)?;
+        c.write_field(&columns.malformed).map_err(e)?;
+        c.write_record(None::<&[u8]>).map_err(e)?;
+        if live {
+            c.flush()?;
         }
         Ok(())
     }
@@ -192,6 +244,61 @@ fn endpoint(addr: &str, port: Option<u16>) -> String {
     }
 }
 
+/// Writes a number field (empty for `None`) through the scratch string `s`.
+fn number_field<W: Write>(
+    c: &mut csv::Writer<W>,
+    s: &mut String,
+    n: Option<u64>,
+) -> io::Result<()> {
+    s.clear();
+    if let Some(n) = n {
+        push_u64(s, n);
+    }
+    c.write_field(s.as_bytes()).map_err(io::Error::other)
+}
+
+/// Appends `x` with nine decimals, exactly as `format!("{x:.9}")` does (the exact decimal value
+/// of the `f64`, rounded half to even), without the slow general path for the common case of a
+/// capture time.
+fn write_fixed9(out: &mut String, x: f64) {
+    const SCALE: u128 = 1_000_000_000;
+    let bits = x.to_bits();
+    let negative = bits >> 63 == 1;
+    let exponent = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    // Normal numbers whose binary point falls within 64 bits of the mantissa's end.
+    let shift = 1075 - exponent; // x = mantissa / 2^shift
+    if exponent == 0 || exponent == 0x7ff || !(1..=64).contains(&shift) {
+        let _ = write!(out, "{x:.9}");
+        return;
+    }
+    let mantissa = u128::from(fraction | (1 << 52));
+    let mask = (1u128 << shift) - 1;
+    let mut int = mantissa >> shift;
+    let scaled = (mantissa & mask) * SCALE;
+    let mut decimals = scaled >> shift;
+    let rest = scaled & mask;
+    let half = 1u128 << (shift - 1);
+    if rest > half || (rest == half && decimals % 2 == 1) {
+        decimals += 1;
+        if decimals == SCALE {
+            decimals = 0;
+            int += 1;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    match u64::try_from(int) {
+        Ok(int) => push_u64(out, int),
+        Err(_) => {
+            let _ = write!(out, "{int}");
+        }
+    }
+    out.push('.');
+    push_u64_padded(out, decimals as u64, 9);
+}
+
 /// The CSV fields of a row, in `CSV_HEADER` order.
 pub fn csv_fields(row: &PacketRow) -> Vec<String> {
     vec![
@@ -209,4 +316,52 @@ pub fn csv_fields(row: &PacketRow) -> Vec<String> {
         row.info.clone(),
         row.malformed.clone().unwrap_or_default(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_fixed9;
+
+    fn fixed9(x: f64) -> String {
+        let mut s = String::new();
+        write_fixed9(&mut s, x);
+        s
+    }
+
+    #[test]
+    fn nine_decimals_exactly_as_std_formats_them() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            0.000_000_000_5,
+            0.000_000_001_5,
+            1e-12,
+            123.000_000_000_5,
+            1_768_471_200.005_55,
+            1_700_000_000.123_456,
+            -3.25,
+            4.0e18,
+            1.0e20,
+            f64::NAN,
+            f64::INFINITY,
+            0.999_999_999_5,
+            2.5e-10,
+        ];
+        for _ in 0..20_000 {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            // Capture times, relative times, and arbitrary bit patterns.
+            values.push(1.7e9 + (r % 100_000_000_000) as f64 / 1e6);
+            values.push((r % 1_000_000_000) as f64 / 1e6);
+            values.push(f64::from_bits(r));
+        }
+        for v in values {
+            assert_eq!(fixed9(v), format!("{v:.9}"), "{v:e}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::packets::PacketRow;
+use crate::view::PacketRow;
 
 /// Renders the tree of one packet as text.
 pub fn tree(row: &PacketRow, hex: Option<&[u8]>) -> String {

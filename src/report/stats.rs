@@ -4,17 +4,9 @@
 use std::io::{self, Write};
 
 use super::streams::handshake_name;
-use super::table::{cell, new_table};
+use super::table::{ChunkedTable, cell};
 use super::{Format, Terminal, write_ndjson};
 use crate::analysis::stats::Stats;
-
-fn print_table<W: Write>(out: &mut W, title: &str, table: &comfy_table::Table) -> io::Result<()> {
-    writeln!(out, "\n{title}")?;
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
-}
 
 /// Writes the statistics in `format`.
 ///
@@ -44,7 +36,9 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             ))
             .unwrap_or_default()
     )?;
-    let mut t = new_table(
+    writeln!(out, "\nProtocol hierarchy")?;
+    let mut t = ChunkedTable::new(
+        out,
         &["OSI", "Protocol", "Packets", "Bytes", "Share"],
         term,
         true,
@@ -52,14 +46,16 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     for p in &s.protocols {
         t.add_row(vec![
             cell(format!("L{} {}", p.osi.number(), p.osi.name()), None, term),
-            cell(&p.protocol, None, term),
+            cell(p.protocol, None, term),
             cell(p.packets, None, term),
             cell(p.bytes, None, term),
             cell(format!("{:.1} %", p.share * 100.0), None, term),
-        ]);
+        ])?;
     }
-    print_table(out, "Protocol hierarchy", &t)?;
-    let mut t = new_table(
+    t.finish()?;
+    writeln!(out, "\nEndpoints")?;
+    let mut t = ChunkedTable::new(
+        out,
         &[
             "Address",
             "Class",
@@ -81,10 +77,12 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(e.bytes_sent, None, term),
             cell(e.packets_received, None, term),
             cell(e.bytes_received, None, term),
-        ]);
+        ])?;
     }
-    print_table(out, "Endpoints", &t)?;
-    let mut t = new_table(
+    t.finish()?;
+    writeln!(out, "\nPorts")?;
+    let mut t = ChunkedTable::new(
+        out,
         &["Transport", "Port", "Service", "Range", "Packets"],
         term,
         true,
@@ -96,10 +94,12 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(p.service.unwrap_or("-"), None, term),
             cell(p.range, None, term),
             cell(p.packets, None, term),
-        ]);
+        ])?;
     }
-    print_table(out, "Ports", &t)?;
-    let mut t = new_table(
+    t.finish()?;
+    writeln!(out, "\nTCP conversations")?;
+    let mut t = ChunkedTable::new(
+        out,
         &[
             "Stream",
             "Client",
@@ -123,10 +123,12 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(c.packets, None, term),
             cell(c.bytes_client_to_server, None, term),
             cell(c.bytes_server_to_client, None, term),
-        ]);
+        ])?;
     }
-    print_table(out, "TCP conversations", &t)?;
-    let mut t = new_table(
+    t.finish()?;
+    writeln!(out, "\nUDP conversations")?;
+    let mut t = ChunkedTable::new(
+        out,
         &[
             "A",
             "B",
@@ -148,9 +150,9 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(c.packets_b_to_a, None, term),
             cell(c.bytes_b_to_a, None, term),
             cell(format!("{:.3}", c.duration), None, term),
-        ]);
+        ])?;
     }
-    print_table(out, "UDP conversations", &t)
+    t.finish()
 }
 
 /// CSV: `section,key,detail,packets,bytes,packets_reverse,bytes_reverse,share`.
@@ -182,7 +184,7 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
     for p in &s.protocols {
         w.write_record([
             "protocol".to_string(),
-            p.protocol.clone(),
+            p.protocol.to_string(),
             format!("L{}", p.osi.number()),
             p.packets.to_string(),
             p.bytes.to_string(),

@@ -1,13 +1,13 @@
-//! Output of `pcaplab sticky`: per stream and direction the counts, then each data segment with
-//! the message parts it carried, and on a terminal a ruler of segment against message
-//! boundaries.
+//! Output of `pcaplab sticky`: per stream and direction each data segment with the message parts
+//! it carried (on a terminal with a ruler of segment against message boundaries), then the
+//! counts of every direction. Written as reports come, so the listing is never held whole.
 
 use std::io::{self, Write};
 
 use comfy_table::Color;
 
-use super::table::{cell, new_table};
-use super::{Format, Terminal, write_records};
+use super::table::{ChunkedTable, cell};
+use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::analysis::sticky::Direction;
 use crate::flow::Direction as FlowDirection;
 use crate::framing::segments::{PartKind, SegmentParts};
@@ -52,108 +52,131 @@ const CSV_HEADER: [&str; 9] = [
     "parts",
 ];
 
-/// One CSV row per data segment.
-struct CsvSegment<'a> {
-    report: &'a Direction,
-    segment: &'a SegmentParts,
+/// The counts of one framed direction, kept for the summary table.
+struct SummaryRow {
+    stream: u64,
+    direction: FlowDirection,
+    framing: String,
+    data_segments: u64,
+    messages: u64,
+    coalesced_segments: u64,
+    split_messages: u64,
 }
 
-impl serde::Serialize for CsvSegment<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.segment.serialize(s)
-    }
-}
-
-/// Writes the reports in `format`.
-///
-/// # Errors
-/// When writing fails.
-pub fn write<W: Write>(
-    out: &mut W,
+/// Writes reports as they come, in `format`: each direction's segments are printed and
+/// forgotten, so memory does not grow with the capture. The table form prints each framed
+/// direction's segments, then the summary table of every direction at the end.
+pub struct Writer<'o, W: Write> {
+    out: &'o mut W,
     format: Format,
     term: Terminal,
-    reports: &[Direction],
-) -> io::Result<()> {
-    match format {
-        Format::Json | Format::Ndjson => {
-            return write_records(out, format, reports, &[], |_| Vec::new(), true);
+    json: Option<JsonArrayWriter<Vec<u8>>>,
+    summary: Vec<SummaryRow>,
+    started: bool,
+}
+
+impl<'o, W: Write> Writer<'o, W> {
+    /// A writer to `out`; nothing is written before the first report (or the end).
+    ///
+    /// # Errors
+    /// None yet; kept fallible for symmetry with the other writers.
+    pub fn new(out: &'o mut W, format: Format, term: Terminal) -> io::Result<Self> {
+        Ok(Writer {
+            out,
+            format,
+            term,
+            json: None,
+            summary: Vec::new(),
+            started: false,
+        })
+    }
+
+    /// Writes the start of the output (JSON's `[`, the CSV header) once.
+    fn start(&mut self) -> io::Result<()> {
+        if std::mem::replace(&mut self.started, true) {
+            return Ok(());
         }
-        Format::Csv => {
-            let rows: Vec<CsvSegment<'_>> = reports
-                .iter()
-                .flat_map(|r| {
-                    r.segments.iter().map(move |s| CsvSegment {
-                        report: r,
-                        segment: s,
-                    })
-                })
-                .collect();
-            return write_records(
-                out,
-                format,
-                &rows,
-                &CSV_HEADER,
-                |c| {
-                    vec![
-                        c.report.stream.to_string(),
-                        format!("{:?}", c.report.direction),
-                        c.report.framing.clone(),
-                        c.segment.frame.to_string(),
-                        c.segment.rel_seq.map(|v| v.to_string()).unwrap_or_default(),
-                        c.segment.len.to_string(),
-                        c.segment.parts.len().to_string(),
-                        c.segment.is_coalesced().to_string(),
-                        parts_text(c.segment),
-                    ]
-                },
-                false,
-            );
+        match self.format {
+            Format::Json => self.json = Some(JsonArrayWriter::new(Vec::new())?),
+            Format::Csv => {
+                let mut c = csv::WriterBuilder::new().from_writer(&mut *self.out);
+                c.write_record(CSV_HEADER).map_err(io::Error::other)?;
+                c.flush()?;
+            }
+            Format::Ndjson | Format::Table => {}
         }
-        Format::Table => {}
+        Ok(())
     }
-    let framed: Vec<&Direction> = reports.iter().filter(|r| r.data_segments > 0).collect();
-    if framed.is_empty() {
-        return writeln!(out, "no TCP payload found");
+
+    /// Moves what the JSON or CSV writer buffered to the output.
+    fn drain(&mut self) -> io::Result<()> {
+        if let Some(j) = &mut self.json {
+            let buf = j.get_mut();
+            self.out.write_all(buf)?;
+            buf.clear();
+        }
+        Ok(())
     }
-    let mut summary = new_table(
-        &[
-            "Stream",
-            "Direction",
-            "Framing",
-            "Data segs",
-            "Messages",
-            "Coalesced segs",
-            "Split msgs",
-        ],
-        term,
-        true,
-    );
-    for r in &framed {
-        summary.add_row(vec![
-            cell(r.stream, None, term),
-            cell(arrow(r.direction), None, term),
-            cell(&r.framing, None, term),
-            cell(r.data_segments, None, term),
-            cell(r.messages, None, term),
-            cell(
-                r.coalesced_segments,
-                (r.coalesced_segments > 0).then_some(Color::Yellow),
-                term,
-            ),
-            cell(
-                r.split_messages,
-                (r.split_messages > 0).then_some(Color::Yellow),
-                term,
-            ),
-        ]);
+
+    /// Writes one direction's report.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn push(&mut self, r: &Direction) -> io::Result<()> {
+        self.start()?;
+        match self.format {
+            Format::Json => {
+                if let Some(j) = &mut self.json {
+                    j.push(r)?;
+                }
+            }
+            Format::Ndjson => write_ndjson(self.out, r)?,
+            Format::Csv => {
+                let mut c = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(&mut *self.out);
+                {
+                    for s in &r.segments {
+                        c.write_record([
+                            r.stream.to_string(),
+                            format!("{:?}", r.direction),
+                            r.framing.clone(),
+                            s.frame.to_string(),
+                            s.rel_seq.map(|v| v.to_string()).unwrap_or_default(),
+                            s.len.to_string(),
+                            s.parts.len().to_string(),
+                            s.is_coalesced().to_string(),
+                            parts_text(s),
+                        ])
+                        .map_err(io::Error::other)?;
+                    }
+                }
+                c.flush()?;
+            }
+            Format::Table => {
+                if r.data_segments > 0 {
+                    self.summary.push(SummaryRow {
+                        stream: r.stream,
+                        direction: r.direction,
+                        framing: r.framing.clone(),
+                        data_segments: r.data_segments,
+                        messages: r.messages,
+                        coalesced_segments: r.coalesced_segments,
+                        split_messages: r.split_messages,
+                    });
+                    self.details(r)?;
+                }
+            }
+        }
+        self.drain()
     }
-    for line in summary.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    for r in &framed {
+
+    /// One framed direction's section of the table form.
+    fn details(&mut self, r: &Direction) -> io::Result<()> {
+        let (out, term) = (&mut *self.out, self.term);
         writeln!(
             out,
-            "\nstream {} {} (framing {}): {} data segments, {} messages, {} coalesced, {} split",
+            "stream {} {} (framing {}): {} data segments, {} messages, {} coalesced, {} split",
             r.stream,
             arrow(r.direction),
             r.framing,
@@ -174,7 +197,13 @@ pub fn write<W: Write>(
                 writeln!(out, "{line}")?;
             }
         }
-        let mut table = new_table(&["Frame", "Rel seq", "Len", "Message parts"], term, true);
+        let mut table = ChunkedTable::new(
+            out,
+            &["Frame", "Rel seq", "Len", "Message parts"],
+            term,
+            true,
+        )
+        .indent("  ");
         for s in &r.segments {
             let color = s.is_coalesced().then_some(Color::Yellow);
             table.add_row(vec![
@@ -187,13 +216,82 @@ pub fn write<W: Write>(
                 ),
                 cell(s.len, None, term),
                 cell(parts_text(s), color, term),
-            ]);
+            ])?;
         }
-        for line in table.lines() {
-            writeln!(out, "  {}", line.trim_end())?;
-        }
+        table.finish()?;
+        writeln!(out)
     }
-    Ok(())
+
+    /// Ends the output: closes the JSON array; for the table form, prints the summary table.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.start()?;
+        if let Some(j) = self.json.take() {
+            let buf = j.finish()?;
+            self.out.write_all(&buf)?;
+        }
+        self.drain()?;
+        if self.format != Format::Table {
+            return Ok(());
+        }
+        let term = self.term;
+        if self.summary.is_empty() {
+            return writeln!(self.out, "no TCP payload found");
+        }
+        let mut summary = ChunkedTable::new(
+            self.out,
+            &[
+                "Stream",
+                "Direction",
+                "Framing",
+                "Data segs",
+                "Messages",
+                "Coalesced segs",
+                "Split msgs",
+            ],
+            term,
+            true,
+        );
+        for r in &self.summary {
+            summary.add_row(vec![
+                cell(r.stream, None, term),
+                cell(arrow(r.direction), None, term),
+                cell(&r.framing, None, term),
+                cell(r.data_segments, None, term),
+                cell(r.messages, None, term),
+                cell(
+                    r.coalesced_segments,
+                    (r.coalesced_segments > 0).then_some(Color::Yellow),
+                    term,
+                ),
+                cell(
+                    r.split_messages,
+                    (r.split_messages > 0).then_some(Color::Yellow),
+                    term,
+                ),
+            ])?;
+        }
+        summary.finish()
+    }
+}
+
+/// Writes the reports in `format` (see [`Writer`]).
+///
+/// # Errors
+/// When writing fails.
+pub fn write<W: Write>(
+    out: &mut W,
+    format: Format,
+    term: Terminal,
+    reports: &[Direction],
+) -> io::Result<()> {
+    let mut w = Writer::new(out, format, term)?;
+    for r in reports {
+        w.push(r)?;
+    }
+    w.finish()
 }
 
 /// Two aligned lines drawing where segments and messages begin over the direction's bytes:

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use comfy_table::Color;
 
-use super::table::{cell, new_table};
+use super::table::{ChunkedTable, cell};
 use super::{Format, Terminal, write_records};
 use crate::analysis::streams::StreamRow;
 use crate::flow::tcp::HandshakeState;
@@ -77,7 +77,8 @@ pub fn write<W: Write>(
     if rows.is_empty() {
         return writeln!(out, "no TCP streams found");
     }
-    let mut table = new_table(
+    let mut table = ChunkedTable::new(
+        out,
         &[
             "Stream",
             "Client",
@@ -117,10 +118,7 @@ pub fn write<W: Write>(
             cell(&r.framing, None, term),
             cell(r.coalesced_segments, None, term),
             cell(r.split_messages, None, term),
-        ]);
+        ])?;
     }
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
+    table.finish()
 }

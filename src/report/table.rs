@@ -34,3 +34,78 @@ pub fn cell(text: impl ToString, color: Option<Color>, term: Terminal) -> Cell {
         _ => cell,
     }
 }
+
+/// Rows printed per table: a table is laid out (and held) a chunk at a time, so memory stays
+/// flat whatever the number of rows. Column widths are those of each chunk.
+pub const CHUNK_ROWS: usize = 1000;
+
+/// A table printed in chunks of [`CHUNK_ROWS`] rows, the header above the first chunk only.
+pub struct ChunkedTable<'o, W: std::io::Write> {
+    out: &'o mut W,
+    header: &'o [&'o str],
+    term: Terminal,
+    show_header: bool,
+    table: Option<Table>,
+    rows: usize,
+    indent: &'o str,
+}
+
+impl<'o, W: std::io::Write> ChunkedTable<'o, W> {
+    /// A table writing to `out`, each line prefixed with `indent`.
+    pub fn new(out: &'o mut W, header: &'o [&'o str], term: Terminal, show_header: bool) -> Self {
+        ChunkedTable {
+            out,
+            header,
+            term,
+            show_header,
+            table: None,
+            rows: 0,
+            indent: "",
+        }
+    }
+
+    /// Prefixes every printed line with `indent`.
+    pub fn indent(mut self, indent: &'o str) -> Self {
+        self.indent = indent;
+        self
+    }
+
+    /// Adds a row; prints the chunk when it is full.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn add_row(&mut self, cells: Vec<Cell>) -> std::io::Result<()> {
+        let (header, term, show) = (self.header, self.term, self.show_header);
+        self.table
+            .get_or_insert_with(|| new_table(header, term, show))
+            .add_row(cells);
+        self.rows += 1;
+        if self.rows >= CHUNK_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(table) = self.table.take() {
+            for line in table.lines() {
+                writeln!(self.out, "{}{}", self.indent, line.trim_end())?;
+            }
+            self.show_header = false;
+        }
+        self.rows = 0;
+        Ok(())
+    }
+
+    /// Prints the last chunk.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if self.table.is_none() && self.show_header {
+            // No row at all: the header alone, as an empty table prints.
+            self.table = Some(new_table(self.header, self.term, true));
+        }
+        self.flush()
+    }
+}

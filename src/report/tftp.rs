@@ -4,9 +4,9 @@ use std::io::{self, Write};
 
 use comfy_table::Color;
 
-use super::table::{cell, new_table};
+use super::table::{ChunkedTable, cell};
 use super::{Format, Terminal, write_records};
-use crate::analysis::tftp::{Transfer, TransferDirection};
+use crate::app::tftp::{Transfer, TransferDirection};
 
 const HEADER: [&str; 17] = [
     "client",
@@ -87,7 +87,8 @@ pub fn write<W: Write>(
     if transfers.is_empty() {
         return writeln!(out, "no TFTP transfers found");
     }
-    let mut table = new_table(
+    let mut table = ChunkedTable::new(
+        out,
         &[
             "#", "Client", "Server", "Dir", "File", "Mode", "Blksize", "Blocks", "Bytes",
             "Complete", "Retrans", "Dup ACK", "Missing", "Time s", "SHA-256",
@@ -120,11 +121,9 @@ pub fn write<W: Write>(
                 None,
                 term,
             ),
-        ]);
+        ])?;
     }
-    for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    table.finish()?;
     for t in transfers {
         if let Some(e) = &t.error {
             writeln!(

@@ -19,9 +19,9 @@ fn read_all(bytes: &[u8]) -> (u64, Option<pcaplab::Error>) {
         match frame {
             Ok(f) => {
                 let packet = decode::decode(&f);
-                let ctx = decode::describe::Context::default();
-                let _ = decode::describe::layers(&packet, &ctx);
-                let _ = decode::describe::info(&packet, &ctx);
+                let ctx = pcaplab::view::context(&packet, &pcaplab::app::Notes::default());
+                let _ = pcaplab::view::describe::layers(&packet, &ctx);
+                let _ = pcaplab::view::describe::info(&packet, &ctx);
                 n += 1;
             }
             Err(e) => return (n, Some(e)),

@@ -1,18 +1,35 @@
-//! HTTP/1.x message parts (RFC 9112): start lines, header blocks, chunk-size lines.
+//! HTTP/1.x (RFC 9110, RFC 9112): everything about it lives here.
 //!
-//! Owns the byte-level syntax only. It does not decide where a message ends (that is
-//! `framing::http`) nor pair requests with responses (`analysis::http`). Parsers take
-//! reassembled stream bytes and return views borrowing them; see [`Head`] and [`Headers`].
+//! - `parser` (crate-private) and `types`: the byte-level syntax of start lines, header
+//!   blocks and chunk-size lines, as views borrowing the stream bytes ([`Head`], [`Headers`]).
+//! - [`detect`]: THE start detector, used by every command that decides whether bytes are HTTP.
+//! - [`framer`]: where each message starts and ends (RFC 9112 §6), knowing HEAD, CONNECT, 1xx,
+//!   204 and 304 from the paired request ([`ConversationFramer`]); it also serves the generic
+//!   [`crate::framing::Framer`] path (`--framing http`).
+//! - [`conversation`]: requests paired with responses on one stream, per-packet [`Label`]s;
+//!   [`transaction`]: the owned [`Transaction`] summary; [`warnings`]: every warning text.
+//! - [`tracker`]: the engine's stream consumer over every stream of a capture.
+//! - [`extract`]: response bodies written to files.
 
+pub mod conversation;
+pub mod detect;
+pub mod extract;
+pub mod framer;
 mod parser;
+pub mod tracker;
+pub mod transaction;
 mod types;
+pub mod warnings;
 
-pub use parser::{decode_head, looks_like_http_start};
-pub(crate) use parser::{
-    parse_chunk_data_end, parse_chunk_line, parse_header_block, parse_request_head,
-    parse_response_head,
-};
+pub use conversation::{Conversation, Label, Labels, Options, StartSummary};
+pub use detect::looks_like_http_start;
+pub use extract::{BodyOptions, ExtractedBody, safe_file_name};
+pub use framer::{ConversationFramer, MessageFramer, Role};
+pub use parser::decode_head;
+pub use tracker::Tracker;
+pub use transaction::Transaction;
 pub use types::{
     ChunkLine, ContentLength, Head, Header, HeaderIter, Headers, RequestLine, StartLine,
     StatusLine, TransferCoding, Version,
 };
+pub use warnings::{Warning, WarningKind};

@@ -15,13 +15,6 @@ use crate::app::ParseError;
 
 /// Longest chunk size accepted, in hex digits: 16 digits fill a `u64`.
 const MAX_CHUNK_SIZE_DIGITS: usize = 16;
-/// How far `classify_start` looks for the end of an unknown method's request line.
-const MAX_DETECT_LINE: usize = 8192;
-
-/// Methods recognised on sight by [`looks_like_http_start`] (RFC 9110 §9 and RFC 5789).
-const KNOWN_METHODS: [&[u8]; 9] = [
-    b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"TRACE", b"CONNECT", b"PATCH",
-];
 
 /// Splits off one line: its contents without the line ending, and whether the ending was a bare
 /// LF rather than CRLF (RFC 9112 §2.2).
@@ -354,7 +347,7 @@ fn start_prefix_error(bytes: &[u8], expect: Expect) -> Option<&'static str> {
 
 /// `Some(true)` when `bytes` starts with `HTTP/1.x ddd`, `Some(false)` when it cannot, `None`
 /// when it is a consistent prefix that is too short to tell.
-fn status_prefix(bytes: &[u8]) -> Option<bool> {
+pub(super) fn status_prefix(bytes: &[u8]) -> Option<bool> {
     // H T T P / 1 . d SP d d d
     const PATTERN: &[u8] = b"HTTP/1.# ###";
     for (i, &p) in PATTERN.iter().enumerate() {
@@ -372,39 +365,13 @@ fn status_prefix(bytes: &[u8]) -> Option<bool> {
 }
 
 /// True when `bytes` (no LF yet) could still begin a request line.
-fn request_prefix_ok(bytes: &[u8]) -> bool {
+pub(super) fn request_prefix_ok(bytes: &[u8]) -> bool {
     match bytes.iter().position(|&b| b == b' ') {
         Some(0) => false,
         Some(sp) => bytes
             .get(..sp)
             .is_some_and(|m| m.iter().all(|&b| is_tchar(b))),
         None => bytes.iter().all(|&b| is_tchar(b)),
-    }
-}
-
-/// Content-based detection of an HTTP/1.x message start: `Some(true)` yes, `Some(false)` no,
-/// `None` when more bytes are needed to tell.
-fn classify_start(bytes: &[u8]) -> Option<bool> {
-    let status = status_prefix(bytes);
-    if status == Some(true) {
-        return Some(true);
-    }
-    for m in KNOWN_METHODS {
-        let n = m.len();
-        if bytes.get(..n) == Some(m) && bytes.get(n) == Some(&b' ') {
-            return Some(true);
-        }
-    }
-    if !request_prefix_ok(bytes) {
-        return if status.is_none() { None } else { Some(false) };
-    }
-    // Any other token: the whole request line must be there and end in HTTP/1.x.
-    match parse_line(bytes) {
-        Ok((_, (line, _))) => {
-            Some(parse_request_line(line).is_ok_and(|(_, r)| r.version.major == 1))
-        }
-        Err(_) if bytes.len() > MAX_DETECT_LINE => Some(false),
-        Err(_) => None,
     }
 }
 
@@ -423,22 +390,6 @@ pub fn decode_head(bytes: &[u8]) -> Result<Option<Head<'_>>, ParseError> {
         Err(nom::Err::Incomplete(_)) => Ok(None),
         Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
     }
-}
-
-/// True when `bytes` begins like an HTTP/1.x message: a known method (GET, HEAD, POST, PUT,
-/// DELETE, OPTIONS, TRACE, CONNECT, PATCH) and a space, any token request line ending in
-/// `HTTP/1.x`, or a status line starting `HTTP/1.x ddd`.
-///
-/// Detection is by content, never by port. Too few bytes to tell gives `false`.
-///
-/// ```
-/// use pcaplab::app::http::looks_like_http_start;
-/// assert!(looks_like_http_start(b"GET /index.html HTTP/1.1\r\n"));
-/// assert!(looks_like_http_start(b"HTTP/1.0 404 Not Found\r\n"));
-/// assert!(!looks_like_http_start(b"\x16\x03\x01\x02\x00")); // a TLS ClientHello
-/// ```
-pub fn looks_like_http_start(bytes: &[u8]) -> bool {
-    classify_start(bytes) == Some(true)
 }
 
 #[cfg(test)]
@@ -689,28 +640,6 @@ mod tests {
     }
 
     #[test]
-    fn detection_by_content() {
-        for m in KNOWN_METHODS {
-            let mut start = m.to_vec();
-            start.extend_from_slice(b" /");
-            assert!(looks_like_http_start(&start), "{m:?}");
-        }
-        assert!(looks_like_http_start(b"HTTP/1.0 404 Not Found\r\n"));
-        assert!(looks_like_http_start(b"PROPFIND /dav HTTP/1.1\r\n")); // any token
-        assert!(looks_like_http_start(b"CCM_POST / HTTP/1.1\n")); // zeek-methods stream 19
-        assert!(!looks_like_http_start(b"CCM_POST / HTTP/1.\n")); // not HTTP/1.x
-        assert!(!looks_like_http_start(b"PROPFIND /dav")); // too early to tell
-        assert!(!looks_like_http_start(b"HTTP/2 200\r\n"));
-        assert!(!looks_like_http_start(b"SSH-2.0-OpenSSH_9.6\r\n"));
-        assert!(!looks_like_http_start(
-            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"
-        ));
-        assert!(!looks_like_http_start(b""));
-        assert_eq!(classify_start(b"HTTP/1"), None);
-        assert_eq!(classify_start(b"GE"), None);
-    }
-
-    #[test]
     fn decode_head_reports_need_more_and_errors() {
         assert!(matches!(decode_head(b"GET / HTTP/1.1\r\n"), Ok(None)));
         assert!(matches!(decode_head(ZEEK_GET_REQUEST), Ok(Some(h)) if h.len == 136));
@@ -723,7 +652,7 @@ mod tests {
         for n in 0..=odd.len() {
             let _ = parse_head(&odd[..n]);
             let _ = parse_chunk_line(&odd[..n]);
-            let _ = classify_start(&odd[..n]);
+            let _ = super::super::detect::classify(&odd[..n]);
         }
     }
 }

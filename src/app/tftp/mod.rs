@@ -1,14 +1,39 @@
 //! TFTP (RFC 1350) with options (RFC 2347 negotiation, RFC 2348 blksize, RFC 2349 timeout and
-//! tsize, RFC 7440 windowsize): one UDP payload in, one borrowed [`Packet`] view or a
-//! [`Malformed`] value out.
+//! tsize, RFC 7440 windowsize): everything about it lives here.
 //!
-//! This module is stateless: which datagrams belong to which transfer (TIDs, block sequence,
-//! completion) is decided by `analysis::tftp`.
+//! - [`decode`] (the parser) and the borrowed [`Packet`] views or [`Malformed`] values of one
+//!   UDP payload; stateless.
+//! - [`Tracker`]: which datagrams belong to which transfer (O(1) per datagram) and what happened
+//!   in each; [`Transfer`] and [`Classification`] are its owned results and per-packet notes.
+//! - `state`: one transfer's state while tracked; `blocks`: block numbers and sets;
+//!   [`extract`]: rebuilding transferred files on disk.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
+mod blocks;
+mod config;
+pub mod extract;
 mod parser;
+mod state;
+pub mod tracker;
+pub mod transfer;
 mod types;
 
+pub use config::Config;
+pub use extract::{Extracted, NetasciiDecoder, SafeName, safe_file_name};
 pub use parser::decode;
+pub use tracker::Tracker;
+pub use transfer::{
+    Classification, EndReason, OptionEntry, Role, Transfer, TransferDirection, TransferError,
+    TransferOptions, Warning, WarningKind,
+};
 pub use types::{
     Ack, Data, ErrorCode, ErrorPacket, Escaped, Info, Malformed, MalformedReason, Mode, Oack,
     Opcode, OptionIter, OptionKind, OptionPair, Options, Packet, Request, escape,

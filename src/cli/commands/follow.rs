@@ -5,14 +5,15 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
-use pcaplab::engine::StickyOptions;
+use pcaplab::analysis::follow::Follow;
+use pcaplab::analysis::sticky::{self, Sticky};
 use pcaplab::flow::Direction;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
 use crate::cli::args::InputArgs;
-use crate::cli::commands::streams::parse_framing;
+use crate::cli::args::parse_framing;
 use crate::cli::input;
 
 /// How to show the bytes.
@@ -60,22 +61,30 @@ pub struct FollowArgs {
 /// Unreadable input, an unknown stream, or a write error.
 pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut options = args.input.options();
-    options.follow = Some(args.stream);
-    options.sticky = args.framing.clone().map(|framing| StickyOptions {
-        framing,
-        stream: Some(args.stream),
-        keep_segments: true,
+    let mut follow = Follow::new(args.stream);
+    let mut sticky = args.framing.clone().map(|framing| {
+        Sticky::new(sticky::Options {
+            framing,
+            stream: Some(args.stream),
+            keep_segments: true,
+        })
     });
-    let (findings, error) = input::analyze(&args.input.file, options)?;
-    let Some(stream) = findings.streams.get(args.stream as usize) else {
+    let mut engine = args.input.engine();
+    engine.stream_consumer(&mut follow);
+    if let Some(s) = &mut sticky {
+        engine.stream_consumer(s);
+    }
+    let (summary, error) = input::analyze(&args.input.file, engine)?;
+    let followed = follow.into_chunks();
+    let reports = sticky.map(Sticky::into_reports).unwrap_or_default();
+    let Some(stream) = summary.streams.get(args.stream as usize) else {
         if let Some(e) = error {
             return Err(e).context(shown);
         }
         anyhow::bail!(
             "{shown}: no TCP stream {} (the capture has {} streams)",
             args.stream,
-            findings.streams.len()
+            summary.streams.len()
         );
     };
     let only = match (args.dir, args.show_as) {
@@ -86,7 +95,7 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     match args.show_as {
         FollowAs::Raw => {
-            let gaps = report::follow::write_raw(&mut out, &findings.followed, only)?;
+            let gaps = report::follow::write_raw(&mut out, &followed, only)?;
             if gaps > 0 {
                 eprintln!(
                     "pcaplab: warning: {gaps} bytes of this direction were never captured and are missing from the output"
@@ -96,8 +105,8 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
         FollowAs::Ascii | FollowAs::Hex => report::follow::write_text(
             &mut out,
             stream,
-            &findings.followed,
-            &findings.sticky,
+            &followed,
+            &reports,
             only,
             args.show_as == FollowAs::Hex,
         )?,

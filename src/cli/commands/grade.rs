@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use pcaplab::analysis::grade::{self, rubric};
+use pcaplab::grade::{self, rubric};
 use pcaplab::report::Terminal;
 use pcaplab::report::grade::GradeFormat;
 
-use crate::Outcome;
+use crate::cli::Outcome;
 
 /// Output formats of `grade`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

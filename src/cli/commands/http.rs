@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::analysis::http::{BodyOptions, Options as HttpOptions};
+use pcaplab::app::http::{self, BodyOptions};
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
 
@@ -42,21 +42,26 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
     }
-    let mut options = args.input.options();
-    options.http = HttpOptions {
+    // Only TCP and HTTP: transactions, no per-packet labels.
+    let mut tracker = http::Tracker::new(http::Options {
+        transactions: true,
+        labels: http::Labels::Off,
         bodies: args.extract.clone().map(|dir| BodyOptions {
             dir,
             decode: args.decode,
         }),
-    };
-    let (findings, error) = input::analyze(&args.input.file, options)?;
+    });
+    let mut engine = args.input.engine();
+    engine.stream_consumer(&mut tracker);
+    let (summary, error) = input::analyze(&args.input.file, engine)?;
+    let transactions = tracker.into_transactions();
     let mut out = BufWriter::new(io::stdout().lock());
     report::http::write(
         &mut out,
         args.format.into(),
         term,
-        &findings.http_transactions,
-        findings.first_timestamp.unwrap_or_default(),
+        &transactions,
+        summary.first_timestamp.unwrap_or_default(),
         !args.no_header,
     )?;
     out.flush()?;

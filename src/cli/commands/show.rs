@@ -4,13 +4,30 @@ use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
-use pcaplab::analysis::packets;
-use pcaplab::engine::{self, Engine};
+use clap::Args;
+use pcaplab::app::{http, tftp};
 use pcaplab::report::{self, Format, Terminal};
+use pcaplab::view;
 
-use crate::Outcome;
-use crate::cli::args::ShowArgs;
+use crate::cli::Outcome;
+use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
+
+/// `pcaplab show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Packet numbers to show (repeatable; default: all).
+    #[arg(long = "packet", short = 'p', value_name = "N")]
+    pub packets: Vec<u64>,
+    /// Add a hex dump of each packet.
+    #[arg(long)]
+    pub hex: bool,
+    /// Output format: `table` prints the tree, `json`/`ndjson` the layers as objects.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
 
 /// Runs the command.
 ///
@@ -20,7 +37,17 @@ use crate::cli::input;
 pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
     let mut input = input::open(&args.input.file)?;
-    let mut engine = Engine::new(args.input.options());
+    let mut http = http::Tracker::new(http::Options {
+        transactions: false,
+        labels: http::Labels::StartLines,
+        bodies: None,
+    });
+    let mut tftp = tftp::Tracker::new(args.input.tftp_config());
+    let mut engine = args.input.engine();
+    engine
+        .track_tcp()
+        .stream_consumer(&mut http)
+        .datagram_consumer(&mut tftp);
     let wanted: BTreeSet<u64> = args.packets.iter().copied().collect();
     let last_wanted = wanted.last().copied();
     let format: Format = args.format.into();
@@ -31,13 +58,13 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     };
     let mut write_error: Option<io::Error> = None;
     let mut seen_max = 0;
-    let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
+    let result = engine.run(&mut input.reader, |pos, packet, notes| {
         let n = packet.frame.number.0;
         seen_max = n;
         if !wanted.is_empty() && !wanted.contains(&n) {
             return last_wanted.is_none_or(|last| n < last);
         }
-        let row = packets::row(packet, ctx, engine.first_timestamp());
+        let row = view::row(packet, notes, pos.first_timestamp);
         let written = match format {
             Format::Json => json.as_mut().map_or(Ok(()), |j| j.push(&row)),
             Format::Ndjson => report::write_ndjson(&mut out, &row),
@@ -52,6 +79,7 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
         }
         last_wanted.is_none_or(|last| n < last)
     });
+    engine.finish();
     if let Some(e) = write_error {
         return Err(e.into());
     }

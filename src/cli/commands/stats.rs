@@ -6,10 +6,10 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use pcaplab::analysis::stats::Collector;
 use pcaplab::analysis::streams;
-use pcaplab::engine::{self, Engine};
+use pcaplab::app::{http, tftp};
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
 
@@ -30,25 +30,37 @@ pub struct StatsArgs {
 pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
     let mut input = input::open(&args.input.file)?;
-    let mut engine = Engine::new(args.input.options());
+    // The hierarchy names HTTP and TFTP packets: HTTP is framed only to label its packets (no
+    // text, no transactions), nothing else is framed; the conversations come from the TCP
+    // stream table.
+    let mut http = http::Tracker::new(http::Options {
+        transactions: false,
+        labels: http::Labels::Frames,
+        bodies: None,
+    });
+    let mut tftp = tftp::Tracker::new(args.input.tftp_config());
     let mut collector = Collector::new();
+    let mut engine = args.input.engine();
+    engine
+        .stream_consumer(&mut http)
+        .datagram_consumer(&mut tftp)
+        .packet_observer(&mut collector);
     let bar = input.progress.clone();
     let mut n: u64 = 0;
-    let result = engine::run(&mut input.reader, &mut engine, |engine, packet, ctx| {
-        collector.on_packet(packet, ctx);
+    let result = engine.run(&mut input.reader, |pos, _, _| {
         n += 1;
         if let Some(b) = &bar
             && n.is_multiple_of(8192)
         {
-            b.set_position(engine.input_offset());
+            b.set_position(pos.input_offset);
         }
         true
     });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let findings = engine.finish();
-    let stats = collector.finish(streams::rows(&findings.streams, &findings.sticky));
+    let summary = engine.finish();
+    let stats = collector.finish(streams::rows(&summary.streams, &[]));
     let mut out = BufWriter::new(io::stdout().lock());
     report::stats::write(&mut out, args.format.into(), term, &stats)?;
     out.flush()?;

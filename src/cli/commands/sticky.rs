@@ -5,13 +5,13 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::engine::StickyOptions;
+use pcaplab::analysis::sticky::{self, Sticky};
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
+use crate::cli::args::parse_framing;
 use crate::cli::args::{FormatArg, InputArgs};
-use crate::cli::commands::streams::parse_framing;
 use crate::cli::input;
 
 /// `pcaplab sticky`.
@@ -38,25 +38,43 @@ pub struct StickyArgs {
 /// or a write error.
 pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut options = args.input.options();
-    options.sticky = Some(StickyOptions {
-        framing: args.framing.clone(),
-        stream: args.stream,
-        keep_segments: true,
-    });
-    let (findings, error) = input::analyze(&args.input.file, options)?;
+    // Reports are written as streams end (in stream order), never held for the whole capture.
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut writer = report::sticky::Writer::new(&mut out, args.format.into(), term)?;
+    let mut write_error = None;
+    let mut write = |r: sticky::Direction| {
+        if write_error.is_none()
+            && let Err(e) = writer.push(&r)
+        {
+            write_error = Some(e);
+        }
+    };
+    let mut sticky = Sticky::streaming(
+        sticky::Options {
+            framing: args.framing.clone(),
+            stream: args.stream,
+            keep_segments: true,
+        },
+        &mut write,
+    );
+    let mut engine = args.input.engine();
+    engine.stream_consumer(&mut sticky);
+    let (summary, error) = input::analyze(&args.input.file, engine)?;
+    drop(sticky);
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
     if let Some(n) = args.stream
-        && n >= findings.streams.len() as u64
+        && n >= summary.streams.len() as u64
         && error.is_none()
     {
         anyhow::bail!(
             "{shown}: no TCP stream {n} (the capture has {} streams, 0 to {})",
-            findings.streams.len(),
-            findings.streams.len().saturating_sub(1)
+            summary.streams.len(),
+            summary.streams.len().saturating_sub(1)
         );
     }
-    let mut out = BufWriter::new(io::stdout().lock());
-    report::sticky::write(&mut out, args.format.into(), term, &findings.sticky)?;
+    writer.finish()?;
     out.flush()?;
     if let Some(e) = error {
         return Err(e).context(shown);

@@ -4,13 +4,13 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use pcaplab::analysis::sticky::{self, Sticky};
 use pcaplab::analysis::streams;
-use pcaplab::engine::StickyOptions;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::Outcome;
+use crate::cli::args::{FormatArg, InputArgs, parse_framing};
 use crate::cli::input;
 
 /// `pcaplab streams`.
@@ -30,25 +30,22 @@ pub struct StreamsArgs {
     pub no_header: bool,
 }
 
-/// Parses a `--framing` value with the library's precise error messages.
-pub fn parse_framing(s: &str) -> Result<FramingSpec, String> {
-    s.parse::<FramingSpec>().map_err(|e| e.to_string())
-}
-
 /// Runs the command.
 ///
 /// # Errors
 /// Unreadable input (after reporting every stream seen before the problem) or a write error.
 pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut options = args.input.options();
-    options.sticky = Some(StickyOptions {
+    // Only TCP: the stream table and the framing that counts sticky segments.
+    let mut sticky = Sticky::new(sticky::Options {
         framing: args.framing.clone(),
         stream: None,
         keep_segments: false,
     });
-    let (findings, error) = input::analyze(&args.input.file, options)?;
-    let rows = streams::rows(&findings.streams, &findings.sticky);
+    let mut engine = args.input.engine();
+    engine.stream_consumer(&mut sticky);
+    let (summary, error) = input::analyze(&args.input.file, engine)?;
+    let rows = streams::rows(&summary.streams, &sticky.into_reports());
     let mut out = BufWriter::new(io::stdout().lock());
     report::streams::write(&mut out, args.format.into(), term, &rows, !args.no_header)?;
     out.flush()?;

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use pcaplab::app::tftp::Tracker;
 use pcaplab::report::{self, Terminal};
 
-use crate::Outcome;
+use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs};
 use crate::cli::input;
 
@@ -39,15 +40,20 @@ pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
     }
-    let mut options = args.input.options();
-    options.tftp_extract_dir = args.extract.clone();
-    let (findings, error) = input::analyze(&args.input.file, options)?;
+    // Only UDP datagrams: no TCP is tracked.
+    let mut config = args.input.tftp_config();
+    config.extract_dir = args.extract.clone();
+    let mut tracker = Tracker::new(config);
+    let mut engine = args.input.engine();
+    engine.datagram_consumer(&mut tracker);
+    let (_, error) = input::analyze(&args.input.file, engine)?;
+    let transfers = tracker.finish();
     let mut out = BufWriter::new(io::stdout().lock());
     report::tftp::write(
         &mut out,
         args.format.into(),
         term,
-        &findings.tftp_transfers,
+        &transfers,
         !args.no_header,
     )?;
     out.flush()?;

@@ -27,16 +27,7 @@ use super::reassembly::{Budget, Core, Counts, Cx, EndCause, Event, Limits, Segme
 use super::seq::SeqNum;
 use super::table::{SegmentInfo, StreamEvent};
 
-/// A connection number, 0-based in order of each connection's first packet: the same number
-/// as Wireshark's `tcp.stream`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
-pub struct StreamId(pub u64);
-
-impl std::fmt::Display for StreamId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::units::StreamId;
 
 /// An IP address and a TCP port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

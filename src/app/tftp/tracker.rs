@@ -1,356 +1,46 @@
 //! TFTP conversations: which UDP datagrams belong to which transfer, and what happened in each
 //! transfer ([`Transfer`]: blocks, completion, retransmissions, loss, errors, hash, warnings).
 //!
-//! In: every UDP datagram of the capture, in order ([`Tracker::on_datagram`]). Out: a
-//! [`Classification`] per TFTP datagram (for per-packet output) and owned [`Transfer`] summaries
-//! ([`Tracker::finish`]). Decoding of single packets is `app::tftp`'s job; printing is the
-//! report layer's.
+//! In: every UDP datagram of the capture, in order ([`Tracker::on_datagram`], or the engine
+//! through [`DatagramConsumer`]). Out: a [`Classification`] per TFTP datagram (the packet's
+//! note) and owned [`Transfer`] summaries ([`Tracker::finish`]). Decoding of single packets is
+//! the parser's job; printing is `view`'s and `report`'s.
 //!
 //! A transfer starts with a RRQ/WRQ sent to a server port (69 or a configured one). The server
 //! answers from a new port, its transfer ID (RFC 1350 §4); every later packet between the client
-//! endpoint and that server endpoint belongs to the transfer. Bookkeeping is bounded: unanswered
+//! endpoint and that server endpoint belongs to the transfer. Finding the transfer of a datagram
+//! is a hash lookup (by client and server endpoints), whatever the number of transfers; a
+//! request looks only at its own client's transfers. Bookkeeping is bounded: unanswered
 //! requests expire, idle transfers end, finished transfers stop matching after a short linger, at
 //! most `max_active` transfers are tracked at once, out-of-order data is buffered up to a limit,
 //! and file bytes are kept only when extracting (streamed to disk).
 
-mod blocks;
-mod extract;
+use std::collections::BTreeMap;
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+use foldhash::{HashMap, HashMapExt};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::app::tftp::{
-    self, DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, OptionKind, Options, Packet, Request,
-    SERVER_PORT, escape,
+use super::config::Config;
+use super::state::{
+    Active, FileOut, continues_after_error, on_ack, on_data, on_oack, option_entries, other,
+    push_warning, request_warnings, to_hex, touch, wrong_sender,
 };
-use crate::capture::FrameNumber;
-
-pub use extract::{Extracted, NetasciiDecoder, SafeName, safe_file_name};
-
-/// The largest block size whose DATA fits an Ethernet frame without IP fragmentation:
-/// 1500 (MTU) − 20 (IPv4) − 8 (UDP) − 4 (TFTP header). RFC 2348 §1 gives this example.
-const UNFRAGMENTED_BLOCK_SIZE: u64 = 1468;
-
-/// Tuning of the tracker. `Default` suits normal captures.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Ports a RRQ/WRQ may be sent to (`--tftp-port`); 69 by default.
-    pub server_ports: Vec<u16>,
-    /// A request with no answer for this long (capture time) ends as `no_answer`.
-    pub request_timeout: Duration,
-    /// A transfer with no packet for this long ends as `idle_timeout`. RFC 2349 allows
-    /// retransmission timeouts up to 255 s, hence the generous default.
-    pub idle_timeout: Duration,
-    /// How long a finished (complete or failed) transfer still claims its packets, so that a
-    /// retransmitted final DATA or ACK (RFC 1350 §6 "dallying") is counted, not lost.
-    pub linger: Duration,
-    /// Most transfers tracked at once; past it the least recently active one is ended.
-    pub max_active: usize,
-    /// Most bytes of out-of-order DATA buffered per transfer while waiting for a missing block.
-    pub max_buffered_bytes: usize,
-    /// Most separate runs of blocks remembered per transfer (each capture gap adds one).
-    pub max_block_ranges: usize,
-    /// Write each transferred file into this directory (`--extract DIR`).
-    pub extract_dir: Option<PathBuf>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server_ports: vec![SERVER_PORT],
-            request_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(300),
-            linger: Duration::from_secs(10),
-            max_active: 4096,
-            max_buffered_bytes: 1 << 20,
-            max_block_ranges: 1024,
-            extract_dir: None,
-        }
-    }
-}
-
-/// Whether the client reads (RRQ) or writes (WRQ) the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TransferDirection {
-    /// RRQ: the server sends DATA, the client ACKs.
-    Read,
-    /// WRQ: the client sends DATA, the server ACKs.
-    Write,
-}
-
-/// Which end of a transfer sent a packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The endpoint that sent the request.
-    Client,
-    /// The server (its transfer-ID endpoint once it has answered).
-    Server,
-}
-
-/// Why a transfer's tracking ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndReason {
-    /// Still being tracked (only seen in [`Tracker::transfers`] before [`Tracker::finish`]).
-    Open,
-    /// The final block was received and acknowledged.
-    Completed,
-    /// An ERROR packet ended it (RFC 1350 §7).
-    Error,
-    /// The server never answered the request.
-    NoAnswer,
-    /// No packet for `idle_timeout`.
-    IdleTimeout,
-    /// A new request reused the same client and server endpoints.
-    Replaced,
-    /// Too many transfers at once; this one was the least recently active.
-    Evicted,
-    /// The capture ended first.
-    CaptureEnd,
-}
-
-/// An option as sent, for reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OptionEntry {
-    /// Option name as sent (escaped for display).
-    pub name: String,
-    /// Option value as sent (escaped for display).
-    pub value: String,
-}
-
-/// Requested and negotiated options (RFC 2347).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct TransferOptions {
-    /// Options in the request, in order.
-    pub requested: Vec<OptionEntry>,
-    /// Options in the server's OACK; `None` when there was no OACK.
-    pub negotiated: Option<Vec<OptionEntry>>,
-}
-
-/// The ERROR packet that ended a transfer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransferError {
-    /// Error code (0–8 are defined).
-    pub code: u16,
-    /// The code's standard meaning, e.g. `File not found`.
-    pub meaning: String,
-    /// The message as sent (escaped for display).
-    pub message: String,
-    /// Frame of the ERROR packet.
-    pub frame: FrameNumber,
-    /// Who sent it.
-    pub from: Role,
-}
-
-/// What a warning is about; the `message` explains it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)] // each variant is explained by the message written with it
-pub enum WarningKind {
-    ServerAnsweredFromListenPort,
-    UnusualMode,
-    MissingFinalNul,
-    NonAsciiFileName,
-    InvalidOptionValue,
-    DuplicateOption,
-    DuplicateRequest,
-    RequestOnTransferPort,
-    MalformedPacket,
-    WrongSender,
-    OptionsIgnored,
-    UnrequestedOption,
-    OackWithoutRequest,
-    OackRaisedValue,
-    OackAfterData,
-    RepeatedOack,
-    FragmentingBlockSize,
-    OversizedData,
-    DataBlockZero,
-    DataAfterFinalBlock,
-    AckForUnsentBlock,
-    SorcerersApprentice,
-    BlockRollover,
-    RolloverToOne,
-    ContinuesAfterError,
-    UnknownErrorCode,
-    ErrorAfterCompletion,
-    NoAnswer,
-    FinalBlockNotAcknowledged,
-    BlocksNotCaptured,
-    BufferLimit,
-    BlockTrackingLimit,
-    InvalidNetascii,
-    FileNameNeutralised,
-    ExtractionFailed,
-    Evicted,
-}
-
-/// A finding about one transfer, written to teach: what happened and why it matters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Warning {
-    /// The frame that showed it, when one did.
-    pub frame: Option<FrameNumber>,
-    /// What kind of finding this is (each kind is reported once per transfer).
-    pub kind: WarningKind,
-    /// Explanation, lowercase, no trailing period.
-    pub message: String,
-}
-
-/// Summary of one TFTP transfer (owned, serialisable).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Transfer {
-    /// Index of the transfer in capture order of requests (the `transfer` of a
-    /// [`Classification`]).
-    pub index: usize,
-    /// The client endpoint (source of the request).
-    pub client: SocketAddr,
-    /// The server's transfer-ID endpoint, or the request's destination while unanswered.
-    pub server: SocketAddr,
-    /// Whether the server answered at all.
-    pub answered: bool,
-    /// Frame of the RRQ/WRQ.
-    pub request_frame: FrameNumber,
-    /// Read or write.
-    pub direction: TransferDirection,
-    /// File name as requested (escaped for display).
-    pub file: String,
-    /// Mode as requested (escaped for display).
-    pub mode: String,
-    /// Requested and negotiated options.
-    pub options: TransferOptions,
-    /// DATA block size in force: 512 unless an OACK accepted `blksize` (RFC 2348).
-    pub block_size: u16,
-    /// Blocks per window: 1 unless an OACK accepted `windowsize` (RFC 7440).
-    pub window_size: u16,
-    /// Distinct DATA blocks seen (an empty final block counts).
-    pub blocks: u64,
-    /// File bytes carried by distinct DATA blocks (on the wire, before netascii decoding).
-    pub bytes: u64,
-    /// The final block (shorter than the block size) was seen and acknowledged, every block
-    /// before it was captured, and no ERROR came first.
-    pub complete: bool,
-    /// The ERROR that ended the transfer.
-    pub error: Option<TransferError>,
-    /// DATA packets for a block already seen.
-    pub retransmitted_blocks: u64,
-    /// ACKs for a block already acknowledged.
-    pub duplicate_acks: u64,
-    /// Blocks before the last one seen (or the final one) that never appeared in the capture.
-    pub missing_blocks: u64,
-    /// New blocks that did not arrive right after the highest block so far.
-    pub out_of_sequence_blocks: u64,
-    /// Times the 16-bit block number wrapped past 65535.
-    pub rollovers: u64,
-    /// Times the client repeated its request.
-    pub duplicate_requests: u64,
-    /// Packets of this transfer that failed to decode.
-    pub malformed_packets: u64,
-    /// SHA-256 of the file as transferred (concatenated DATA, lowercase hex); `null` unless
-    /// complete.
-    pub sha256: Option<String>,
-    /// Findings, each kind at most once.
-    pub warnings: Vec<Warning>,
-    /// Why tracking ended.
-    pub end: EndReason,
-    /// Packets of this transfer, the request included.
-    pub frames: u64,
-    /// Frame of the last packet.
-    pub last_frame: FrameNumber,
-    /// Capture time of the request, seconds since the epoch.
-    pub first_seen_secs: f64,
-    /// Capture time of the last packet.
-    pub last_seen_secs: f64,
-    /// `last_seen_secs − first_seen_secs`.
-    pub duration_secs: f64,
-    /// `bytes / duration_secs`, when the duration is not zero.
-    pub throughput_bytes_per_sec: Option<f64>,
-    /// The file written by extraction, when extraction is on and data arrived.
-    pub extracted: Option<Extracted>,
-}
-
-/// What [`Tracker::on_datagram`] says about a TFTP datagram.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Classification<'a> {
-    /// The decoded packet, or why it did not decode.
-    pub packet: Result<Packet<'a>, Malformed>,
-    /// Index of the transfer it belongs to ([`Transfer::index`]); `None` for a datagram that is
-    /// TFTP only by its port.
-    pub transfer: Option<usize>,
-    /// Who sent it, within its transfer.
-    pub role: Option<Role>,
-    /// A DATA block shorter than the transfer's block size: the last one (Wireshark's `(last)`).
-    pub last_block: bool,
-}
-
-impl Classification<'_> {
-    /// Wireshark-style summary, e.g. `Data Packet, Block: 3 (last)`, or the malformed reason.
-    pub fn info(&self) -> impl fmt::Display + '_ {
-        ClassificationInfo(self)
-    }
-}
-
-struct ClassificationInfo<'c, 'a>(&'c Classification<'a>);
-
-impl fmt::Display for ClassificationInfo<'_, '_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0.packet {
-            Ok(p) => p.info().with_last(self.0.last_block).fmt(f),
-            Err(m) => write!(f, "Malformed TFTP packet: {m}"),
-        }
-    }
-}
-
-/// Per-transfer state that lives only while the transfer is tracked.
-#[derive(Debug)]
-struct Active {
-    direction: TransferDirection,
-    client: SocketAddr,
-    /// Where the request went (server IP and listening port).
-    request_to: SocketAddr,
-    tid: Option<SocketAddr>,
-    file_name: Vec<u8>,
-    mode_raw: Vec<u8>,
-    netascii: bool,
-    /// Lowercased names of the requested options.
-    requested: Vec<Vec<u8>>,
-    requested_block_size: Option<u64>,
-    requested_window_size: Option<u64>,
-    oack_seen: bool,
-    block_size: u64,
-    wrap_to_one: bool,
-    /// Next block to append to the hash and the extracted file.
-    next_block: u64,
-    highest_data: u64,
-    highest_ack: Option<u64>,
-    last_duplicate_ack: Option<u64>,
-    final_block: Option<u64>,
-    seen: blocks::BlockSet,
-    buffer: BTreeMap<u64, Vec<u8>>,
-    buffered_bytes: usize,
-    /// `None` once the file can no longer be rebuilt (buffer limit) or after the end.
-    hasher: Option<Sha256>,
-    extract: bool,
-    sink: Option<extract::Sink>,
-    error_frame: Option<FrameNumber>,
-    complete: bool,
-    /// Set when the transfer has ended; it lingers until `closed_at + linger`.
-    closed_at: Option<Duration>,
-    last_activity: Duration,
-}
+use super::transfer::{
+    Classification, EndReason, Role, Transfer, TransferDirection, TransferError, TransferOptions,
+    WarningKind,
+};
+use super::{DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Packet, Request, escape};
+use crate::app::consumer::{Datagram, DatagramConsumer, Note};
+use crate::units::FrameNumber;
 
 /// Follows TFTP transfers through a capture. Feed it every UDP datagram in capture order.
 ///
 /// ```
 /// use std::time::Duration;
-/// use pcaplab::analysis::tftp::{Config, Tracker};
+/// use pcaplab::app::tftp::{Config, Tracker};
 /// use pcaplab::capture::FrameNumber;
 ///
 /// let client = "10.0.0.1:4000".parse().unwrap();
@@ -374,8 +64,13 @@ pub struct Tracker {
     pending: HashMap<(SocketAddr, IpAddr), usize>,
     /// Answered transfers by (client endpoint, server TID endpoint).
     pairs: HashMap<(SocketAddr, SocketAddr), usize>,
+    /// Tracked transfers by client endpoint: a request looks only at its client's transfers.
+    by_client: HashMap<SocketAddr, Vec<usize>>,
     next_sweep: Duration,
     scratch: Vec<usize>,
+    /// Transfers looked at to place requests (for the test that lookups do not scan).
+    #[cfg(test)]
+    examined: u64,
 }
 
 impl Tracker {
@@ -387,8 +82,11 @@ impl Tracker {
             active: HashMap::new(),
             pending: HashMap::new(),
             pairs: HashMap::new(),
+            by_client: HashMap::new(),
             next_sweep: Duration::ZERO,
             scratch: Vec::new(),
+            #[cfg(test)]
+            examined: 0,
         }
     }
 
@@ -428,14 +126,26 @@ impl Tracker {
         payload: &'a [u8],
     ) -> Option<Classification<'a>> {
         self.sweep(ts);
-        let packet = tftp::decode(payload);
+        let to_server = self.is_server_port(dst.port());
+        // Only datagrams that can be TFTP are decoded: to or from a server port, or between
+        // endpoints of a request waiting for its answer or of a transfer.
+        if !to_server
+            && !self.is_server_port(src.port())
+            && !self.pending.contains_key(&(dst, src.ip()))
+            && !self.pairs.contains_key(&(src, dst))
+            && !self.pairs.contains_key(&(dst, src))
+        {
+            return None;
+        }
+        let packet = super::decode(payload);
         let mut classification = Classification {
             packet,
             transfer: None,
             role: None,
             last_block: false,
+            file: None,
         };
-        if self.is_server_port(dst.port())
+        if to_server
             && let Ok(p) = &classification.packet
             && let Some(request) = p.as_request()
         {
@@ -488,9 +198,14 @@ impl Tracker {
     ) -> usize {
         // A client that hears nothing sends its request again (RFC 1350 §2: the sender of any
         // packet retransmits it on timeout): same transfer, unless it is a different request.
-        let repeat_of = self
-            .active
+        let mine = self.by_client.get(&client).map_or(&[][..], Vec::as_slice);
+        #[cfg(test)]
+        {
+            self.examined += mine.len() as u64;
+        }
+        let repeat_of = mine
             .iter()
+            .filter_map(|i| Some((*i, self.active.get(i)?)))
             .filter(|(_, a)| {
                 a.client == client
                     && a.request_to == server
@@ -500,7 +215,7 @@ impl Tracker {
                     && a.file_name == request.file_name
                     && a.mode_raw == request.mode_raw
             })
-            .map(|(&i, _)| i)
+            .map(|(i, _)| i)
             .max();
         if let Some(idx) = repeat_of
             && let Some(t) = self.transfers.get_mut(idx)
@@ -523,12 +238,13 @@ impl Tracker {
         }
         // Finished transfers of this client stop matching now, so their endpoints can be reused.
         self.scratch.clear();
-        self.scratch.extend(
-            self.active
-                .iter()
-                .filter(|(_, a)| a.client == client && a.closed_at.is_some())
-                .map(|(&i, _)| i),
-        );
+        if let Some(mine) = self.by_client.get(&client) {
+            let active = &self.active;
+            self.scratch.extend(
+                mine.iter()
+                    .filter(|i| active.get(i).is_some_and(|a| a.closed_at.is_some())),
+            );
+        }
         let mut stale = std::mem::take(&mut self.scratch);
         for &idx in &stale {
             self.forget(idx);
@@ -616,12 +332,11 @@ impl Tracker {
             highest_ack: None,
             last_duplicate_ack: None,
             final_block: None,
-            seen: blocks::BlockSet::new(self.config.max_block_ranges),
+            seen: super::blocks::BlockSet::new(self.config.max_block_ranges),
             buffer: BTreeMap::new(),
             buffered_bytes: 0,
             hasher: Some(Sha256::new()),
-            extract: self.config.extract_dir.is_some(),
-            sink: None,
+            out: FileOut::new(self.config.extract_dir.is_some()),
             error_frame: None,
             complete: false,
             closed_at: None,
@@ -630,6 +345,7 @@ impl Tracker {
         request_warnings(&mut t, &mut a, request, frame);
         self.transfers.push(t);
         self.active.insert(idx, a);
+        self.by_client.entry(client).or_default().push(idx);
         self.pending.insert((client, server.ip()), idx);
         idx
     }
@@ -852,61 +568,27 @@ impl Tracker {
             );
         }
         t.sha256 = if a.complete {
-            a.hasher.take().map(|h| extract::to_hex(&h.finalize()))
+            a.hasher.take().map(|h| to_hex(&h.finalize()))
         } else {
             None
         };
         a.hasher = None;
         a.buffer.clear();
         a.buffered_bytes = 0;
-        if let Some(sink) = a.sink.take() {
-            let invalid = sink.netascii_invalid();
-            if invalid > 0 {
-                push_warning(
-                    t,
-                    WarningKind::InvalidNetascii,
-                    None,
-                    format!(
-                        "{invalid} carriage returns were not followed by LF or NUL, which \
-                         netascii requires (RFC 764); they were kept as they are"
-                    ),
-                );
-            }
-            match sink.finish(&a.file_name, a.complete) {
-                Ok(x) => {
-                    if !x.name_changes.is_empty() {
-                        push_warning(
-                            t,
-                            WarningKind::FileNameNeutralised,
-                            None,
-                            format!(
-                                "the requested name {} was written as {} ({}): names from a \
-                                 capture are untrusted input",
-                                t.file,
-                                x.path,
-                                x.name_changes.join(", ")
-                            ),
-                        );
-                    }
-                    t.extracted = Some(x);
-                }
-                Err(e) => push_warning(
-                    t,
-                    WarningKind::ExtractionFailed,
-                    None,
-                    format!("the file could not be written: {e}"),
-                ),
-            }
-        }
+        a.out.finish(t, &a.file_name, a.complete);
     }
 
     /// Stops tracking a transfer: it no longer matches packets, and its state is dropped.
     fn forget(&mut self, idx: usize) {
-        let Some(a) = self.active.remove(&idx) else {
+        let Some(mut a) = self.active.remove(&idx) else {
             return;
         };
-        if let Some(sink) = a.sink {
-            sink.abort();
+        a.out.abort();
+        if let Some(mine) = self.by_client.get_mut(&a.client) {
+            mine.retain(|&i| i != idx);
+            if mine.is_empty() {
+                self.by_client.remove(&a.client);
+            }
         }
         if self.pending.get(&(a.client, a.request_to.ip())) == Some(&idx) {
             self.pending.remove(&(a.client, a.request_to.ip()));
@@ -950,516 +632,27 @@ impl Tracker {
     }
 }
 
-/// The other role.
-fn other(role: Role) -> Role {
-    match role {
-        Role::Client => Role::Server,
-        Role::Server => Role::Client,
-    }
-}
-
-/// Counts a packet into the transfer's frame and time totals.
-fn touch(t: &mut Transfer, frame: FrameNumber, ts: Duration) {
-    t.frames = t.frames.saturating_add(1);
-    t.last_frame = frame;
-    let secs = ts.as_secs_f64();
-    if secs > t.last_seen_secs {
-        t.last_seen_secs = secs;
-    }
-    t.duration_secs = (t.last_seen_secs - t.first_seen_secs).max(0.0);
-    t.throughput_bytes_per_sec = (t.duration_secs > 0.0).then(|| t.bytes as f64 / t.duration_secs);
-}
-
-/// Adds a warning unless one of the same kind is already there.
-fn push_warning(t: &mut Transfer, kind: WarningKind, frame: Option<FrameNumber>, message: String) {
-    if t.warnings.iter().any(|w| w.kind == kind) {
-        return;
-    }
-    t.warnings.push(Warning {
-        frame,
-        kind,
-        message,
-    });
-}
-
-fn wrong_sender(t: &mut Transfer, frame: FrameNumber, what: &str, expected: Role) {
-    let who = match expected {
-        Role::Client => "client",
-        Role::Server => "server",
-    };
-    push_warning(
-        t,
-        WarningKind::WrongSender,
-        Some(frame),
-        format!(
-            "frame {frame} carries {what} from the wrong side; in this transfer only the {who} sends it"
-        ),
-    );
-}
-
-fn continues_after_error(t: &mut Transfer, a: &Active, frame: FrameNumber) {
-    if let Some(err_frame) = a.error_frame {
-        push_warning(
-            t,
-            WarningKind::ContinuesAfterError,
-            Some(frame),
-            format!(
-                "the transfer goes on in frame {frame} after the ERROR in frame {err_frame}; an \
-                 ERROR ends a transfer and is never acknowledged or retransmitted (RFC 1350 §7)"
-            ),
-        );
-    }
-}
-
-fn option_entries(options: &Options<'_>) -> Vec<OptionEntry> {
-    options
-        .iter()
-        .map(|o| OptionEntry {
-            name: escape(o.name).to_string(),
-            value: escape(o.value).to_string(),
-        })
-        .collect()
-}
-
-/// Warnings a request earns on its own, and the options it asks for.
-fn request_warnings(t: &mut Transfer, a: &mut Active, request: &Request<'_>, frame: FrameNumber) {
-    match request.mode {
-        Mode::Mail => push_warning(
-            t,
-            WarningKind::UnusualMode,
-            Some(frame),
-            "mode mail is obsolete: RFC 1350 §1 says it should not be implemented".to_string(),
-        ),
-        Mode::Other(m) => push_warning(
-            t,
-            WarningKind::UnusualMode,
-            Some(frame),
-            format!(
-                "mode \"{}\" is not a tftp mode; RFC 1350 §5 defines netascii and octet (and \
-                 the obsolete mail), case-insensitive",
-                escape(m)
-            ),
-        ),
-        Mode::Netascii | Mode::Octet => {}
-    }
-    if request.missing_final_nul {
-        push_warning(
-            t,
-            WarningKind::MissingFinalNul,
-            Some(frame),
-            "the request's last string has no terminating nul byte; RFC 1350 §5 ends every \
-             string with one and strict servers reject the request"
-                .to_string(),
-        );
-    }
-    if !request.has_ascii_file_name() {
-        push_warning(
-            t,
-            WarningKind::NonAsciiFileName,
-            Some(frame),
-            format!(
-                "the file name {} is not printable ascii; RFC 1350 §5 says file names are \
-                 netascii, so servers may reject it or read it differently",
-                escape(request.file_name)
-            ),
-        );
-    }
-    for o in request.options.iter() {
-        let name = o.name.to_ascii_lowercase();
-        if a.requested.contains(&name) {
-            push_warning(
-                t,
-                WarningKind::DuplicateOption,
-                Some(frame),
-                format!(
-                    "option {} is requested twice; RFC 2347 does not say which copy counts",
-                    escape(o.name)
-                ),
-            );
+impl DatagramConsumer for Tracker {
+    /// [`Tracker::on_datagram`], with the transfer's file name on the packets after the request.
+    fn on_datagram<'a>(&'a mut self, d: &Datagram<'a>) -> Option<Note<'a>> {
+        let mut c = Tracker::on_datagram(self, d.at.frame, d.at.ts, d.src, d.dst, d.payload)?;
+        let is_request = matches!(&c.packet, Ok(p) if p.as_request().is_some());
+        if !is_request {
+            c.file = c
+                .transfer
+                .and_then(|i| self.transfers.get(i))
+                .map(|t| t.file.as_str());
         }
-        let kind = o.kind();
-        if kind != OptionKind::Unknown && o.valid_number().is_none() {
-            push_warning(
-                t,
-                WarningKind::InvalidOptionValue,
-                Some(frame),
-                invalid_value_message(kind, o.name, o.value),
-            );
-        }
-        match kind {
-            OptionKind::BlockSize => a.requested_block_size = o.valid_number(),
-            OptionKind::WindowSize => a.requested_window_size = o.valid_number(),
-            _ => {}
-        }
-        a.requested.push(name);
+        Some(Note::Tftp(c))
     }
-}
-
-fn invalid_value_message(kind: OptionKind, name: &[u8], value: &[u8]) -> String {
-    let (lo, hi) = kind.valid_range().unwrap_or((0, u64::MAX));
-    let rfc = match kind {
-        OptionKind::BlockSize => "RFC 2348",
-        OptionKind::WindowSize => "RFC 7440",
-        _ => "RFC 2349",
-    };
-    format!(
-        "option {}={} is out of range: {rfc} allows {lo} to {hi}; a server ignores an option \
-         it cannot accept",
-        escape(name),
-        escape(value)
-    )
-}
-
-/// The server's OACK: the options now in force (RFC 2347 §3).
-fn on_oack(
-    t: &mut Transfer,
-    a: &mut Active,
-    options: &Options<'_>,
-    missing_nul: bool,
-    frame: FrameNumber,
-) {
-    if a.oack_seen {
-        push_warning(
-            t,
-            WarningKind::RepeatedOack,
-            Some(frame),
-            format!("a second OACK in frame {frame}; options are negotiated once, at the start"),
-        );
-    }
-    if a.highest_data > 0 {
-        push_warning(
-            t,
-            WarningKind::OackAfterData,
-            Some(frame),
-            format!("the OACK in frame {frame} comes after DATA had started"),
-        );
-    }
-    if a.requested.is_empty() {
-        push_warning(
-            t,
-            WarningKind::OackWithoutRequest,
-            Some(frame),
-            "the server sent an OACK to a request without options; RFC 2347 §3 has it answer \
-             such a request as RFC 1350 does (DATA 1 or ACK 0)"
-                .to_string(),
-        );
-    }
-    if missing_nul {
-        push_warning(
-            t,
-            WarningKind::MissingFinalNul,
-            Some(frame),
-            format!("the OACK in frame {frame} has no nul byte after its last value"),
-        );
-    }
-    a.oack_seen = true;
-    for o in options.iter() {
-        let name = o.name.to_ascii_lowercase();
-        if !a.requested.is_empty() && !a.requested.contains(&name) {
-            push_warning(
-                t,
-                WarningKind::UnrequestedOption,
-                Some(frame),
-                format!(
-                    "the OACK accepts option {} that the client never requested; RFC 2347 §3 \
-                     lets a server acknowledge only requested options, and a client should \
-                     answer with ERROR 8",
-                    escape(o.name)
-                ),
-            );
-        }
-        let kind = o.kind();
-        let value = o.valid_number();
-        if kind != OptionKind::Unknown && value.is_none() {
-            push_warning(
-                t,
-                WarningKind::InvalidOptionValue,
-                Some(frame),
-                invalid_value_message(kind, o.name, o.value),
-            );
-        }
-        match (kind, value) {
-            (OptionKind::BlockSize, Some(v)) => {
-                if a.requested_block_size.is_some_and(|r| v > r) {
-                    push_warning(
-                        t,
-                        WarningKind::OackRaisedValue,
-                        Some(frame),
-                        format!(
-                            "the server raised blksize to {v}; RFC 2348 lets it only keep or \
-                             lower the requested value"
-                        ),
-                    );
-                }
-                if v > UNFRAGMENTED_BLOCK_SIZE {
-                    push_warning(
-                        t,
-                        WarningKind::FragmentingBlockSize,
-                        Some(frame),
-                        format!(
-                            "blksize {v} is above {UNFRAGMENTED_BLOCK_SIZE}, so on Ethernet every \
-                             full DATA packet is split into IP fragments (RFC 2348 §1)"
-                        ),
-                    );
-                }
-                a.block_size = v;
-                t.block_size = u16::try_from(v).unwrap_or(u16::MAX);
-            }
-            (OptionKind::WindowSize, Some(v)) => {
-                if a.requested_window_size.is_some_and(|r| v > r) {
-                    push_warning(
-                        t,
-                        WarningKind::OackRaisedValue,
-                        Some(frame),
-                        format!(
-                            "the server raised windowsize to {v}; RFC 7440 §3 lets it only keep \
-                             or lower the requested value"
-                        ),
-                    );
-                }
-                t.window_size = u16::try_from(v).unwrap_or(u16::MAX);
-            }
-            _ => {}
-        }
-    }
-    t.options.negotiated = Some(option_entries(options));
-}
-
-/// Notes that requested options were not answered with an OACK (RFC 2347 §3: the server then
-/// uses the RFC 1350 defaults).
-fn check_options_ignored(t: &mut Transfer, a: &Active, frame: FrameNumber) {
-    if !a.requested.is_empty() && !a.oack_seen {
-        push_warning(
-            t,
-            WarningKind::OptionsIgnored,
-            Some(frame),
-            format!(
-                "the client requested options but the server went on without an OACK, so it \
-                 ignored them: the block size stays {DEFAULT_BLOCK_SIZE} (RFC 2347 §3)"
-            ),
-        );
-    }
-}
-
-/// A DATA packet from the data sender. Returns true when it completes the transfer.
-fn on_data(
-    t: &mut Transfer,
-    a: &mut Active,
-    wire: u16,
-    data: &[u8],
-    frame: FrameNumber,
-    cfg: &Config,
-) -> bool {
-    continues_after_error(t, a, frame);
-    check_options_ignored(t, a, frame);
-    let next_new = a.highest_data.saturating_add(1);
-    // After block 65535 comes 0 for most implementations; a 1 there means "wrap to 1".
-    if !a.wrap_to_one && next_new >= 65_536 && next_new.is_multiple_of(65_536) && wire == 1 {
-        a.wrap_to_one = true;
-        push_warning(
-            t,
-            WarningKind::RolloverToOne,
-            Some(frame),
-            format!(
-                "after block 65535 the sender went on with block 1, not 0 (frame {frame}); RFC \
-                 1350 does not say which, and a receiver expecting 0 takes it for an old block"
-            ),
-        );
-    }
-    let block = blocks::absolute(wire, next_new, a.wrap_to_one);
-    if block == 0 {
-        push_warning(
-            t,
-            WarningKind::DataBlockZero,
-            Some(frame),
-            format!("DATA block 0 in frame {frame}: data blocks are numbered from 1 (RFC 1350 §6)"),
-        );
-        return false;
-    }
-    let len = data.len() as u64;
-    if len > a.block_size {
-        push_warning(
-            t,
-            WarningKind::OversizedData,
-            Some(frame),
-            format!(
-                "DATA block {wire} in frame {frame} carries {len} bytes, more than the block \
-                 size of {} in force; a receiver may reject or truncate it",
-                a.block_size
-            ),
-        );
-    }
-    if let Some(f) = a.final_block
-        && block > f
-    {
-        push_warning(
-            t,
-            WarningKind::DataAfterFinalBlock,
-            Some(frame),
-            format!(
-                "DATA block {wire} in frame {frame} follows the final (short) block {f}; a block \
-                 shorter than the block size ends the transfer (RFC 1350 §6)"
-            ),
-        );
-    }
-    if a.seen.contains(block) {
-        t.retransmitted_blocks = t.retransmitted_blocks.saturating_add(1);
-        if a.last_duplicate_ack == Some(block.saturating_sub(1)) {
-            push_warning(
-                t,
-                WarningKind::SorcerersApprentice,
-                Some(frame),
-                format!(
-                    "DATA block {wire} was sent again right after a duplicate ACK: a sender \
-                     that answers every ACK, duplicates included, doubles all later traffic \
-                     (Sorcerer's Apprentice, RFC 1123 §4.2.3.1); resend DATA only on timeout"
-                ),
-            );
-        }
-        return false;
-    }
-    if !a.seen.insert(block) {
-        push_warning(
-            t,
-            WarningKind::BlockTrackingLimit,
-            Some(frame),
-            format!(
-                "more than {} separate runs of blocks: later retransmissions and gaps are \
-                 counted approximately",
-                cfg.max_block_ranges
-            ),
-        );
-    }
-    if block != next_new {
-        t.out_of_sequence_blocks = t.out_of_sequence_blocks.saturating_add(1);
-    }
-    if block > a.highest_data {
-        a.highest_data = block;
-        t.rollovers = blocks::rollovers(block, a.wrap_to_one);
-        if t.rollovers > 0 {
-            push_warning(
-                t,
-                WarningKind::BlockRollover,
-                Some(frame),
-                format!(
-                    "the block number wrapped past 65535 (frame {frame}): 16-bit block numbers \
-                     limit a transfer to 65535 blocks unless both sides support rollover"
-                ),
-            );
-        }
-    }
-    t.blocks = t.blocks.saturating_add(1);
-    t.bytes = t.bytes.saturating_add(len);
-    if len < a.block_size && a.final_block.is_none_or(|f| block < f) {
-        // RFC 1350 §6: a DATA packet shorter than the block size ends the transfer.
-        a.final_block = Some(block);
-    }
-    if block == a.next_block {
-        deliver(t, a, data, frame, cfg);
-        while let Some(next) = a.buffer.remove(&a.next_block) {
-            a.buffered_bytes = a.buffered_bytes.saturating_sub(next.len());
-            deliver(t, a, &next, frame, cfg);
-        }
-    } else if block > a.next_block && a.hasher.is_some() {
-        if a.buffered_bytes.saturating_add(data.len()) <= cfg.max_buffered_bytes {
-            a.buffered_bytes = a.buffered_bytes.saturating_add(data.len());
-            a.buffer.insert(block, data.to_vec());
-        } else {
-            push_warning(
-                t,
-                WarningKind::BufferLimit,
-                Some(frame),
-                format!(
-                    "more than {} bytes arrived while block {} was missing; the file can no \
-                     longer be rebuilt, so there is no sha256 or extracted file",
-                    cfg.max_buffered_bytes, a.next_block
-                ),
-            );
-            a.hasher = None;
-            a.buffer.clear();
-            a.buffered_bytes = 0;
-            if let Some(sink) = a.sink.take() {
-                sink.abort();
-            }
-            a.extract = false;
-        }
-    }
-    // The data receiver's ACK of the final block completes it; nothing to do here.
-    false
-}
-
-/// Appends the next in-order block to the hash and the extracted file.
-fn deliver(t: &mut Transfer, a: &mut Active, data: &[u8], frame: FrameNumber, cfg: &Config) {
-    let Some(hasher) = &mut a.hasher else {
-        return;
-    };
-    hasher.update(data);
-    a.next_block = a.next_block.saturating_add(1);
-    if a.extract
-        && a.sink.is_none()
-        && let Some(dir) = &cfg.extract_dir
-    {
-        match extract::Sink::create(dir, t.index, a.netascii) {
-            Ok(s) => a.sink = Some(s),
-            Err(e) => {
-                a.extract = false;
-                push_warning(
-                    t,
-                    WarningKind::ExtractionFailed,
-                    Some(frame),
-                    format!("cannot create a file in {}: {e}", dir.display()),
-                );
-            }
-        }
-    }
-    if let Some(sink) = &mut a.sink {
-        sink.write(data);
-    }
-}
-
-/// An ACK from the data receiver. Returns true when it completes the transfer.
-fn on_ack(t: &mut Transfer, a: &mut Active, wire: u16, frame: FrameNumber) -> bool {
-    continues_after_error(t, a, frame);
-    if a.direction == TransferDirection::Write && wire == 0 {
-        // In a write the server's ACK 0 is its answer to the WRQ: the options were ignored.
-        check_options_ignored(t, a, frame);
-    }
-    let block = blocks::absolute(wire, a.highest_data, a.wrap_to_one);
-    let ack_zero_ok = block == 0 && (a.direction == TransferDirection::Write || a.oack_seen);
-    if block > a.highest_data || (block == 0 && !ack_zero_ok) {
-        push_warning(
-            t,
-            WarningKind::AckForUnsentBlock,
-            Some(frame),
-            format!(
-                "ACK for block {wire} in frame {frame}, but no DATA block {wire} was seen (the \
-                 highest was {}); an ACK must name the block it received",
-                a.highest_data
-            ),
-        );
-    }
-    match a.highest_ack {
-        Some(h) if block <= h => {
-            t.duplicate_acks = t.duplicate_acks.saturating_add(1);
-            a.last_duplicate_ack = Some(block);
-        }
-        _ => a.highest_ack = Some(block),
-    }
-    if let Some(f) = a.final_block
-        && block >= f
-        && a.error_frame.is_none()
-        && !a.complete
-        && a.seen.missing_up_to(f) == 0
-    {
-        a.complete = true;
-        return true;
-    }
-    false
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::app::consumer::At;
 
     const CLIENT: &str = "10.0.0.1:40883";
     const SERVER: &str = "10.0.0.2:69";
@@ -1566,7 +759,10 @@ mod tests {
                     transfer: c.transfer,
                     role: c.role,
                     last_block: c.last_block,
-                    info: c.info().to_string(),
+                    info: match &c.packet {
+                        Ok(p) => p.info().with_last(c.last_block).to_string(),
+                        Err(m) => format!("Malformed TFTP packet: {m}"),
+                    },
                 })
         }
         fn wait(&mut self, secs: u64) {
@@ -2259,7 +1455,7 @@ mod tests {
         sim.send(CLIENT, SERVER, &rrq("f", "octet", &[])).unwrap();
         sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
         let a = &sim.tracker.active[&0];
-        assert!(a.sink.is_none() && a.buffer.is_empty());
+        assert!(!a.out.is_writing() && a.buffer.is_empty());
     }
 
     #[test]
@@ -2307,6 +1503,74 @@ mod tests {
                 proptest::prop_assert!(!(t.complete && t.error.is_some()));
                 proptest::prop_assert!(t.missing_blocks <= t.blocks + 8);
             }
+        }
+    }
+
+    #[test]
+    fn issue_10_finding_a_transfer_does_not_scan_the_others() {
+        // 3000 transfers at once, each from its own client: placing a request looks only at its
+        // client's transfers, and every datagram still lands in its own transfer.
+        let mut t = Tracker::new(Config::default());
+        let client = |i: u32| addr(&format!("10.1.{}.{}:{}", i / 250, i % 250, 2000 + i % 7));
+        let tid = |i: u32| addr(&format!("10.0.0.2:{}", 30000 + i));
+        let n = 3000;
+        for i in 0..n {
+            let request = rrq(&format!("file-{i}"), "octet", &[]);
+            let c = t.on_datagram(
+                FrameNumber(u64::from(i) + 1),
+                Duration::from_millis(u64::from(i)),
+                client(i),
+                addr(SERVER),
+                &request,
+            );
+            assert_eq!(c.unwrap().transfer, Some(i as usize));
+        }
+        // Every request saw only its own client's (zero) earlier transfers.
+        assert_eq!(t.examined, 0);
+        let at = Duration::from_millis(u64::from(n));
+        for i in (0..n).rev().step_by(97) {
+            let mut k = 0;
+            for (src, dst, payload) in [
+                (tid(i), client(i), data(1, b"hi")),
+                (client(i), tid(i), ack(1)),
+            ] {
+                k += 1;
+                let c = t
+                    .on_datagram(
+                        FrameNumber(u64::from(n + i) * 2 + k),
+                        at,
+                        src,
+                        dst,
+                        &payload,
+                    )
+                    .unwrap();
+                assert_eq!(c.transfer, Some(i as usize));
+            }
+        }
+        // A repeated request of one client looks at that client's transfer only.
+        let before = t.examined;
+        t.on_datagram(
+            FrameNumber(99_999),
+            at,
+            client(7),
+            addr(SERVER),
+            &rrq("again", "octet", &[]),
+        );
+        assert_eq!(t.examined - before, 1);
+        // The engine's note names the transfer's file (an index, not a search).
+        let payload = data(2, b"");
+        let d = Datagram {
+            at: At {
+                frame: FrameNumber(100_000),
+                ts: at,
+            },
+            src: tid(2500),
+            dst: client(2500),
+            payload: &payload,
+        };
+        match DatagramConsumer::on_datagram(&mut t, &d) {
+            Some(Note::Tftp(c)) => assert_eq!(c.file, Some("file-2500")),
+            other => panic!("{other:?}"),
         }
     }
 }

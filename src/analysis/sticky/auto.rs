@@ -1,15 +1,18 @@
 //! `--framing auto`: guesses the framing of a direction from its first bytes.
 //!
-//! The engine buffers up to [`LOOKAHEAD`] bytes of each direction (less when the direction ends
-//! first), calls [`detect`] or [`detect_pair`], then replays the buffered bytes into the chosen
-//! framer. Detection is pure and looks at no more than [`LOOKAHEAD`] bytes. In order:
-//! 1. `http` when the direction starts with an HTTP/1.x request or status line;
+//! The sticky analysis buffers up to [`LOOKAHEAD`] bytes of each direction (less when the
+//! direction ends first, or when the first bytes are HTTP), calls [`detect`], then replays the
+//! buffered bytes into the chosen framer. Detection is pure and looks at no more than
+//! [`LOOKAHEAD`] bytes. In order:
+//! 1. `http` when the direction starts like an HTTP/1.x message, by THE detector of
+//!    `app::http` (the same that the `http` command uses, so the two cannot disagree);
 //! 2. a length prefix when one of [`CANDIDATES`] walks the bytes consistently (see [`detect`]);
 //! 3. `line` when the bytes are text with at least one LF;
 //! 4. `none` otherwise (also for an empty direction).
 
-use super::length_prefix::DEFAULT_MAX_MESSAGE_LEN;
-use super::spec::{Endian, FramingSpec, LengthPrefix, PrefixWidth};
+use crate::app::http::detect::{self as http_detect, Start};
+use crate::framing::length_prefix::DEFAULT_MAX_MESSAGE_LEN;
+use crate::framing::spec::{Endian, FramingSpec, LengthPrefix, PrefixWidth};
 
 /// How many bytes of a direction detection looks at.
 pub const LOOKAHEAD: usize = 64 * 1024;
@@ -56,7 +59,7 @@ const MIN_MEAN_EVIDENCE_BITS_ONE_BYTE: f64 = 2.5;
 /// when it ends exactly, and never passes with a single message.
 ///
 /// ```
-/// use pcaplab::framing::auto::detect;
+/// use pcaplab::analysis::sticky::auto::detect;
 /// let dns_over_tcp = [0x00, 0x02, 0xab, 0xcd, 0x00, 0x01, 0xef];
 /// assert_eq!(detect(&dns_over_tcp, true).to_string(), "len:2");
 /// assert_eq!(detect(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false).to_string(), "http");
@@ -70,7 +73,7 @@ pub fn detect(prefix: &[u8], total_known: bool) -> FramingSpec {
     if bytes.is_empty() {
         return FramingSpec::None;
     }
-    if starts_with_http_start_line(bytes) {
+    if is_http(bytes) {
         return FramingSpec::Http;
     }
     let text = looks_like_text(bytes, !total_known);
@@ -213,40 +216,11 @@ fn walk(prefix: &LengthPrefix, bytes: &[u8]) -> Walk {
     result
 }
 
-/// True when `bytes` start with an HTTP/1.x request line (`METHOD SP target SP HTTP/1.x`, then
-/// CRLF or LF) or status line (`HTTP/1.x SP ddd`). RFC 9112 §3 and §4. A small local check: the
-/// HTTP framer has the full parser.
-fn starts_with_http_start_line(bytes: &[u8]) -> bool {
-    if let Some(rest) = bytes.strip_prefix(b"HTTP/1.") {
-        // Status line: version digit, SP, three-digit status code, then SP or the line end.
-        return match rest {
-            [minor, b' ', a, b, c, after @ ..] => {
-                minor.is_ascii_digit()
-                    && [a, b, c].iter().all(|d| d.is_ascii_digit())
-                    && matches!(after.first(), None | Some(b' ' | b'\r' | b'\n'))
-            }
-            _ => false,
-        };
-    }
-    let Some(line_end) = bytes.iter().position(|&b| b == b'\n') else {
-        return false;
-    };
-    let line = bytes.get(..line_end).unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let mut parts = line.split(|&b| b == b' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let method_ok = (1..=20).contains(&method.len())
-        && method
-            .iter()
-            .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_');
-    let target_ok = !target.is_empty() && target.iter().all(|&b| (0x21..=0x7e).contains(&b));
-    let version_ok =
-        matches!(version, [b'H', b'T', b'T', b'P', b'/', b'1', b'.', d] if d.is_ascii_digit());
-    method_ok && target_ok && version_ok
+/// True when `bytes` begin an HTTP/1.x message ([`http_detect::classify`]); bytes still too
+/// few to tell are not HTTP here, because detection runs only once the look-ahead is full or
+/// the direction is over.
+pub fn is_http(bytes: &[u8]) -> bool {
+    http_detect::classify(bytes) == Start::Http
 }
 
 /// True when `bytes` are UTF-8 text without control characters other than tab, LF, CR and form
@@ -382,13 +356,33 @@ mod tests {
         assert_eq!(detect(b"HTTP/1.1 200 OK\r\n", true), spec("http"));
         assert_eq!(detect(b"HTTP/1.0 404", false), spec("http"));
         // Not HTTP start lines: fall through to line.
-        assert_eq!(detect(b"GET /index.html\r\n", true), spec("line"));
-        assert_eq!(detect(b"get / HTTP/1.1\r\n", true), spec("line"));
-        assert_eq!(detect(b"GET / HTTP/2.0\r\n", true), spec("line"));
-        assert_eq!(detect(b"GET  / HTTP/1.1\r\n", true), spec("line"));
         assert_eq!(detect(b"HTTP/1.1 20 OK\r\n", true), spec("line"));
-        // The request line is not finished yet: not recognised.
-        assert_eq!(detect(b"GET /index.html HTTP/1.1", false), spec("none"));
+        assert_eq!(detect(b"get me a coffee\r\n", true), spec("line"));
+        assert_eq!(detect(b"CCM_POST / HTTP/1.\n", true), spec("line"));
+    }
+
+    #[test]
+    fn issue_10_auto_uses_the_same_http_detector_as_the_http_command() {
+        // Before issue 10, `auto` had its own check (uppercase methods, a whole line) and
+        // disagreed with `http` on these; now both ask `app::http::detect`.
+        let cases: [&[u8]; 6] = [
+            b"get / HTTP/1.1\r\n", // RFC 9112 §3: a case-sensitive token, an extension method
+            b"GET /index.html\r\n", // a registered method: the sender meant HTTP
+            b"GET / HTTP/2.0\r\n",
+            b"GET  / HTTP/1.1\r\n",
+            b"GET /index.html HTTP/1.1", // the line is not finished yet
+            b"PROPFIND /dav HTTP/1.1\r\n",
+        ];
+        for bytes in cases {
+            let http = crate::app::http::looks_like_http_start(bytes);
+            assert!(http, "{bytes:?}");
+            assert_eq!(detect(bytes, true), spec("http"), "{bytes:?}");
+            assert_eq!(detect(bytes, false), spec("http"), "{bytes:?}");
+        }
+        for bytes in [&b"HELO example.org\r\n"[..], b"\x00\x00\x00\x02hi"] {
+            assert!(!crate::app::http::looks_like_http_start(bytes));
+            assert_ne!(detect(bytes, true), spec("http"));
+        }
     }
 
     #[test]

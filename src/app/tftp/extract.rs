@@ -166,7 +166,7 @@ pub struct Extracted {
 
 /// Streams one transfer's in-order data to a temporary file in the extraction directory.
 #[derive(Debug)]
-pub(super) struct Sink {
+pub(crate) struct Sink {
     dir: PathBuf,
     temp: PathBuf,
     file: BufWriter<File>,
@@ -179,7 +179,7 @@ pub(super) struct Sink {
 
 impl Sink {
     /// Creates the temporary file `.pcaplab-tftp-<index>.part` (or with a `-N` suffix).
-    pub(super) fn create(dir: &Path, index: usize, netascii: bool) -> io::Result<Sink> {
+    pub(crate) fn create(dir: &Path, index: usize, netascii: bool) -> io::Result<Sink> {
         let (temp, file) = create_unique(dir, &format!(".pcaplab-tftp-{index}.part"))?;
         Ok(Sink {
             dir: dir.to_path_buf(),
@@ -194,7 +194,7 @@ impl Sink {
     }
 
     /// Appends the next in-order block.
-    pub(super) fn write(&mut self, data: &[u8]) {
+    pub(crate) fn write(&mut self, data: &[u8]) {
         if self.error.is_some() {
             return;
         }
@@ -214,7 +214,7 @@ impl Sink {
     }
 
     /// Invalid netascii sequences seen so far.
-    pub(super) fn netascii_invalid(&self) -> u64 {
+    pub(crate) fn netascii_invalid(&self) -> u64 {
         self.netascii
             .as_ref()
             .map_or(0, NetasciiDecoder::invalid_sequences)
@@ -225,7 +225,7 @@ impl Sink {
     ///
     /// # Errors
     /// The I/O error met while writing or renaming; the temporary file is removed.
-    pub(super) fn finish(mut self, raw_name: &[u8], complete: bool) -> io::Result<Extracted> {
+    pub(crate) fn finish(mut self, raw_name: &[u8], complete: bool) -> io::Result<Extracted> {
         if let Some(decoder) = &mut self.netascii {
             self.scratch.clear();
             decoder.finish(&mut self.scratch);
@@ -273,7 +273,7 @@ impl Sink {
     }
 
     /// Drops the data: the temporary file is removed.
-    pub(super) fn abort(self) {
+    pub(crate) fn abort(self) {
         let Sink { temp, file, .. } = self;
         drop(file);
         let _ = std::fs::remove_file(temp);
@@ -309,7 +309,7 @@ fn create_unique(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
 }
 
 /// Lowercase hex of a byte string.
-pub(super) fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -1,15 +1,161 @@
 //! Evaluating one check against what a capture showed. A check that finds no traffic says what
 //! it looked for and what it saw instead.
+//!
+//! Checks that need their own view of the traffic own it in a [`CheckState`]: a `framing`
+//! check frames the streams with its own spec, a `udp_echo` check pairs its own port's
+//! datagrams, a `udp_broadcast` check counts its own port's broadcasts.
 
-use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
 use super::Evidence;
 use super::rubric::{Check, CheckType};
-use crate::analysis::tftp::TransferDirection;
+use crate::analysis::sticky::{self, Sticky};
+use crate::app::consumer::{Datagram, DatagramConsumer, Note};
+use crate::app::tftp::TransferDirection;
+use crate::engine::Engine;
 use crate::flow::tcp::{CloseState, HandshakeState};
+use crate::framing::FramingSpec;
+use crate::units::FrameNumber;
+
+/// Unanswered echo requests remembered per check at most (older ones are counted unanswered).
+const MAX_PENDING_ECHOES: usize = 100_000;
+
+/// Echo bookkeeping for one UDP port: each datagram to the port should come back, with the
+/// same payload, to its sender.
+#[derive(Debug, Clone, Default)]
+pub struct Echo {
+    /// The server port.
+    pub port: u16,
+    /// Datagrams sent to it.
+    pub requests: u64,
+    /// Of those, answered with the same payload to their sender.
+    pub answered: u64,
+    /// Frames of requests never answered.
+    pub unanswered: Vec<FrameNumber>,
+    pending: HashMap<(SocketAddr, u64), Vec<FrameNumber>>,
+}
+
+fn payload_hash(payload: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    payload.hash(&mut h);
+    h.finish()
+}
+
+impl Echo {
+    fn new(port: u16) -> Self {
+        Echo {
+            port,
+            ..Echo::default()
+        }
+    }
+
+    /// Requests still waiting count as unanswered.
+    fn finish(&mut self) {
+        let mut left: Vec<FrameNumber> = self.pending.drain().flat_map(|(_, f)| f).collect();
+        self.unanswered.append(&mut left);
+        self.unanswered.sort_unstable();
+    }
+}
+
+impl DatagramConsumer for Echo {
+    fn on_datagram<'a>(&'a mut self, d: &Datagram<'a>) -> Option<Note<'a>> {
+        let (sport, dport) = (d.src.port(), d.dst.port());
+        let hash = payload_hash(d.payload);
+        if dport == self.port && sport != self.port {
+            self.requests += 1;
+            if self.pending.len() < MAX_PENDING_ECHOES {
+                self.pending
+                    .entry((d.src, hash))
+                    .or_default()
+                    .push(d.at.frame);
+            } else {
+                self.unanswered.push(d.at.frame);
+            }
+        } else if sport == self.port
+            && let Some(frames) = self.pending.get_mut(&(d.dst, hash))
+            && !frames.is_empty()
+        {
+            frames.remove(0);
+            self.answered += 1;
+        }
+        None
+    }
+}
+
+/// Datagrams to a broadcast address on one port.
+#[derive(Debug, Clone, Default)]
+pub struct Broadcasts {
+    /// The port.
+    pub port: u16,
+    /// Datagrams to a broadcast address on it.
+    pub count: u64,
+}
+
+impl DatagramConsumer for Broadcasts {
+    fn on_datagram<'a>(&'a mut self, d: &Datagram<'a>) -> Option<Note<'a>> {
+        if d.dst.port() == self.port && is_broadcast(d.dst.ip()) {
+            self.count += 1;
+        }
+        None
+    }
+}
+
+/// What one check gathers for itself while the capture is read.
+pub enum CheckState {
+    /// Nothing of its own: the check reads the shared [`Evidence`].
+    Shared,
+    /// A `udp_echo` check's pairing.
+    Echo(Echo),
+    /// A `udp_broadcast` check's count.
+    Broadcasts(Broadcasts),
+    /// A `framing` check's own framing of every stream (with its own spec).
+    Framing(Box<Sticky<'static>>),
+}
+
+impl CheckState {
+    /// The state `check` needs (`Shared` when it needs none of its own).
+    pub fn new(check: &Check) -> Self {
+        let port = check.port.unwrap_or_default();
+        match check.kind {
+            CheckType::UdpEcho => CheckState::Echo(Echo::new(port)),
+            CheckType::UdpBroadcast => CheckState::Broadcasts(Broadcasts { port, count: 0 }),
+            CheckType::Framing => {
+                match check.framing.as_deref().map(str::parse::<FramingSpec>) {
+                    Some(Ok(framing)) => {
+                        CheckState::Framing(Box::new(Sticky::new(sticky::Options {
+                            framing,
+                            stream: None,
+                            keep_segments: false,
+                        })))
+                    }
+                    // The rubric parser refuses a bad spec; nothing to frame with otherwise.
+                    _ => CheckState::Shared,
+                }
+            }
+            _ => CheckState::Shared,
+        }
+    }
+
+    /// Plugs the state into the engine that reads the capture.
+    pub fn plug<'c>(&'c mut self, engine: &mut Engine<'c>) {
+        match self {
+            CheckState::Shared => {}
+            CheckState::Echo(e) => {
+                engine.datagram_consumer(e);
+            }
+            CheckState::Broadcasts(b) => {
+                engine.datagram_consumer(b);
+            }
+            CheckState::Framing(s) => {
+                engine.stream_consumer(s.as_mut());
+            }
+        }
+    }
+}
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize)]
@@ -77,17 +223,24 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Evaluates `check` against `ev`.
-pub fn evaluate(check: &Check, ev: &Evidence) -> CheckResult {
-    let (passed, message) = match check.kind {
-        CheckType::TcpHandshake => tcp_handshake(check, ev),
-        CheckType::TcpClose => tcp_close(check, ev),
-        CheckType::UdpEcho => udp_echo(check, ev),
-        CheckType::UdpBroadcast => udp_broadcast(check, ev),
-        CheckType::TftpTransfer => tftp_transfer(check, ev),
-        CheckType::HttpResponse => http_response(check, ev),
-        CheckType::Framing => framing(check, ev),
-        CheckType::MaxRetransmissions => max_retransmissions(check, ev),
+/// Evaluates `check`, with the state it gathered, against `ev`.
+pub fn evaluate(check: &Check, state: CheckState, ev: &Evidence) -> CheckResult {
+    let (passed, message) = match (check.kind, state) {
+        (CheckType::TcpHandshake, _) => tcp_handshake(check, ev),
+        (CheckType::TcpClose, _) => tcp_close(check, ev),
+        (CheckType::UdpEcho, CheckState::Echo(mut echo)) => {
+            echo.finish();
+            udp_echo(&echo, ev)
+        }
+        (CheckType::UdpBroadcast, CheckState::Broadcasts(b)) => udp_broadcast(&b, ev),
+        (CheckType::TftpTransfer, _) => tftp_transfer(check, ev),
+        (CheckType::HttpResponse, _) => http_response(check, ev),
+        (CheckType::Framing, CheckState::Framing(s)) => framing(check, &s.into_reports(), ev),
+        (CheckType::MaxRetransmissions, _) => max_retransmissions(check, ev),
+        (CheckType::UdpEcho | CheckType::UdpBroadcast | CheckType::Framing, _) => (
+            false,
+            "the check could not be evaluated (invalid parameters)".to_string(),
+        ),
     };
     CheckResult {
         id: check.id.clone(),
@@ -99,13 +252,12 @@ pub fn evaluate(check: &Check, ev: &Evidence) -> CheckResult {
 }
 
 fn server_ports(ev: &Evidence) -> BTreeSet<u16> {
-    ev.findings.streams.iter().map(|s| s.server.port).collect()
+    ev.streams.iter().map(|s| s.server.port).collect()
 }
 
 /// The connections to `port`, or the message saying none was found and what was seen.
 fn streams_to(ev: &Evidence, port: u16) -> Result<Vec<&crate::flow::tcp::Stream>, String> {
     let streams: Vec<_> = ev
-        .findings
         .streams
         .iter()
         .filter(|s| s.server.port == port)
@@ -201,11 +353,8 @@ fn tcp_close(check: &Check, ev: &Evidence) -> (bool, String) {
     }
 }
 
-fn udp_echo(check: &Check, ev: &Evidence) -> (bool, String) {
-    let port = check.port.unwrap_or_default();
-    let Some(echo) = ev.echo.iter().find(|e| e.port == port) else {
-        return (false, format!("no UDP datagram to port {port}"));
-    };
+fn udp_echo(echo: &Echo, ev: &Evidence) -> (bool, String) {
+    let port = echo.port;
     if echo.requests == 0 {
         return (
             false,
@@ -238,13 +387,8 @@ fn udp_echo(check: &Check, ev: &Evidence) -> (bool, String) {
     }
 }
 
-fn udp_broadcast(check: &Check, ev: &Evidence) -> (bool, String) {
-    let port = check.port.unwrap_or_default();
-    let n = ev
-        .broadcasts
-        .iter()
-        .find(|(p, _)| *p == port)
-        .map_or(0, |(_, n)| *n);
+fn udp_broadcast(b: &Broadcasts, ev: &Evidence) -> (bool, String) {
+    let (port, n) = (b.port, b.count);
     if n > 0 {
         (
             true,
@@ -263,7 +407,7 @@ fn udp_broadcast(check: &Check, ev: &Evidence) -> (bool, String) {
 
 fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
     let file = check.file.clone().unwrap_or_default();
-    let transfers = &ev.findings.tftp_transfers;
+    let transfers = &ev.transfers;
     let wanted_dir = check.direction.as_deref().map(|d| {
         if d == "write" {
             TransferDirection::Write
@@ -336,8 +480,7 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
 fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
     let path = check.path.clone().unwrap_or_default();
     let txs: Vec<_> = ev
-        .findings
-        .http_transactions
+        .transactions
         .iter()
         .filter(|t| t.uri.as_deref() == Some(path.as_str()))
         .filter(|t| {
@@ -349,7 +492,7 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
         })
         .collect();
     if txs.is_empty() {
-        let txs = &ev.findings.http_transactions;
+        let txs = &ev.transactions;
         let seen = if txs.is_empty() {
             let ports = server_ports(ev);
             if ports.is_empty() {
@@ -440,16 +583,14 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
     (false, format!("{path}: {}", problems.join("; ")))
 }
 
-fn framing(check: &Check, ev: &Evidence) -> (bool, String) {
+fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool, String) {
     let port = check.port.unwrap_or_default();
     let spec = check.framing.clone().unwrap_or_default();
     let ids: BTreeSet<u64> = match streams_to(ev, port) {
         Ok(streams) => streams.iter().map(|s| s.id.0).collect(),
         Err(message) => return (false, message),
     };
-    let reports: Vec<_> = ev
-        .findings
-        .sticky
+    let reports: Vec<_> = sticky
         .iter()
         .filter(|r| ids.contains(&r.stream) && r.data_segments > 0)
         .collect();
@@ -502,7 +643,6 @@ fn framing(check: &Check, ev: &Evidence) -> (bool, String) {
 fn max_retransmissions(check: &Check, ev: &Evidence) -> (bool, String) {
     let max = check.max.unwrap_or_default();
     let total: u64 = ev
-        .findings
         .streams
         .iter()
         .filter(|s| check.port.is_none_or(|p| s.server.port == p))

@@ -234,7 +234,6 @@ pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
             message: "no [[check]] tables: a rubric needs at least one check".into(),
         });
     }
-    let mut framing_spec: Option<(&str, &str)> = None;
     let mut ids: Vec<&str> = Vec::new();
     for (i, check) in rubric.checks.iter().enumerate() {
         let keys = located.check.get(i);
@@ -292,21 +291,9 @@ pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
                 need("port", check.port.is_some())?;
                 need("framing", check.framing.is_some())?;
                 if let Some(f) = &check.framing {
+                    // Each framing check frames the streams with its own spec.
                     f.parse::<crate::framing::FramingSpec>()
                         .map_err(|e| fail("framing", format!("key `framing`: {e}")))?;
-                    // The engine frames every stream of a capture with one spec per run.
-                    match framing_spec {
-                        Some((spec, other)) if spec != f => {
-                            return Err(fail(
-                                "framing",
-                                format!(
-                                    "key `framing`: \"{f}\" differs from \"{spec}\" in check `{other}`; \
-                                     a rubric can use one framing spec"
-                                ),
-                            ));
-                        }
-                        _ => framing_spec = Some((f, &check.id)),
-                    }
                 }
             }
             CheckType::MaxRetransmissions => need("max", check.max.is_some())?,

@@ -1,9 +1,11 @@
 //! Human views of a decoded packet: the OSI-labelled layer list with every decoded field (for
 //! `show` and JSON), the protocol column, the address columns and a Wireshark-like info line.
 //!
-//! This is presentation data, built on demand per packet for output only; decoding itself
-//! allocates nothing.
+//! This is presentation data, built on demand per packet for output only, from the decoded
+//! packet and the [`Context`] made of its notes ([`super::context`]); decoding and the engine
+//! allocate nothing for it.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -13,9 +15,10 @@ use etherparse::{
 };
 use serde::Serialize;
 
-use super::addr::{describe_ip, describe_port, mac};
-use super::link::{Cooked, LinkHeader};
-use super::{OsiLayer, Packet, PartialTcp};
+use super::text::{push_ip, push_u64};
+use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
+use crate::decode::link::{Cooked, LinkHeader};
+use crate::decode::{OsiLayer, Packet, PartialTcp};
 
 /// A field value: a number, a flag or text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,8 +28,88 @@ pub enum Value {
     Int(u64),
     /// A flag.
     Bool(bool),
-    /// Text (addresses, names, hex values).
-    Text(String),
+    /// Text (addresses, names, hex values); fixed texts are borrowed, not allocated.
+    Text(Cow<'static, str>),
+    /// A short text kept inline (an address, a hex number): not allocated either.
+    Short(ShortText),
+}
+
+/// Text of at most [`ShortText::CAPACITY`] bytes stored inline.
+#[derive(Clone, Copy)]
+pub struct ShortText {
+    len: u8,
+    /// A write did not fit: the text is incomplete and every later write fails too.
+    overflow: bool,
+    bytes: [u8; ShortText::CAPACITY],
+}
+
+impl ShortText {
+    /// The most bytes it holds.
+    pub const CAPACITY: usize = 46;
+
+    fn new() -> Self {
+        ShortText {
+            len: 0,
+            overflow: false,
+            bytes: [0; Self::CAPACITY],
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only whole `&str`s are copied in (see `write_str`).
+        std::str::from_utf8(self.bytes.get(..usize::from(self.len)).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for ShortText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let start = usize::from(self.len);
+        let end = start + s.len();
+        match (
+            self.overflow,
+            self.bytes.get_mut(start..end),
+            u8::try_from(end),
+        ) {
+            (false, Some(dest), Ok(len)) => {
+                dest.copy_from_slice(s.as_bytes());
+                self.len = len;
+                Ok(())
+            }
+            _ => {
+                self.overflow = true;
+                Err(std::fmt::Error)
+            }
+        }
+    }
+}
+
+impl PartialEq for ShortText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl std::fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl Serialize for ShortText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A text value from format arguments: inline when short, allocated otherwise.
+pub fn text(args: std::fmt::Arguments<'_>) -> Value {
+    let mut short = ShortText::new();
+    match short.write_fmt(args) {
+        Ok(()) if !short.overflow => Value::Short(short),
+        _ => Value::Text(Cow::Owned(std::fmt::format(args))),
+    }
 }
 
 impl std::fmt::Display for Value {
@@ -35,6 +118,7 @@ impl std::fmt::Display for Value {
             Value::Int(n) => n.fmt(f),
             Value::Bool(b) => b.fmt(f),
             Value::Text(t) => t.fmt(f),
+            Value::Short(t) => t.as_str().fmt(f),
         }
     }
 }
@@ -71,12 +155,17 @@ impl From<bool> for Value {
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Text(s)
+        Value::Text(Cow::Owned(s))
     }
 }
-impl From<&str> for Value {
-    fn from(s: &str) -> Self {
-        Value::Text(s.to_string())
+impl From<&'static str> for Value {
+    fn from(s: &'static str) -> Self {
+        Value::Text(Cow::Borrowed(s))
+    }
+}
+impl From<Cow<'static, str>> for Value {
+    fn from(s: Cow<'static, str>) -> Self {
+        Value::Text(s)
     }
 }
 
@@ -95,7 +184,7 @@ pub struct LayerView {
     /// OSI layer number (1, 2, 3, 4, 7).
     pub osi: OsiLayer,
     /// Protocol name, e.g. `Ethernet`, `802.1Q VLAN`, `IPv4`, `TCP`, `TFTP`.
-    pub name: String,
+    pub name: &'static str,
     /// Every decoded field, in header order.
     #[serde(serialize_with = "fields_as_map")]
     pub fields: Vec<Field>,
@@ -111,11 +200,11 @@ fn fields_as_map<S: serde::Serializer>(fields: &[Field], s: S) -> Result<S::Ok, 
 }
 
 impl LayerView {
-    fn new(osi: OsiLayer, name: impl Into<String>) -> Self {
+    fn new(osi: OsiLayer, name: &'static str) -> Self {
         LayerView {
             osi,
-            name: name.into(),
-            fields: Vec::new(),
+            name,
+            fields: Vec::with_capacity(16),
         }
     }
 
@@ -129,9 +218,8 @@ impl LayerView {
 
     /// Adds an address and, when it has any, its class and notes under `note`.
     fn add_ip(&mut self, name: &'static str, note: &'static str, ip: IpAddr) -> &mut Self {
-        self.add(name, ip.to_string());
-        let notes = ip_annotation(ip);
-        if !notes.is_empty() {
+        self.add(name, text(format_args!("{ip}")));
+        if let Some(notes) = ip_annotation(ip) {
             self.add(note, notes);
         }
         self
@@ -143,30 +231,37 @@ impl LayerView {
     }
 }
 
-/// `class A, loopback` style notes on an address (empty when there is nothing to say).
-fn ip_annotation(ip: IpAddr) -> String {
-    let described = describe_ip(ip);
-    described
-        .strip_prefix(&ip.to_string())
-        .map(|rest| {
-            rest.trim_start_matches(" (")
-                .trim_end_matches(')')
-                .to_string()
-        })
-        .unwrap_or_default()
+/// `class A, loopback` style notes on an address (`None` when there is nothing to say), as
+/// `decode::addr::describe_ip` gives them in parentheses.
+fn ip_annotation(ip: IpAddr) -> Option<Value> {
+    let mut short = ShortText::new();
+    write_ip_annotation(&mut short, ip);
+    if short.overflow {
+        let mut long = String::new();
+        write_ip_annotation(&mut long, ip);
+        return Some(Value::Text(Cow::Owned(long)));
+    }
+    (short.len > 0).then_some(Value::Short(short))
 }
 
-/// `http, well-known` style notes on a port.
-fn port_annotation(port: u16) -> String {
-    let described = describe_port(port);
-    described
-        .strip_prefix(&port.to_string())
-        .map(|rest| {
-            rest.trim_start_matches(" (")
-                .trim_end_matches(')')
-                .to_string()
-        })
-        .unwrap_or_default()
+fn write_ip_annotation(out: &mut impl std::fmt::Write, ip: IpAddr) {
+    let mut sep = "";
+    if let IpAddr::V4(a) = ip {
+        let _ = write!(out, "class {}", ipv4_class(a));
+        sep = ", ";
+    }
+    for note in ip_notes(ip) {
+        let _ = write!(out, "{sep}{note}");
+        sep = ", ";
+    }
+}
+
+/// `http, well-known` style notes on a port (not allocated).
+fn port_annotation(port: u16) -> Value {
+    match service_name(port) {
+        Some(name) => text(format_args!("{name}, {}", port_range(port))),
+        None => Value::from(port_range(port)),
+    }
 }
 
 impl LayerView {
@@ -191,11 +286,11 @@ pub struct TcpRelative {
     pub stream: u64,
 }
 
-/// What an application decoder (TFTP, HTTP) found in this packet, supplied by the engine.
+/// What an application decoder (TFTP, HTTP) found in this packet, as display data.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AppView {
     /// Protocol name for the protocol column, e.g. `TFTP`, `HTTP`.
-    pub protocol: String,
+    pub protocol: &'static str,
     /// Info column text, e.g. `Read Request, File: a.txt, Transfer type: octet`.
     pub info: String,
     /// Fields of the layer 7 entry.
@@ -206,9 +301,9 @@ pub struct AppView {
 
 impl AppView {
     /// A layer 7 view with no fields yet.
-    pub fn new(protocol: &str, info: String) -> Self {
+    pub fn new(protocol: &'static str, info: String) -> Self {
         AppView {
-            protocol: protocol.to_string(),
+            protocol,
             info,
             fields: Vec::new(),
             malformed: None,
@@ -225,7 +320,7 @@ impl AppView {
     }
 }
 
-/// Extra knowledge from the stateful stages for one packet.
+/// What the engine's notes say about one packet, made ready for display ([`super::context`]).
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Relative TCP numbers, when the packet is TCP.
@@ -255,6 +350,21 @@ pub struct Summary {
 
 /// Builds every layer of `packet`, OSI layer 1 first.
 pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
+    let app_fields = ctx.app.as_ref().map(|a| a.fields.clone());
+    layers_with(packet, ctx, app_fields)
+}
+
+/// [`layers`], moving the application layer's fields out of `ctx` instead of copying them.
+pub fn take_layers(packet: &Packet<'_>, ctx: &mut Context) -> Vec<LayerView> {
+    let app_fields = ctx.app.as_mut().map(|a| std::mem::take(&mut a.fields));
+    layers_with(packet, ctx, app_fields)
+}
+
+fn layers_with(
+    packet: &Packet<'_>,
+    ctx: &Context,
+    app_fields: Option<Vec<Field>>,
+) -> Vec<LayerView> {
     let mut out = Vec::with_capacity(6);
     out.push(frame_layer(packet));
     link_layers(packet, &mut out);
@@ -284,8 +394,8 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
         }
     }
     if let Some(app) = &ctx.app {
-        let mut l7 = LayerView::new(OsiLayer::Application, app.protocol.clone());
-        l7.fields = app.fields.clone();
+        let mut l7 = LayerView::new(OsiLayer::Application, app.protocol);
+        l7.fields = app_fields.unwrap_or_default();
         out.push(l7);
     } else {
         let payload = packet.payload();
@@ -311,24 +421,44 @@ pub fn layers(packet: &Packet<'_>, ctx: &Context) -> Vec<LayerView> {
 /// The layer chain (`L2 Ethernet › L3 IPv4 › L4 UDP › L7 TFTP`) without building any field:
 /// the same names as [`layers`], for outputs that show only the chain.
 pub fn layer_chain(packet: &Packet<'_>, ctx: &Context) -> String {
-    let mut names: Vec<(OsiLayer, &str)> = Vec::with_capacity(6);
-    layer_names(packet, ctx, &mut names);
+    let mut names = Vec::with_capacity(6);
     let mut chain = String::new();
-    for (i, (osi, name)) in names.iter().enumerate() {
-        if i > 0 {
-            chain.push_str(" › ");
-        }
-        let _ = write!(chain, "{osi} {name}");
-    }
+    write_layer_chain(
+        &mut chain,
+        packet,
+        ctx.app.as_ref().map(|a| a.protocol),
+        &mut names,
+    );
     chain
 }
 
-/// Appends the OSI layer and protocol name of every layer above the frame to `names`: the same
-/// names as [`layers`] without building any field (for counting protocols per packet).
-pub fn layer_names<'c>(
+/// Appends the layer chain to `out`; `names` is scratch space (reused by the caller).
+pub fn write_layer_chain(
+    out: &mut String,
     packet: &Packet<'_>,
-    ctx: &'c Context,
-    names: &mut Vec<(OsiLayer, &'c str)>,
+    app: Option<&'static str>,
+    names: &mut Vec<(OsiLayer, &'static str)>,
+) {
+    names.clear();
+    layer_names(packet, app, names);
+    for (i, (osi, name)) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" › ");
+        }
+        out.push('L');
+        push_u64(out, u64::from(osi.number()));
+        out.push(' ');
+        out.push_str(name);
+    }
+}
+
+/// Appends the OSI layer and protocol name of every layer above the frame to `names`: the same
+/// names as [`layers`] without building any field or string (for counting protocols per
+/// packet). `app` is the application protocol's name, from the packet's note.
+pub fn layer_names(
+    packet: &Packet<'_>,
+    app: Option<&'static str>,
+    names: &mut Vec<(OsiLayer, &'static str)>,
 ) {
     match packet.link {
         LinkHeader::Ethernet => names.push((OsiLayer::DataLink, "Ethernet")),
@@ -371,8 +501,8 @@ pub fn layer_names<'c>(
             None => {}
         }
     }
-    if let Some(app) = &ctx.app {
-        names.push((OsiLayer::Application, app.protocol.as_str()));
+    if let Some(app) = app {
+        names.push((OsiLayer::Application, app));
     } else if !packet.payload().is_empty() {
         names.push((OsiLayer::Application, "Data"));
     } else if packet.is_fragment()
@@ -392,29 +522,18 @@ pub fn summary(packet: &Packet<'_>, ctx: &Context) -> Summary {
     summary_with_layers(packet, ctx, &layers(packet, ctx))
 }
 
-/// [`summary`] without building the layers' fields.
-pub fn summary_fast(packet: &Packet<'_>, ctx: &Context) -> Summary {
-    let (src, dst) = addresses(packet);
-    let ports = packet.ports();
-    Summary {
-        src,
-        dst,
-        src_port: ports.map(|p| p.0),
-        dst_port: ports.map(|p| p.1),
-        protocol: protocol(packet, ctx),
-        layer_chain: layer_chain(packet, ctx),
-        info: info(packet, ctx),
-    }
-}
-
 /// [`summary`] for a packet whose layers were already built.
 pub fn summary_with_layers(packet: &Packet<'_>, ctx: &Context, views: &[LayerView]) -> Summary {
-    let layer_chain = views
-        .iter()
-        .filter(|l| l.osi != OsiLayer::Physical)
-        .map(|l| format!("{} {}", l.osi, l.name))
-        .collect::<Vec<_>>()
-        .join(" › ");
+    let mut layer_chain = String::new();
+    for l in views.iter().filter(|l| l.osi != OsiLayer::Physical) {
+        if !layer_chain.is_empty() {
+            layer_chain.push_str(" › ");
+        }
+        layer_chain.push('L');
+        push_u64(&mut layer_chain, u64::from(l.osi.number()));
+        layer_chain.push(' ');
+        layer_chain.push_str(l.name);
+    }
     let (src, dst) = addresses(packet);
     let ports = packet.ports();
     Summary {
@@ -430,31 +549,36 @@ pub fn summary_with_layers(packet: &Packet<'_>, ctx: &Context, views: &[LayerVie
 
 /// The highest decoded protocol's name.
 pub fn protocol(packet: &Packet<'_>, ctx: &Context) -> String {
-    if let Some(app) = &ctx.app {
-        return app.protocol.clone();
+    protocol_name(packet, ctx.app.as_ref().map(|a| a.protocol)).to_string()
+}
+
+/// The highest decoded protocol's name; `app` is the application protocol's, from the notes.
+pub fn protocol_name(packet: &Packet<'_>, app: Option<&'static str>) -> &'static str {
+    if let Some(app) = app {
+        return app;
     }
     let Some(sliced) = &packet.sliced else {
         return match packet.link {
-            LinkHeader::Sll(c) | LinkHeader::Sll2(c) => cooked_protocol_name(&c).to_string(),
-            LinkHeader::Unsupported(_) => "Unknown".into(),
-            _ => link_name(packet).to_string(),
+            LinkHeader::Sll(c) | LinkHeader::Sll2(c) => cooked_protocol_name(&c),
+            LinkHeader::Unsupported(_) => "Unknown",
+            _ => link_name(packet),
         };
     };
     match (&sliced.transport, &sliced.net) {
-        (Some(TransportSlice::Tcp(_)), _) => "TCP".into(),
-        (None, _) if packet.partial_tcp().is_some() => "TCP".into(),
-        (Some(TransportSlice::Udp(_)), _) => "UDP".into(),
-        (Some(TransportSlice::Icmpv4(_)), _) => "ICMP".into(),
-        (Some(TransportSlice::Icmpv6(_)), _) => "ICMPv6".into(),
-        (Some(_), _) => "IGMP".into(),
-        (None, Some(LaxNetSlice::Arp(_))) => "ARP".into(),
-        (None, Some(LaxNetSlice::Ipv4(_))) => "IPv4".into(),
-        (None, Some(LaxNetSlice::Ipv6(_))) => "IPv6".into(),
+        (Some(TransportSlice::Tcp(_)), _) => "TCP",
+        (None, _) if packet.partial_tcp().is_some() => "TCP",
+        (Some(TransportSlice::Udp(_)), _) => "UDP",
+        (Some(TransportSlice::Icmpv4(_)), _) => "ICMP",
+        (Some(TransportSlice::Icmpv6(_)), _) => "ICMPv6",
+        (Some(_), _) => "IGMP",
+        (None, Some(LaxNetSlice::Arp(_))) => "ARP",
+        (None, Some(LaxNetSlice::Ipv4(_))) => "IPv4",
+        (None, Some(LaxNetSlice::Ipv6(_))) => "IPv6",
         (None, None) => {
             if !sliced.link_exts.is_empty() {
-                "802.1Q".into()
+                "802.1Q"
             } else {
-                link_name(packet).to_string()
+                link_name(packet)
             }
         }
     }
@@ -481,17 +605,37 @@ fn cooked_protocol_name(c: &Cooked) -> &'static str {
 
 /// Source and destination: IP addresses, else ARP / MAC addresses.
 fn addresses(packet: &Packet<'_>) -> (String, String) {
+    let (mut src, mut dst) = (String::new(), String::new());
+    write_addresses(packet, &mut src, &mut dst);
+    (src, dst)
+}
+
+/// Appends the source and destination addresses of `packet` (IP, else MAC) to `src`, `dst`.
+pub fn write_addresses(packet: &Packet<'_>, src: &mut String, dst: &mut String) {
     if let Some((s, d)) = packet.ip_addrs() {
-        return (s.to_string(), d.to_string());
+        push_ip(src, s);
+        push_ip(dst, d);
+        return;
     }
     if let Some(sliced) = &packet.sliced
         && let Some(LinkSlice::Ethernet2(eth)) = &sliced.link
     {
-        return (mac(eth.source()), mac(eth.destination()));
+        write_hex_colon(src, &eth.source());
+        write_hex_colon(dst, &eth.destination());
+        return;
     }
-    match packet.link {
-        LinkHeader::Sll(c) | LinkHeader::Sll2(c) => (hex_colon(c.address()), String::new()),
-        _ => (String::new(), String::new()),
+    if let LinkHeader::Sll(c) | LinkHeader::Sll2(c) = packet.link {
+        write_hex_colon(src, c.address());
+    }
+}
+
+/// Appends `aa:bb:cc` for `bytes`.
+fn write_hex_colon(out: &mut String, bytes: &[u8]) {
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        let _ = write!(out, "{b:02x}");
     }
 }
 
@@ -507,11 +651,22 @@ fn frame_layer(packet: &Packet<'_>) -> LayerView {
     let f = &packet.frame;
     let mut l = LayerView::new(OsiLayer::Physical, "Frame");
     l.add("number", f.number.0)
-        .add("time", format_epoch(f.timestamp))
+        .add(
+            "time",
+            text(format_args!(
+                "{}.{:09}",
+                f.timestamp.as_secs(),
+                f.timestamp.subsec_nanos()
+            )),
+        )
         .add("interface", f.interface)
         .add(
             "link_type",
-            format!("{} ({})", f.link_type.name(), f.link_type.number()),
+            text(format_args!(
+                "{} ({})",
+                f.link_type.name(),
+                f.link_type.number()
+            )),
         )
         .add("wire_length", f.original_len)
         .add("captured_length", f.captured_len());
@@ -519,6 +674,14 @@ fn frame_layer(packet: &Packet<'_>) -> LayerView {
         l.add("cut_by_snaplen", true);
     }
     l
+}
+
+/// `aa:bb:cc:dd:ee:ff`, inline.
+fn mac_value(bytes: [u8; 6]) -> Value {
+    let [a, b, c, d, e, f] = bytes;
+    text(format_args!(
+        "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}"
+    ))
 }
 
 /// Seconds since the epoch with nanosecond precision, e.g. `1700000000.123456789`.
@@ -534,8 +697,8 @@ fn link_layers(packet: &Packet<'_>, out: &mut Vec<LayerView>) {
             {
                 let mut l = LayerView::new(OsiLayer::DataLink, "Ethernet");
                 let dst = eth.destination();
-                l.add("src", mac(eth.source()))
-                    .add("dst", mac(dst))
+                l.add("src", mac_value(eth.source()))
+                    .add("dst", mac_value(dst))
                     .add("ether_type", ether_type_text(eth.ether_type().0));
                 if dst == [0xff; 6] {
                     l.add("dst_note", "broadcast");
@@ -573,7 +736,7 @@ fn link_layers(packet: &Packet<'_>, out: &mut Vec<LayerView>) {
                 10 | 24 | 28 | 30 => "IPv6",
                 _ => "unknown",
             };
-            l.add("family", format!("{family} ({name})"));
+            l.add("family", text(format_args!("{family} ({name})")));
             out.push(l);
         }
         LinkHeader::RawIp => {}
@@ -630,19 +793,19 @@ fn proto_addr(bytes: &[u8]) -> String {
     }
 }
 
-fn ether_type_text(t: u16) -> String {
-    let name = match t {
-        0x0800 => "IPv4",
-        0x0806 => "ARP",
-        0x86dd => "IPv6",
-        0x8100 => "802.1Q",
-        0x88a8 => "802.1ad",
-        0x9100 => "QinQ",
-        0x88cc => "LLDP",
-        0x88e5 => "MACsec",
-        _ => return format!("0x{t:04x}"),
-    };
-    format!("0x{t:04x} ({name})")
+/// `0x0800 (IPv4)`; the known types are fixed texts.
+fn ether_type_text(t: u16) -> Cow<'static, str> {
+    Cow::Borrowed(match t {
+        0x0800 => "0x0800 (IPv4)",
+        0x0806 => "0x0806 (ARP)",
+        0x86dd => "0x86dd (IPv6)",
+        0x8100 => "0x8100 (802.1Q)",
+        0x88a8 => "0x88a8 (802.1ad)",
+        0x9100 => "0x9100 (QinQ)",
+        0x88cc => "0x88cc (LLDP)",
+        0x88e5 => "0x88e5 (MACsec)",
+        _ => return Cow::Owned(format!("0x{t:04x}")),
+    })
 }
 
 fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
@@ -654,27 +817,32 @@ fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
                 OsiLayer::Network,
                 if fragment { "IPv4 fragment" } else { "IPv4" },
             );
-            let mut flags = Vec::new();
-            if h.dont_fragment() {
-                flags.push("DF");
-            }
-            if h.more_fragments() {
-                flags.push("MF");
-            }
+            let flags = match (h.dont_fragment(), h.more_fragments()) {
+                (true, true) => "DF,MF",
+                (true, false) => "DF",
+                (false, true) => "MF",
+                (false, false) => "",
+            };
             l.add("version", h.version())
                 .add("header_length", usize::from(h.ihl()) * 4)
                 .add("dscp", h.dcp().value())
                 .add("ecn", h.ecn().value())
                 .add("total_length", h.total_len())
-                .add("identification", format!("0x{:04x}", h.identification()))
-                .add("flags", flags.join(","))
+                .add(
+                    "identification",
+                    text(format_args!("0x{:04x}", h.identification())),
+                )
+                .add("flags", flags)
                 .add(
                     "fragment_offset",
                     u32::from(h.fragments_offset().value()) * 8,
                 )
                 .add("ttl", h.ttl())
                 .add("protocol", ip_protocol_text(h.protocol().0))
-                .add("checksum", format!("0x{:04x}", h.header_checksum()))
+                .add(
+                    "checksum",
+                    text(format_args!("0x{:04x}", h.header_checksum())),
+                )
                 .add_ip("src", "src_note", IpAddr::V4(h.source_addr()))
                 .add_ip("dst", "dst_note", IpAddr::V4(h.destination_addr()));
             l
@@ -684,7 +852,10 @@ fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
             let mut l = LayerView::new(OsiLayer::Network, "IPv6");
             l.add("version", h.version())
                 .add("traffic_class", h.traffic_class())
-                .add("flow_label", format!("0x{:05x}", h.flow_label().value()))
+                .add(
+                    "flow_label",
+                    text(format_args!("0x{:05x}", h.flow_label().value())),
+                )
                 .add("payload_length", h.payload_length())
                 .add("next_header", ip_protocol_text(h.next_header().0))
                 .add("hop_limit", h.hop_limit())
@@ -742,23 +913,23 @@ fn ipv6_extension_names(first: u8, bytes: &[u8]) -> Vec<&'static str> {
     names
 }
 
-fn ip_protocol_text(n: u8) -> String {
-    let name = match n {
-        1 => "ICMP",
-        2 => "IGMP",
-        6 => "TCP",
-        17 => "UDP",
-        41 => "IPv6",
-        44 => "IPv6 fragment",
-        47 => "GRE",
-        50 => "ESP",
-        51 => "AH",
-        58 => "ICMPv6",
-        59 => "no next header",
-        132 => "SCTP",
-        _ => return n.to_string(),
-    };
-    format!("{n} ({name})")
+/// `6 (TCP)`; the known protocols are fixed texts.
+fn ip_protocol_text(n: u8) -> Cow<'static, str> {
+    Cow::Borrowed(match n {
+        1 => "1 (ICMP)",
+        2 => "2 (IGMP)",
+        6 => "6 (TCP)",
+        17 => "17 (UDP)",
+        41 => "41 (IPv6)",
+        44 => "44 (IPv6 fragment)",
+        47 => "47 (GRE)",
+        50 => "50 (ESP)",
+        51 => "51 (AH)",
+        58 => "58 (ICMPv6)",
+        59 => "59 (no next header)",
+        132 => "132 (SCTP)",
+        _ => return Cow::Owned(n.to_string()),
+    })
 }
 
 fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerView {
@@ -778,14 +949,13 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
                 l.add("ack_raw", tcp.acknowledgment_number());
             }
             l.add("header_length", usize::from(tcp.data_offset()) * 4)
-                .add("flags", tcp_flags_text(tcp))
+                .add("flags", tcp_flags_static(tcp))
                 .add("window", tcp.window_size())
-                .add("checksum", format!("0x{:04x}", tcp.checksum()));
+                .add("checksum", text(format_args!("0x{:04x}", tcp.checksum())));
             if tcp.urg() {
                 l.add("urgent_pointer", tcp.urgent_pointer());
             }
-            let options = tcp_options_text(tcp);
-            if !options.is_empty() {
+            if let Some(options) = tcp_options_value(tcp) {
                 l.add("options", options);
             }
             l.add("payload_length", tcp.payload().len());
@@ -796,7 +966,7 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l.add_port("src_port", "src_port_note", udp.source_port())
                 .add_port("dst_port", "dst_port_note", udp.destination_port())
                 .add("length", udp.length())
-                .add("checksum", format!("0x{:04x}", udp.checksum()))
+                .add("checksum", text(format_args!("0x{:04x}", udp.checksum())))
                 .add("payload_length", udp.payload().len());
             l
         }
@@ -805,7 +975,7 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l.add("type", icmp.type_u8())
                 .add("code", icmp.code_u8())
                 .add("description", icmpv4_text(&icmp.icmp_type()))
-                .add("checksum", format!("0x{:04x}", icmp.checksum()));
+                .add("checksum", text(format_args!("0x{:04x}", icmp.checksum())));
             if let Icmpv4Type::EchoRequest(e) | Icmpv4Type::EchoReply(e) = icmp.icmp_type() {
                 l.add("identifier", e.id).add("sequence", e.seq);
             }
@@ -817,7 +987,7 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l.add("type", icmp.type_u8())
                 .add("code", icmp.code_u8())
                 .add("description", icmpv6_text(&icmp.icmp_type()))
-                .add("checksum", format!("0x{:04x}", icmp.checksum()));
+                .add("checksum", text(format_args!("0x{:04x}", icmp.checksum())));
             if let Icmpv6Type::EchoRequest(e) | Icmpv6Type::EchoReply(e) = icmp.icmp_type() {
                 l.add("identifier", e.id).add("sequence", e.seq);
             }
@@ -861,6 +1031,64 @@ fn partial_tcp_layer(tcp: &PartialTcp, rel: Option<&TcpRelative>) -> LayerView {
     l
 }
 
+/// Appends Wireshark's flag list, e.g. `SYN, ACK` (the order of [`tcp_flags_text`]).
+fn write_tcp_flags(s: &mut String, tcp: &TcpSlice<'_>) {
+    let mut first = true;
+    for (set, name) in [
+        (tcp.syn(), "SYN"),
+        (tcp.fin(), "FIN"),
+        (tcp.rst(), "RST"),
+        (tcp.psh(), "PSH"),
+        (tcp.ack(), "ACK"),
+        (tcp.urg(), "URG"),
+        (tcp.ece(), "ECE"),
+        (tcp.cwr(), "CWR"),
+    ] {
+        if set {
+            if !first {
+                s.push_str(", ");
+            }
+            s.push_str(name);
+            first = false;
+        }
+    }
+}
+
+/// Wireshark's flag list of a header, from a table built once for the 256 flag bytes.
+fn tcp_flags_static(tcp: &TcpSlice<'_>) -> &'static str {
+    static TABLE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..=255u8)
+            .map(|b| {
+                let mut s = String::new();
+                let mut first = true;
+                // SYN FIN RST PSH ACK URG ECE CWR, as in [`tcp_flags_text`].
+                for (bit, name) in [
+                    (0x02, "SYN"),
+                    (0x01, "FIN"),
+                    (0x04, "RST"),
+                    (0x08, "PSH"),
+                    (0x10, "ACK"),
+                    (0x20, "URG"),
+                    (0x40, "ECE"),
+                    (0x80, "CWR"),
+                ] {
+                    if b & bit != 0 {
+                        if !first {
+                            s.push_str(", ");
+                        }
+                        s.push_str(name);
+                        first = false;
+                    }
+                }
+                s
+            })
+            .collect()
+    });
+    let byte = tcp.header_slice().get(13).copied().unwrap_or(0);
+    table.get(usize::from(byte)).map_or("", String::as_str)
+}
+
 /// Wireshark's flag list, e.g. `SYN, ACK`.
 pub fn tcp_flags_text(tcp: &TcpSlice<'_>) -> String {
     let mut flags = Vec::with_capacity(3);
@@ -893,35 +1121,53 @@ pub fn tcp_flags_text(tcp: &TcpSlice<'_>) -> String {
 }
 
 fn tcp_options_text(tcp: &TcpSlice<'_>) -> String {
-    let mut parts = Vec::new();
+    let mut s = String::new();
+    write_tcp_options(&mut s, tcp);
+    s
+}
+
+/// Appends the options as Wireshark's info shows them (`MSS=1460 SACK_PERM TSval=1 TSecr=0`).
+fn write_tcp_options(s: &mut impl std::fmt::Write, tcp: &TcpSlice<'_>) {
+    let mut sep = "";
     for option in tcp.options_iterator() {
-        match option {
-            Ok(TcpOptionElement::Noop) => {}
-            Ok(TcpOptionElement::MaximumSegmentSize(mss)) => parts.push(format!("MSS={mss}")),
-            Ok(TcpOptionElement::WindowScale(ws)) => parts.push(format!(
-                "WS={}",
+        let _ = match option {
+            Ok(TcpOptionElement::Noop) => continue,
+            Ok(TcpOptionElement::MaximumSegmentSize(mss)) => write!(s, "{sep}MSS={mss}"),
+            Ok(TcpOptionElement::WindowScale(ws)) => write!(
+                s,
+                "{sep}WS={}",
                 1u32.checked_shl(u32::from(ws)).unwrap_or(0)
-            )),
+            ),
             Ok(TcpOptionElement::SelectiveAcknowledgementPermitted) => {
-                parts.push("SACK_PERM".into());
+                write!(s, "{sep}SACK_PERM")
             }
             Ok(TcpOptionElement::SelectiveAcknowledgement(first, rest)) => {
-                let mut s = format!("SACK={}-{}", first.0, first.1);
+                let _ = write!(s, "{sep}SACK={}-{}", first.0, first.1);
                 for (l, r) in rest.iter().flatten() {
                     let _ = write!(s, ",{l}-{r}");
                 }
-                parts.push(s);
+                Ok(())
             }
             Ok(TcpOptionElement::Timestamp(val, ecr)) => {
-                parts.push(format!("TSval={val} TSecr={ecr}"));
+                write!(s, "{sep}TSval={val} TSecr={ecr}")
             }
             Err(e) => {
-                parts.push(format!("[bad option: {e}]"));
+                let _ = write!(s, "{sep}[bad option: {e}]");
                 break;
             }
-        }
+        };
+        sep = " ";
     }
-    parts.join(" ")
+}
+
+/// The options of a header as a field value (inline when short), `None` when there are none.
+fn tcp_options_value(tcp: &TcpSlice<'_>) -> Option<Value> {
+    let mut short = ShortText::new();
+    write_tcp_options(&mut short, tcp);
+    if short.overflow {
+        return Some(Value::Text(Cow::Owned(tcp_options_text(tcp))));
+    }
+    (short.len > 0).then_some(Value::Short(short))
 }
 
 fn icmpv4_text(t: &Icmpv4Type) -> String {
@@ -965,61 +1211,64 @@ fn icmpv6_text(t: &Icmpv6Type) -> String {
 
 /// The Wireshark-like info column.
 pub fn info(packet: &Packet<'_>, ctx: &Context) -> String {
-    let mut s = String::new();
     if let Some(app) = &ctx.app
         && !app.info.is_empty()
     {
-        s.push_str(&app.info);
-        return s;
+        return app.info.clone();
     }
+    let mut s = String::new();
+    write_info(&mut s, packet, ctx.tcp.as_ref());
+    s
+}
+
+/// Appends the info column of the layers below the application (TCP with its relative
+/// numbers `tcp`, UDP, ICMP, ARP, IP, link) to `s`.
+pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelative>) {
     let Some(sliced) = &packet.sliced else {
         if let Some(m) = &packet.malformed {
-            return format!("[{m}]");
+            let _ = write!(s, "[{m}]");
         }
-        return String::new();
+        return;
     };
     match (&sliced.transport, &sliced.net) {
         (Some(TransportSlice::Tcp(tcp)), _) => {
-            let _ = write!(
-                s,
-                "{} → {} [{}]",
-                tcp.source_port(),
-                tcp.destination_port(),
-                tcp_flags_text(tcp)
-            );
-            match ctx.tcp {
-                Some(r) => {
-                    let _ = write!(s, " Seq={}", r.seq);
-                    if let (true, Some(ack)) = (tcp.ack(), r.ack) {
-                        let _ = write!(s, " Ack={ack}");
-                    }
-                }
-                None => {
-                    let _ = write!(s, " Seq={}", tcp.sequence_number());
-                    if tcp.ack() {
-                        let _ = write!(s, " Ack={}", tcp.acknowledgment_number());
-                    }
-                }
+            push_u64(s, u64::from(tcp.source_port()));
+            s.push_str(" → ");
+            push_u64(s, u64::from(tcp.destination_port()));
+            s.push_str(" [");
+            write_tcp_flags(s, tcp);
+            s.push_str("] Seq=");
+            let (seq, ack) = match tcp_rel {
+                Some(r) => (r.seq, r.ack.filter(|_| tcp.ack())),
+                None => (
+                    tcp.sequence_number(),
+                    tcp.ack().then(|| tcp.acknowledgment_number()),
+                ),
+            };
+            push_u64(s, u64::from(seq));
+            if let Some(ack) = ack {
+                s.push_str(" Ack=");
+                push_u64(s, u64::from(ack));
             }
-            let _ = write!(
-                s,
-                " Win={} Len={}",
-                tcp.window_size(),
-                packet.wire_payload_len()
-            );
-            let options = tcp_options_text(tcp);
-            if !options.is_empty() && tcp.syn() {
-                let _ = write!(s, " {options}");
+            s.push_str(" Win=");
+            push_u64(s, u64::from(tcp.window_size()));
+            s.push_str(" Len=");
+            push_u64(s, packet.wire_payload_len() as u64);
+            if tcp.syn() && tcp.options_iterator().next().is_some() {
+                let before = s.len();
+                s.push(' ');
+                write_tcp_options(s, tcp);
+                if s.len() == before + 1 {
+                    s.truncate(before);
+                }
             }
         }
         (Some(TransportSlice::Udp(udp)), _) => {
-            let _ = write!(
-                s,
-                "{} → {} Len={}",
-                udp.source_port(),
-                udp.destination_port(),
-                udp.payload().len()
-            );
+            push_u64(s, u64::from(udp.source_port()));
+            s.push_str(" → ");
+            push_u64(s, u64::from(udp.destination_port()));
+            s.push_str(" Len=");
+            push_u64(s, udp.payload().len() as u64);
         }
         (Some(TransportSlice::Icmpv4(icmp)), net) => {
             s.push_str(&icmpv4_text(&icmp.icmp_type()));
@@ -1040,7 +1289,7 @@ pub fn info(packet: &Packet<'_>, ctx: &Context) -> String {
         (None, _) if packet.partial_tcp().is_some() => {
             if let Some(t) = packet.partial_tcp() {
                 let _ = write!(s, "{} → {} [{}]", t.src_port, t.dst_port, t.flags_text());
-                match (ctx.tcp, t.seq) {
+                match (tcp_rel, t.seq) {
                     (Some(r), _) => {
                         let _ = write!(s, " Seq={}", r.seq);
                     }
@@ -1110,7 +1359,6 @@ pub fn info(packet: &Packet<'_>, ctx: &Context) -> String {
     if let Some(m) = &packet.malformed {
         let _ = write!(s, " [{m}]");
     }
-    s
 }
 
 #[cfg(test)]

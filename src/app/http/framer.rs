@@ -3,8 +3,8 @@
 //!
 //! Owns body-length rules (Content-Length, chunked with extensions and trailers, close-delimited,
 //! no body for HEAD responses, 1xx, 204 and 304, tunnels after 101 and CONNECT), pipelining and
-//! resynchronisation. Does not own the byte syntax (`app::http`) nor request/response pairing
-//! (`analysis::http`). In: in-order stream bytes per direction. Out: [`Event`]s (message begin,
+//! resynchronisation. Does not own the byte syntax (`parser`) nor request/response pairing
+//! (`conversation`). In: in-order stream bytes per direction. Out: [`Event`]s (message begin,
 //! parsed head, de-chunked body bytes, message end, issues), or plain [`Message`]s and
 //! [`FramingIssue`]s through the [`Framer`] trait.
 //!
@@ -14,7 +14,7 @@
 //! ```
 //! use pcaplab::flow::Direction;
 //! use pcaplab::framing::{Framer, FramerOutput};
-//! use pcaplab::framing::http::ConversationFramer;
+//! use pcaplab::app::http::ConversationFramer;
 //!
 //! let mut conv = ConversationFramer::new();
 //! let mut out = FramerOutput::default();
@@ -29,14 +29,14 @@
 
 use std::collections::VecDeque;
 
-use crate::app::ParseError;
-use crate::app::http::{
-    self, ContentLength, Head, StartLine, TransferCoding, parse_chunk_data_end, parse_chunk_line,
-    parse_header_block, parse_request_head, parse_response_head,
+use super::parser::{
+    parse_chunk_data_end, parse_chunk_line, parse_header_block, parse_request_head,
+    parse_response_head,
 };
-use crate::flow::Direction;
-
-use super::{Framer, FramerOutput, FramingIssue, Message};
+use super::types::{ContentLength, Head, StartLine, TransferCoding};
+use crate::app::ParseError;
+use crate::framing::{Framer, FramerOutput, FramingIssue, Message};
+use crate::units::Direction;
 
 /// Default bound on a message head (start line + header fields), in bytes. Longer heads are
 /// reported as [`IssueKind::HeadTooLong`] and framing of that direction stops.
@@ -1316,9 +1316,6 @@ impl Framer for DirectionFramer<'_> {
             .finish_events(self.direction, offset, &mut |e| collect(e, out));
     }
 }
-
-/// Re-exported so callers of this module need not name `app::http` for detection.
-pub use http::looks_like_http_start;
 
 #[cfg(test)]
 mod tests {

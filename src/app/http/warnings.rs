@@ -1,0 +1,361 @@
+//! Every warning the HTTP analysis gives, with its text: one table, so that a sentence is
+//! written once and each kind keeps its wording across commands.
+//!
+//! Each function returns the [`Warning`] for one finding; the conversation decides which
+//! transaction it belongs to.
+
+use super::framer::{BodyKind, Issue, IssueKind, NoBody};
+use super::types::Head;
+use crate::units::Direction;
+
+/// Kinds of warning, stable for grading rubrics and JSON consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// Lines end with LF instead of CRLF.
+    BareLf,
+    /// A header value was folded onto the next line.
+    ObsoleteLineFolding,
+    /// The blank line after the headers is missing.
+    MissingBlankLine,
+    /// A keep-alive response without Content-Length or chunked coding.
+    KeepAliveWithoutLength,
+    /// The connection closed before Content-Length body bytes were sent.
+    BodyShorterThanContentLength,
+    /// More bytes followed the Content-Length body than it announced.
+    BodyLongerThanContentLength,
+    /// Two different Content-Length values.
+    ConflictingContentLength,
+    /// A Content-Length that is not a number.
+    InvalidContentLength,
+    /// Both Content-Length and Transfer-Encoding.
+    ContentLengthWithTransferEncoding,
+    /// An HTTP/1.1 request without Host.
+    MissingHost,
+    /// A request line that does not parse.
+    InvalidRequestLine,
+    /// A status line that does not parse.
+    InvalidStatusLine,
+    /// A version other than HTTP/1.0 or HTTP/1.1.
+    UnsupportedVersion,
+    /// A malformed header line.
+    InvalidHeaderLine,
+    /// A head longer than the limit.
+    HeadTooLong,
+    /// The response started before the request was complete.
+    ResponseBeforeRequestComplete,
+    /// The connection closed inside a chunked body.
+    ClosedMidBody,
+    /// A malformed chunked body.
+    InvalidChunkedBody,
+    /// A response to HEAD (or a 204/304) carried a body.
+    BodyNotAllowed,
+    /// A request that got no response.
+    MissingResponse,
+    /// A response without a request.
+    MissingRequest,
+    /// Bytes lost in the capture.
+    CaptureGap,
+    /// Bytes that were skipped to find the next response.
+    SkippedBytes,
+    /// The body could not be written or decoded.
+    BodyExtraction,
+}
+
+/// One finding on a transaction, with a sentence that teaches what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    /// Stable kind.
+    pub kind: WarningKind,
+    /// Explanation for a student.
+    pub message: String,
+}
+
+impl Warning {
+    fn new(kind: WarningKind, message: impl Into<String>) -> Self {
+        Warning {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// `request` or `response`: what a direction carries.
+fn what(direction: Direction) -> &'static str {
+    match direction {
+        Direction::ClientToServer => "request",
+        Direction::ServerToClient => "response",
+    }
+}
+
+/// An HTTP/1.1 request without Host.
+pub fn missing_host() -> Warning {
+    Warning::new(
+        WarningKind::MissingHost,
+        "HTTP/1.1 request without a Host header: every HTTP/1.1 request must name the host it \
+         is for (RFC 9112 §3.2)",
+    )
+}
+
+/// The response began before the request had been fully sent.
+pub fn response_before_request_complete() -> Warning {
+    Warning::new(
+        WarningKind::ResponseBeforeRequestComplete,
+        "the server started its response before the request was complete: read the whole \
+         request (headers up to the blank line, then the body) before answering",
+    )
+}
+
+/// A keep-alive response whose body can only end when the connection closes.
+pub fn keep_alive_without_length() -> Warning {
+    Warning::new(
+        WarningKind::KeepAliveWithoutLength,
+        "response has neither Content-Length nor Transfer-Encoding: chunked on a keep-alive \
+         connection, so the client can only find the end of the body when the server closes \
+         the connection (RFC 9112 §6.3); send Content-Length or Connection: close",
+    )
+}
+
+/// A request that never got its response.
+pub fn missing_response() -> Warning {
+    Warning::new(
+        WarningKind::MissingResponse,
+        "no response to this request: the connection closed (or the capture ended) before the \
+         server answered",
+    )
+}
+
+/// A response whose request is not in the capture.
+pub fn missing_request() -> Warning {
+    Warning::new(
+        WarningKind::MissingRequest,
+        "response without a request: the request is missing from the capture (or the server \
+         spoke first)",
+    )
+}
+
+/// The body file could not be created.
+pub fn body_file_not_created(error: &std::io::Error) -> Warning {
+    Warning::new(
+        WarningKind::BodyExtraction,
+        format!("could not create the body file: {error}"),
+    )
+}
+
+/// Writing the body file failed part-way.
+pub fn body_extraction_stopped(error: &std::io::Error) -> Warning {
+    Warning::new(
+        WarningKind::BodyExtraction,
+        format!("body extraction stopped: {error}"),
+    )
+}
+
+/// The body file could not be finished (flushed, or its compressed data ended early).
+pub fn body_file_not_finished(error: &std::io::Error) -> Warning {
+    Warning::new(
+        WarningKind::BodyExtraction,
+        format!("could not finish the body file: {error}"),
+    )
+}
+
+/// The body written is not the whole body.
+pub fn body_incomplete() -> Warning {
+    Warning::new(
+        WarningKind::BodyExtraction,
+        "the extracted body is incomplete",
+    )
+}
+
+/// Warnings that come from how a head was written (`what` is `request` or `response`).
+pub fn head(head: &Head<'_>, direction: Direction, out: &mut Vec<Warning>) {
+    let what = what(direction);
+    if head.bare_lf {
+        out.push(Warning::new(
+            WarningKind::BareLf,
+            format!(
+                "{what} lines end with LF (\\n) only; HTTP requires CRLF (\\r\\n) at the end \
+                 of the start line and of each header line (RFC 9112 §2.2)"
+            ),
+        ));
+    }
+    if head.obs_fold {
+        out.push(Warning::new(
+            WarningKind::ObsoleteLineFolding,
+            format!(
+                "a {what} header value continues on a line starting with a space (obsolete \
+                 line folding, RFC 9112 §5.2); put each header on one line"
+            ),
+        ));
+    }
+    let version = head.start_line.version();
+    if !version.is_http1() {
+        out.push(Warning::new(
+            WarningKind::UnsupportedVersion,
+            format!("{what} version {version} is not HTTP/1.0 or HTTP/1.1"),
+        ));
+    }
+}
+
+/// True when a framing issue concerns the previous message (the one that ended before the
+/// issue) rather than the one being read: bytes after a message that announced its length, or
+/// junk skipped before the next response.
+pub fn concerns_previous_message(kind: &IssueKind) -> bool {
+    matches!(
+        kind,
+        IssueKind::BytesAfterMessage {
+            previous: BodyKind::Length(_)
+                | BodyKind::None(NoBody::HeadRequest)
+                | BodyKind::None(NoBody::Status(_)),
+            ..
+        } | IssueKind::Resynced { .. }
+    )
+}
+
+/// The warning for a framing issue in `direction` (see [`concerns_previous_message`] for the
+/// transaction it belongs to).
+pub fn from_issue(direction: Direction, issue: &Issue) -> Warning {
+    let what = what(direction);
+    let (kind, message) = match &issue.kind {
+        IssueKind::InvalidStartLine { expected } => {
+            let (kind, example, line) = match direction {
+                Direction::ClientToServer => (
+                    WarningKind::InvalidRequestLine,
+                    "GET /path HTTP/1.1",
+                    "request",
+                ),
+                Direction::ServerToClient => {
+                    (WarningKind::InvalidStatusLine, "HTTP/1.1 200 OK", "status")
+                }
+            };
+            (
+                kind,
+                format!(
+                    "the {what} does not start with a valid {line} line like `{example}` \
+                     (expected {expected} at stream offset {})",
+                    issue.offset
+                ),
+            )
+        }
+        IssueKind::BytesAfterMessage { previous, expected } => match previous {
+            BodyKind::Length(n) => (
+                WarningKind::BodyLongerThanContentLength,
+                format!(
+                    "more bytes followed the {what} body than its Content-Length of {n}, \
+                     and they are not a valid next message (expected {expected}): \
+                     Content-Length must count the bytes of the body as sent (UTF-8 \
+                     characters may take several bytes)"
+                ),
+            ),
+            BodyKind::None(NoBody::HeadRequest) => (
+                WarningKind::BodyNotAllowed,
+                "the response to a HEAD request carried a body: a HEAD response has \
+                 the headers of a GET response but never a body (RFC 9110 §9.3.2)"
+                    .to_string(),
+            ),
+            BodyKind::None(NoBody::Status(code)) => (
+                WarningKind::BodyNotAllowed,
+                format!(
+                    "a {code} response carried a body, which that status never has (RFC 9112 §6.3)"
+                ),
+            ),
+            _ => (
+                match direction {
+                    Direction::ClientToServer => WarningKind::InvalidRequestLine,
+                    Direction::ServerToClient => WarningKind::InvalidStatusLine,
+                },
+                format!(
+                    "bytes after the previous {what} are not a valid start line \
+                     (expected {expected} at stream offset {})",
+                    issue.offset
+                ),
+            ),
+        },
+        IssueKind::InvalidHeaderLine { expected } => (
+            WarningKind::InvalidHeaderLine,
+            format!(
+                "invalid {what} header line at stream offset {} (expected {expected}); \
+                 each header is `Name: value` and the headers end with an empty line",
+                issue.offset
+            ),
+        ),
+        IssueKind::MissingBlankLine => (
+            WarningKind::MissingBlankLine,
+            format!(
+                "the {what} headers are not followed by a blank line: the next request or \
+                 status line came first; end the headers with an empty line (CRLF CRLF)"
+            ),
+        ),
+        IssueKind::TruncatedHead => (
+            WarningKind::MissingBlankLine,
+            format!(
+                "the connection closed before the blank line that ends the {what} headers: \
+                 end the headers with an empty line (CRLF CRLF)"
+            ),
+        ),
+        IssueKind::HeadTooLong { limit } => (
+            WarningKind::HeadTooLong,
+            format!("{what} head longer than {limit} bytes without the blank line that ends it"),
+        ),
+        IssueKind::InvalidChunk { expected } => (
+            WarningKind::InvalidChunkedBody,
+            format!(
+                "invalid chunked {what} body at stream offset {} (expected {expected}); each \
+                 chunk is `<hex size>CRLF<data>CRLF` and the body ends with `0CRLFCRLF`",
+                issue.offset
+            ),
+        ),
+        IssueKind::InvalidContentLength => (
+            WarningKind::InvalidContentLength,
+            format!("the {what} Content-Length is not a decimal number"),
+        ),
+        IssueKind::ConflictingContentLength { first, other } => (
+            WarningKind::ConflictingContentLength,
+            format!(
+                "the {what} has two different Content-Length values ({first} and {other}); \
+                 send exactly one"
+            ),
+        ),
+        IssueKind::ContentLengthWithTransferEncoding => (
+            WarningKind::ContentLengthWithTransferEncoding,
+            format!(
+                "the {what} has both Content-Length and Transfer-Encoding; receivers must \
+                 ignore Content-Length (RFC 9112 §6.3), so send only one"
+            ),
+        ),
+        IssueKind::UnframeableRequestCoding => (
+            WarningKind::InvalidChunkedBody,
+            "the request's Transfer-Encoding does not end in chunked, so the server cannot \
+             tell where its body ends"
+                .to_string(),
+        ),
+        IssueKind::BareLfInChunked => (
+            WarningKind::BareLf,
+            format!("lines of the chunked {what} body end with LF only instead of CRLF"),
+        ),
+        IssueKind::TruncatedBody { expected, received } => (
+            WarningKind::BodyShorterThanContentLength,
+            format!(
+                "the connection closed after {received} of the {expected} {what} body bytes \
+                 announced by Content-Length: the body sent is shorter than Content-Length"
+            ),
+        ),
+        IssueKind::TruncatedChunked { received } => (
+            WarningKind::ClosedMidBody,
+            format!(
+                "the connection closed in the middle of the chunked {what} body (after \
+                 {received} bytes, before the last `0` chunk)"
+            ),
+        ),
+        IssueKind::Gap { len, .. } => (
+            WarningKind::CaptureGap,
+            format!("{len} bytes of the {what} were not captured"),
+        ),
+        IssueKind::Resynced { skipped } => (
+            WarningKind::SkippedBytes,
+            format!(
+                "skipped {skipped} bytes of the server's data that were not HTTP, up to the next response"
+            ),
+        ),
+    };
+    Warning { kind, message }
+}

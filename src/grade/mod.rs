@@ -1,0 +1,186 @@
+//! Auto-grading: a TOML rubric of checks evaluated against captures of student programs.
+//!
+//! In: a [`rubric::Rubric`] and capture files. Out: one [`Verdict`] per capture with the result
+//! of every check. Grading sits above the engine and drives it: each capture is read once,
+//! with only the consumers the rubric's checks need (no TCP tracking for a UDP-only rubric, no
+//! HTTP analysis without an `http_response` check). Each check owns the state it gathers
+//! ([`check::CheckState`]: its own framing, its own echo bookkeeping); what several checks read
+//! (connections, TFTP transfers, HTTP transactions, UDP ports) is gathered once into
+//! [`Evidence`]. Captures are graded in parallel (rayon).
+
+pub mod check;
+pub mod rubric;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::app::consumer::{Datagram, DatagramConsumer, Note};
+use crate::app::{http, tftp};
+use crate::capture::CaptureReader;
+use crate::engine::Engine;
+use crate::flow::tcp::{Stream, TableLimits};
+use check::{CheckResult, CheckState};
+use rubric::{CheckType, Rubric};
+
+/// The grade of one capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// The capture file as given.
+    pub capture: String,
+    /// Points earned.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// Every check, in rubric order.
+    pub checks: Vec<CheckResult>,
+    /// Why the capture could not be read (fully), when it could not.
+    pub error: Option<String>,
+}
+
+impl Verdict {
+    /// True when every check passed and the capture was read completely.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.passed)
+    }
+}
+
+/// What several checks look at, gathered once per capture.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    /// Every TCP connection (when a check needs TCP).
+    pub streams: Vec<Stream>,
+    /// Every TFTP transfer (when a `tftp_transfer` check is there).
+    pub transfers: Vec<tftp::Transfer>,
+    /// Every HTTP transaction (when an `http_response` check is there).
+    pub transactions: Vec<http::Transaction>,
+    /// Every UDP destination port seen (when a UDP check is there).
+    pub udp_ports: BTreeSet<u16>,
+}
+
+/// Collects the destination port of every UDP datagram.
+#[derive(Debug, Default)]
+struct UdpPorts(BTreeSet<u16>);
+
+impl DatagramConsumer for UdpPorts {
+    fn on_datagram<'a>(&'a mut self, d: &Datagram<'a>) -> Option<Note<'a>> {
+        self.0.insert(d.dst.port());
+        None
+    }
+}
+
+/// Reads one capture with the consumers the rubric needs; returns the evidence, each check's
+/// state, and the capture's read error (after everything before it was gathered).
+fn gather(
+    path: &Path,
+    rubric: &Rubric,
+    body_dir: Option<PathBuf>,
+) -> Result<(Evidence, Vec<CheckState>, Option<String>), String> {
+    let mut reader = CaptureReader::open(path).map_err(|e| e.to_string())?;
+    let has = |kinds: &[CheckType]| rubric.checks.iter().any(|c| kinds.contains(&c.kind));
+    let mut states: Vec<CheckState> = rubric.checks.iter().map(CheckState::new).collect();
+    let mut http = has(&[CheckType::HttpResponse]).then(|| {
+        http::Tracker::new(http::Options {
+            transactions: true,
+            labels: http::Labels::Off,
+            bodies: body_dir.map(|dir| http::BodyOptions { dir, decode: false }),
+        })
+    });
+    let mut tftp = has(&[CheckType::TftpTransfer]).then(|| tftp::Tracker::new(Default::default()));
+    let mut ports = has(&[CheckType::UdpEcho, CheckType::UdpBroadcast]).then(UdpPorts::default);
+    let mut engine = Engine::new(TableLimits::default());
+    if has(&[
+        CheckType::TcpHandshake,
+        CheckType::TcpClose,
+        CheckType::Framing,
+        CheckType::MaxRetransmissions,
+        CheckType::HttpResponse,
+    ]) {
+        engine.track_tcp();
+    }
+    if let Some(h) = &mut http {
+        engine.stream_consumer(h);
+    }
+    if let Some(t) = &mut tftp {
+        engine.datagram_consumer(t);
+    }
+    if let Some(p) = &mut ports {
+        engine.datagram_consumer(p);
+    }
+    for state in &mut states {
+        state.plug(&mut engine);
+    }
+    let result = engine.run(&mut reader, |_, _, _| true);
+    let summary = engine.finish();
+    let evidence = Evidence {
+        streams: summary.streams,
+        transfers: tftp.map(tftp::Tracker::finish).unwrap_or_default(),
+        transactions: http
+            .map(http::Tracker::into_transactions)
+            .unwrap_or_default(),
+        udp_ports: ports.map(|p| p.0).unwrap_or_default(),
+    };
+    Ok((evidence, states, result.err().map(|e| e.to_string())))
+}
+
+/// Grades one capture.
+pub fn grade_one(path: &Path, rubric: &Rubric) -> Verdict {
+    let needs_bodies = rubric.checks.iter().any(|c| {
+        c.kind == CheckType::HttpResponse && (c.sha256.is_some() || c.body_contains.is_some())
+    });
+    // One directory per grading, even when the same capture is named twice: the process id and
+    // a counter keep parallel gradings (and concurrent runs) apart.
+    static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+    let body_dir = needs_bodies.then(|| {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        std::env::temp_dir().join(format!("pcaplab-grade-{}-{n}", std::process::id()))
+    });
+    if let Some(d) = &body_dir {
+        let _ = std::fs::create_dir_all(d);
+    }
+    let max_score = rubric.checks.iter().map(|c| c.points).sum();
+    let (checks, error): (Vec<CheckResult>, Option<String>) =
+        match gather(path, rubric, body_dir.clone()) {
+            Ok((evidence, states, error)) => (
+                rubric
+                    .checks
+                    .iter()
+                    .zip(states)
+                    .map(|(c, state)| check::evaluate(c, state, &evidence))
+                    .collect(),
+                error,
+            ),
+            Err(error) => (
+                rubric
+                    .checks
+                    .iter()
+                    .map(|c| CheckResult {
+                        id: c.id.clone(),
+                        passed: false,
+                        points: 0.0,
+                        max_points: c.points,
+                        message: "the capture could not be read".into(),
+                    })
+                    .collect(),
+                Some(error),
+            ),
+        };
+    if let Some(d) = &body_dir {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    Verdict {
+        capture: path.display().to_string(),
+        score: checks.iter().map(|c| c.points).sum(),
+        max_score,
+        checks,
+        error,
+    }
+}
+
+/// Grades every capture in parallel; results come back in the order of `paths`.
+pub fn grade_all(paths: &[PathBuf], rubric: &Rubric) -> Vec<Verdict> {
+    paths.par_iter().map(|p| grade_one(p, rubric)).collect()
+}
