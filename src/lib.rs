@@ -16,5 +16,6 @@ mod error;
 pub mod flow;
 pub mod framing;
 pub mod report;
+pub mod view;
 
 pub use error::Error;
