@@ -4,6 +4,7 @@
 
 mod cli;
 mod damaged;
+mod filter;
 mod grade;
 mod http;
 mod reference;
