@@ -4,6 +4,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use memchr::memmem::Finder;
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::error::{FilterError, column_of};
@@ -69,8 +70,10 @@ pub(super) enum Pred {
     },
     /// Equal to a member, or inside a member range.
     In(Vec<Member>),
-    /// The bytes contain the right-hand side's bytes.
-    Contains(Rhs),
+    /// The bytes contain a literal byte string (searched with a prebuilt `memmem` finder).
+    ContainsBytes(Box<Finder<'static>>),
+    /// The bytes contain another field's bytes.
+    ContainsField(FieldRef),
     /// The bytes match the regular expression.
     Matches(Regex),
 }
@@ -268,8 +271,17 @@ impl Compiler<'_> {
                 } else {
                     info
                 };
-                let rhs = self.rhs(rhs, as_bytes)?;
-                (Pred::Contains(rhs), Quantifier::Any, false)
+                let pred = match self.rhs(rhs, as_bytes)? {
+                    Rhs::Field(f) => Pred::ContainsField(f),
+                    Rhs::Literal(Literal::Bytes(needle)) => {
+                        Pred::ContainsBytes(Box::new(Finder::new(&needle).into_owned()))
+                    }
+                    // Byte-like fields only take byte literals; nothing else reaches here.
+                    Rhs::Literal(_) => {
+                        return Err(bad_operator(lhs_column, info, "contains"));
+                    }
+                };
+                (pred, Quantifier::Any, false)
             }
             Relation::Matches(rhs) => {
                 if !info.kind.is_bytes_like() {

@@ -86,19 +86,14 @@ fn holds(pred: &Pred, quantifier: Quantifier, v: &Value<'_>, src: &dyn FieldSour
                     && compare_literal(v, high).is_some_and(|o| o != Ordering::Greater)
             }
         }),
-        Pred::Contains(rhs) => match rhs {
-            Rhs::Literal(l) => match l {
-                super::value::Literal::Bytes(needle) => {
-                    v.with_bytes(|hay| contains(hay, needle)).unwrap_or(false)
-                }
-                _ => false,
-            },
-            Rhs::Field(f) => quantified(Quantifier::Any, *f, src, &mut |w| {
-                v.with_bytes(|hay| w.with_bytes(|needle| contains(hay, needle)))
-                    .flatten()
-                    .unwrap_or(false)
-            }),
-        },
+        Pred::ContainsBytes(finder) => v
+            .with_bytes(|hay| finder.find(hay).is_some())
+            .unwrap_or(false),
+        Pred::ContainsField(f) => quantified(Quantifier::Any, *f, src, &mut |w| {
+            v.with_bytes(|hay| w.with_bytes(|needle| contains(hay, needle)))
+                .flatten()
+                .unwrap_or(false)
+        }),
         Pred::Matches(re) => v.with_bytes(|b| re.is_match(b)).unwrap_or(false),
     }
 }
