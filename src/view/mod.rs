@@ -5,9 +5,11 @@
 //! classification, the HTTP label). Out: text and field trees, built on demand. Nothing below
 //! this layer formats a packet; summary commands never call it (except [`describe::layer_names`],
 //! which builds no string). One file per protocol for the application layer ([`tftp`],
-//! [`http`]); `filter/` is reserved for display filters.
+//! [`http`]); [`filter`]: the display filter (`-Y`) that picks the packets, reading decoded
+//! packets and the engine's annotations.
 
 pub mod describe;
+pub mod filter;
 pub mod http;
 pub mod row;
 pub mod text;

@@ -6,6 +6,7 @@ mod capture;
 mod cli;
 mod damaged;
 mod extract;
+mod filter;
 mod grade;
 mod http;
 mod layers;
