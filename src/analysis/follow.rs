@@ -2,7 +2,7 @@
 //! the holes the capture left. A [`StreamConsumer`] that copies the chosen stream only.
 
 use crate::app::consumer::{At, StreamConsumer};
-use crate::flow::tcp::{Event, StreamEvent};
+use crate::flow::tcp::{Event, Stream, StreamEvent};
 use crate::units::{Direction, FrameNumber};
 
 /// A piece of one direction of a followed stream.
@@ -35,6 +35,7 @@ pub enum FollowChunk {
 pub struct Follow {
     stream: u64,
     chunks: Vec<FollowChunk>,
+    row: Option<Stream>,
 }
 
 impl Follow {
@@ -43,12 +44,14 @@ impl Follow {
         Follow {
             stream,
             chunks: Vec::new(),
+            row: None,
         }
     }
 
-    /// The pieces, in delivery order (call after the run).
-    pub fn into_chunks(self) -> Vec<FollowChunk> {
-        self.chunks
+    /// The pieces, in delivery order, and the stream's row when the capture has the stream
+    /// (call after the run).
+    pub fn into_parts(self) -> (Vec<FollowChunk>, Option<Stream>) {
+        (self.chunks, self.row)
     }
 }
 
@@ -74,6 +77,12 @@ impl StreamConsumer for Follow {
                 len,
             }),
             _ => {}
+        }
+    }
+
+    fn on_stream_end(&mut self, row: &Stream, _at: At) {
+        if row.id.0 == self.stream {
+            self.row = Some(row.clone());
         }
     }
 }

@@ -1,13 +1,23 @@
 //! The per-connection summary of `pcaplab streams`: lifecycle, counters and sticky counts of
-//! each TCP stream, built from the stream table's summaries and the sticky reports.
+//! each TCP stream, built from the stream table's final rows and the sticky reports.
+//!
+//! [`Rows`] is the consumer: it frames the streams (counting only) and, as the table lets each
+//! connection go, joins its row with its two reports (found by stream id, O(1)) and hands the
+//! [`StreamRow`] out in stream order through a bounded window ([`InOrder`]). Nothing is kept
+//! per stream beyond the connections the table holds and that window.
 
 use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use super::sticky;
-use crate::flow::tcp::{CloseState, DirectionStats, Handshake, HandshakeState, Stream};
-use crate::units::Direction;
+use super::order::InOrder;
+use super::sticky::{self, Sticky};
+use crate::app::consumer::{At, StreamConsumer};
+use crate::flow::tcp::{
+    CloseState, DirectionStats, Handshake, HandshakeState, Stream, StreamEnd, StreamEvent,
+    StreamTable,
+};
+use crate::units::{Direction, StreamId};
 
 /// One row of `pcaplab streams` (and its JSON object).
 #[derive(Debug, Clone, Serialize)]
@@ -22,6 +32,10 @@ pub struct StreamRow {
     pub handshake: HandshakeState,
     /// `four_way`, `simultaneous`, `half_closed`, `reset_by_client`, `reset_by_server`, `open`.
     pub close: String,
+    /// Why the row is final: `closed`, `reset`, `timed_out` (idle longer than the idle timeout),
+    /// `evicted` (the table was full), `replaced` (a new connection on the same ports) or
+    /// `end_of_capture`.
+    pub end: StreamEnd,
     /// Packets in both directions.
     pub packets: u64,
     /// Frame bytes from client to server (as `tshark -z conv,tcp`).
@@ -72,61 +86,101 @@ pub fn close_name(close: &CloseState) -> String {
     }
 }
 
-/// Builds the rows from the streams and the sticky reports (two per stream, or none), in
-/// linear time: each stream finds its reports by index, not by searching the list.
-pub fn rows(streams: &[Stream], sticky: &[sticky::Direction]) -> Vec<StreamRow> {
-    let mut by_stream: Vec<[Option<&sticky::Direction>; 2]> = vec![[None, None]; streams.len()];
-    for r in sticky {
-        if let Some(pair) = usize::try_from(r.stream)
-            .ok()
-            .and_then(|i| by_stream.get_mut(i))
-            && let Some(slot) = pair.get_mut(r.direction.index())
-        {
-            slot.get_or_insert(r);
+/// Most rows held to hand them out in stream order (see [`InOrder`]).
+pub const ORDER_WINDOW: usize = 65_536;
+
+/// The row of stream `s` with its sticky reports (client to server first), when framed.
+pub fn row(s: &Stream, reports: Option<&[sticky::Direction; 2]>) -> StreamRow {
+    let report = |d: Direction| reports.and_then(|r| r.get(d.index()));
+    let framing_of =
+        |d: Direction| report(d).map_or_else(|| "none".to_string(), |r| r.framing.clone());
+    let sum = |f: fn(&sticky::Direction) -> u64| reports.map_or(0, |r| r.iter().map(f).sum());
+    let (c2s, s2c) = (&s.client_to_server, &s.server_to_client);
+    StreamRow {
+        stream: s.id.0,
+        client: SocketAddr::new(s.client.addr, s.client.port),
+        server: SocketAddr::new(s.server.addr, s.server.port),
+        handshake: s.handshake.state,
+        close: close_name(&s.close),
+        end: s.end,
+        packets: c2s.packets + s2c.packets,
+        bytes_client_to_server: c2s.bytes,
+        bytes_server_to_client: s2c.bytes,
+        duration: s.last_ts.saturating_sub(s.first_ts).as_secs_f64(),
+        retransmissions: c2s.retransmissions + s2c.retransmissions,
+        out_of_order: c2s.out_of_order + s2c.out_of_order,
+        gap_bytes: c2s.gap_bytes + s2c.gap_bytes,
+        framing: format!(
+            "{} / {}",
+            framing_of(Direction::ClientToServer),
+            framing_of(Direction::ServerToClient)
+        ),
+        coalesced_segments: sum(|r| r.coalesced_segments),
+        split_messages: sum(|r| r.split_messages),
+        handshake_frames: s.handshake,
+        close_frames: s.close,
+        frames: (s.first_frame.0, s.last_frame.0),
+        client_to_server: *c2s,
+        server_to_client: *s2c,
+    }
+}
+
+/// The rows of `pcaplab streams` (and of `stats`' TCP conversations): a [`StreamConsumer`]
+/// that hands each connection's [`StreamRow`] to a callback, in stream order, as the stream
+/// table lets the connection go (see the module docs).
+pub struct Rows<'e> {
+    sticky: Option<Sticky<'static>>,
+    order: InOrder<StreamRow>,
+    out: &'e mut dyn FnMut(StreamRow),
+}
+
+impl<'e> Rows<'e> {
+    /// Rows framed with `framing` (`None`: not framed, the framing columns say `none`), each
+    /// handed to `out`.
+    pub fn new(
+        framing: Option<crate::framing::FramingSpec>,
+        out: &'e mut dyn FnMut(StreamRow),
+    ) -> Self {
+        Rows {
+            sticky: framing.map(|framing| {
+                Sticky::by_stream(sticky::Options {
+                    framing,
+                    stream: None,
+                    keep_segments: false,
+                })
+            }),
+            order: InOrder::new(ORDER_WINDOW),
+            out,
         }
     }
-    streams
-        .iter()
-        .map(|s| {
-            let reports = usize::try_from(s.id.0)
-                .ok()
-                .and_then(|i| by_stream.get(i))
-                .copied()
-                .unwrap_or_default();
-            let framing_of = |d: Direction| {
-                reports
-                    .get(d.index())
-                    .copied()
-                    .flatten()
-                    .map_or_else(|| "none".to_string(), |r| r.framing.clone())
-            };
-            let (c2s, s2c) = (&s.client_to_server, &s.server_to_client);
-            StreamRow {
-                stream: s.id.0,
-                client: SocketAddr::new(s.client.addr, s.client.port),
-                server: SocketAddr::new(s.server.addr, s.server.port),
-                handshake: s.handshake.state,
-                close: close_name(&s.close),
-                packets: c2s.packets + s2c.packets,
-                bytes_client_to_server: c2s.bytes,
-                bytes_server_to_client: s2c.bytes,
-                duration: s.last_ts.saturating_sub(s.first_ts).as_secs_f64(),
-                retransmissions: c2s.retransmissions + s2c.retransmissions,
-                out_of_order: c2s.out_of_order + s2c.out_of_order,
-                gap_bytes: c2s.gap_bytes + s2c.gap_bytes,
-                framing: format!(
-                    "{} / {}",
-                    framing_of(Direction::ClientToServer),
-                    framing_of(Direction::ServerToClient)
-                ),
-                coalesced_segments: reports.iter().flatten().map(|r| r.coalesced_segments).sum(),
-                split_messages: reports.iter().flatten().map(|r| r.split_messages).sum(),
-                handshake_frames: s.handshake,
-                close_frames: s.close,
-                frames: (s.first_frame.0, s.last_frame.0),
-                client_to_server: *c2s,
-                server_to_client: *s2c,
-            }
-        })
-        .collect()
+
+    /// Times the reordering window was full and a row went out before a lower stream's
+    /// (see [`InOrder`]).
+    pub fn order_overflows(&self) -> u64 {
+        self.order.overflows()
+    }
+}
+
+impl StreamConsumer for Rows<'_> {
+    fn on_event(&mut self, event: &StreamEvent<'_>, at: At) {
+        if let Some(s) = &mut self.sticky {
+            s.on_event(event, at);
+        }
+    }
+
+    fn on_packet_end(&mut self, stream: StreamId, at: At, table: &StreamTable) {
+        if let Some(s) = &mut self.sticky {
+            s.on_packet_end(stream, at, table);
+        }
+    }
+
+    fn on_stream_end(&mut self, s: &Stream, _at: At) {
+        let reports = self.sticky.as_mut().and_then(|st| st.take(s.id));
+        let r = row(s, reports.as_ref());
+        self.order.push(s.id.0, Some(r), &mut *self.out);
+    }
+
+    fn finish(&mut self, _at: At) {
+        self.order.flush(&mut *self.out);
+    }
 }

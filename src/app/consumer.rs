@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use super::{http, tftp};
 use crate::decode::Packet;
-use crate::flow::tcp::{Outcome, Stream, StreamEvent};
+use crate::flow::tcp::{Outcome, Stream, StreamEvent, StreamTable};
 use crate::units::{FrameNumber, StreamId};
 
 /// The packet being processed: its frame number and capture time.
@@ -84,19 +84,25 @@ pub struct Notes<'a> {
 /// A consumer of TCP stream events (reassembled bytes, gaps, ends, retransmissions...).
 ///
 /// For each TCP segment the engine sends every event the stream table produced to
-/// [`on_event`](Self::on_event) (events of other streams too: a replaced connection ends while
-/// its successor's first segment is processed), then calls
+/// [`on_event`](Self::on_event) (events of other streams too: a connection that times out, is
+/// evicted or replaced ends while another one's segment is processed), then calls
 /// [`on_packet_end`](Self::on_packet_end) for the segment's stream and asks for a
-/// [`note`](Self::note). At the end of the capture the remaining events come, then
-/// [`finish`](Self::finish).
+/// [`note`](Self::note). When the table lets a connection go (closed and retired, timed out,
+/// evicted, replaced, or at the end of the capture) its final row comes to
+/// [`on_stream_end`](Self::on_stream_end): after it no event of that stream id comes again, and
+/// a consumer drops whatever it kept for it, so its memory follows the connections the table
+/// holds, not the capture. At the end of the capture the last events come, then every
+/// remaining row, then [`finish`](Self::finish).
 pub trait StreamConsumer {
     /// One event of a TCP stream, during the packet `at` (a `Data` event names the frame that
     /// carried its bytes, which differs from `at.frame` for bytes released from a buffer).
     fn on_event(&mut self, event: &StreamEvent<'_>, at: At);
 
-    /// Every event of the packet `at`, a segment of `stream`, has been delivered.
-    fn on_packet_end(&mut self, stream: StreamId, at: At) {
-        let _ = (stream, at);
+    /// Every event of the packet `at`, a segment of `stream`, has been delivered. `table` answers
+    /// questions about any connection it still holds (prefer [`StreamTable::endpoints`]: it
+    /// builds no row).
+    fn on_packet_end(&mut self, stream: StreamId, at: At, table: &StreamTable) {
+        let _ = (stream, at, table);
     }
 
     /// The consumer's note on the packet just ended (a segment of `stream`), if it has one.
@@ -105,10 +111,15 @@ pub trait StreamConsumer {
         None
     }
 
-    /// The capture ended at `at`; every stream's last events have been delivered. `streams`
-    /// are the connection summaries, by id.
-    fn finish(&mut self, streams: &[Stream], at: At) {
-        let _ = (streams, at);
+    /// The row of one connection is final and the table has let the connection go; `at` is
+    /// the packet being processed (or the last one, at the end of the capture).
+    fn on_stream_end(&mut self, row: &Stream, at: At) {
+        let _ = (row, at);
+    }
+
+    /// The capture ended at `at`; every stream's last events and every row have been delivered.
+    fn finish(&mut self, at: At) {
+        let _ = at;
     }
 }
 

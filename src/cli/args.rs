@@ -45,6 +45,15 @@ pub struct InputArgs {
     /// Most out-of-order TCP bytes buffered for all connections together (e.g. `256M`).
     #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size)]
     pub max_buffer_total: u64,
+    /// A TCP connection with no packet for this many seconds of capture time is given up as
+    /// `timed_out` (Zeek's TCP inactivity timeout).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub tcp_idle_timeout: u64,
+    /// Most TCP connections tracked at once; past it the longest idle one is given up as
+    /// `evicted`.
+    #[arg(long, value_name = "N", default_value_t = pcaplab::flow::tcp::DEFAULT_MAX_FLOWS,
+          value_parser = clap::value_parser!(usize))]
+    pub max_flows: usize,
 }
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
@@ -77,6 +86,8 @@ impl InputArgs {
         let mut limits = pcaplab::flow::tcp::TableLimits::default();
         limits.reassembly.direction_cap = self.max_buffer_per_direction;
         limits.global_budget = self.max_buffer_total;
+        limits.idle_timeout = std::time::Duration::from_secs(self.tcp_idle_timeout);
+        limits.max_flows = self.max_flows.max(1);
         pcaplab::engine::Engine::new(limits)
     }
 

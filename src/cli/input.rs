@@ -76,17 +76,38 @@ pub fn analyze(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    report_limits(&result.0);
+    report_notes(&result.0);
     Ok(result)
 }
 
-/// Says on stderr when the TCP reassembly memory limits were hit.
-pub fn report_limits(summary: &pcaplab::engine::Summary) {
+/// Says on stderr, one note each with its count, when the run bounded its memory: TCP
+/// connections given up as timed out or evicted, reassembly memory limits hit. Nothing when
+/// none happened.
+pub fn report_notes(summary: &pcaplab::engine::Summary) {
+    let table = summary.table;
+    if table.timed_out > 0 {
+        note(&format!(
+            "{} TCP connections were idle longer than the idle timeout (capture time) and were given up: their rows say `timed_out` (raise --tcp-idle-timeout)",
+            table.timed_out
+        ));
+    }
+    if table.evicted > 0 {
+        note(&format!(
+            "{} TCP connections were evicted (the longest idle) because {} were open at once: their rows say `evicted` (raise --max-flows)",
+            table.evicted, table.peak_live
+        ));
+    }
     let hit = summary.limits_hit;
     if hit.per_direction + hit.global > 0 {
-        eprintln!(
-            "pcaplab: note: TCP reassembly memory limits were hit {} times (per direction) and {} times (in all); {} bytes were skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
+        note(&format!(
+            "TCP reassembly memory limits were hit {} times (per direction) and {} times (in all); {} bytes were skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
             hit.per_direction, hit.global, hit.skipped_bytes
-        );
+        ));
     }
+}
+
+/// One note on stderr; a closed stderr is ignored.
+fn note(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(io::stderr().lock(), "pcaplab: note: {text}");
 }

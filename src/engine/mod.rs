@@ -34,7 +34,7 @@ use crate::capture::{CaptureReader, Frame};
 use crate::decode::{self, Packet};
 use crate::error::Error;
 use crate::flow::tcp::{
-    Event, Flags, LimitKind, SegmentInfo, Stream, StreamEvent, StreamTable, TableLimits,
+    Event, Flags, LimitKind, SegmentInfo, StreamEvent, StreamTable, TableCounters, TableLimits,
 };
 
 /// How often the reassembly memory limits forced data to be skipped (it became gaps).
@@ -71,11 +71,15 @@ pub struct Position {
     pub first_timestamp: Duration,
 }
 
-/// What the run found besides the consumers' own results.
-#[derive(Debug)]
+/// What the run found besides the consumers' own results. The connections' rows went to the
+/// stream consumers ([`StreamConsumer::on_stream_end`]) as they became final; none is kept here.
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
-    /// Every TCP connection, by stream id (empty when TCP was not tracked).
-    pub streams: Vec<Stream>,
+    /// TCP connections seen (their ids are 0 to `tcp_streams - 1`; 0 when TCP was not
+    /// tracked).
+    pub tcp_streams: u64,
+    /// What the stream table did to bound its state (connections timed out, evicted).
+    pub table: TableCounters,
     /// How often the reassembly memory limits were hit.
     pub limits_hit: LimitsHit,
     /// Packets read.
@@ -95,6 +99,7 @@ pub struct Engine<'c> {
     datagrams: Vec<&'c mut dyn DatagramConsumer>,
     observers: Vec<&'c mut dyn PacketObserver>,
     limits_hit: LimitsHit,
+    tcp_streams: u64,
     position: Position,
     first_timestamp: Option<Duration>,
     last: At,
@@ -111,6 +116,7 @@ impl<'c> Engine<'c> {
             datagrams: Vec::new(),
             observers: Vec::new(),
             limits_hit: LimitsHit::default(),
+            tcp_streams: 0,
             position: Position::default(),
             first_timestamp: None,
             last: At::default(),
@@ -118,7 +124,7 @@ impl<'c> Engine<'c> {
     }
 
     /// Tracks TCP connections even without a stream consumer: every TCP packet's notes then
-    /// carry its stream and relative numbers, and [`Summary::streams`] the connections.
+    /// carry its stream and relative numbers, and [`Summary::tcp_streams`] counts the connections.
     pub fn track_tcp(&mut self) -> &mut Self {
         self.track_tcp = true;
         self
@@ -197,14 +203,16 @@ impl<'c> Engine<'c> {
                 }
             });
             for c in self.streams.iter_mut() {
-                c.on_packet_end(outcome.stream, at);
+                c.on_packet_end(outcome.stream, at, table);
             }
             notes.tcp = Some(outcome);
             notes.app = self.streams.iter().find_map(|c| c.note(outcome.stream));
             for o in self.observers.iter_mut() {
                 o.on_packet(&packet, &notes);
             }
-            return on_packet(&self.position, &packet, &notes);
+            let go_on = on_packet(&self.position, &packet, &notes);
+            self.drain_rows(at);
+            return go_on;
         }
         if !self.datagrams.is_empty()
             && let (Some((src, dst)), Some(TransportSlice::Udp(udp))) =
@@ -228,31 +236,53 @@ impl<'c> Engine<'c> {
         on_packet(&self.position, &packet, &notes)
     }
 
-    /// Ends every connection still open (their last events go to the stream consumers, then
-    /// [`StreamConsumer::finish`]) and returns what the run found. The consumers are free again
-    /// once the engine is gone.
+    /// Hands the rows the table made final to the stream consumers (and forgets them).
+    fn drain_rows(&mut self, at: At) {
+        let Some(table) = &mut self.table else {
+            return;
+        };
+        let consumers = &mut self.streams;
+        let count = &mut self.tcp_streams;
+        table.drain_closed(|row| {
+            *count = (*count).max(row.id.0.saturating_add(1));
+            for c in consumers.iter_mut() {
+                c.on_stream_end(&row, at);
+            }
+        });
+    }
+
+    /// Ends every connection still open (their last events and then every remaining row go to
+    /// the stream consumers, then [`StreamConsumer::finish`]) and returns what the run found.
+    /// The consumers are free again once the engine is gone.
     pub fn finish(mut self) -> Summary {
         let at = self.last;
-        let streams = match self.table.take() {
-            Some(mut table) => {
+        let mut table_counters = TableCounters::default();
+        // One connection at a time, its row handed out before the next ends, so the rows never
+        // pile up (a table at its flow cap holds 100,000 connections).
+        let live = self.table.as_ref().map(StreamTable::live_ids);
+        for id in live.into_iter().flatten() {
+            if let Some(table) = &mut self.table {
                 let consumers = &mut self.streams;
                 let hit = &mut self.limits_hit;
-                table.finish_all(&mut |e: StreamEvent<'_>| {
+                table.finish_stream(id, &mut |e: StreamEvent<'_>| {
                     hit.count(&e);
                     for c in consumers.iter_mut() {
                         c.on_event(&e, at);
                     }
                 });
-                let streams = table.take_streams();
-                for c in self.streams.iter_mut() {
-                    c.finish(&streams, at);
-                }
-                streams
             }
-            None => Vec::new(),
-        };
+            self.drain_rows(at);
+        }
+        if let Some(table) = &mut self.table {
+            table_counters = *table.counters();
+            self.drain_rows(at);
+        }
+        for c in self.streams.iter_mut() {
+            c.finish(at);
+        }
         Summary {
-            streams,
+            tcp_streams: self.tcp_streams,
+            table: table_counters,
             limits_hit: self.limits_hit,
             packets: self.position.packets,
             first_timestamp: self.first_timestamp,

@@ -18,11 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::app::consumer::{Datagram, DatagramConsumer, Note};
+use crate::app::consumer::{At, Datagram, DatagramConsumer, Note, StreamConsumer};
 use crate::app::{http, tftp};
 use crate::capture::CaptureReader;
 use crate::engine::Engine;
-use crate::flow::tcp::{Stream, TableLimits};
+use crate::flow::tcp::{Stream, StreamEvent, TableLimits};
 use check::{CheckResult, CheckState};
 use rubric::{CheckType, Rubric};
 
@@ -72,6 +72,22 @@ impl DatagramConsumer for UdpPorts {
     }
 }
 
+/// Keeps the row of every TCP connection (a grading capture is a student's exercise: small).
+#[derive(Debug, Default)]
+struct Connections(Vec<Stream>);
+
+impl StreamConsumer for Connections {
+    fn on_event(&mut self, _event: &StreamEvent<'_>, _at: At) {}
+
+    fn on_stream_end(&mut self, row: &Stream, _at: At) {
+        self.0.push(row.clone());
+    }
+
+    fn finish(&mut self, _at: At) {
+        self.0.sort_unstable_by_key(|s| s.id);
+    }
+}
+
 /// Reads one capture with the consumers the rubric needs; returns the evidence, each check's
 /// state, and the capture's read error (after everything before it was gathered).
 fn gather(
@@ -91,15 +107,17 @@ fn gather(
     });
     let mut tftp = has(&[CheckType::TftpTransfer]).then(|| tftp::Tracker::new(Default::default()));
     let mut ports = has(&[CheckType::UdpEcho, CheckType::UdpBroadcast]).then(UdpPorts::default);
-    let mut engine = Engine::new(TableLimits::default());
-    if has(&[
+    let mut connections = has(&[
         CheckType::TcpHandshake,
         CheckType::TcpClose,
         CheckType::Framing,
         CheckType::MaxRetransmissions,
         CheckType::HttpResponse,
-    ]) {
-        engine.track_tcp();
+    ])
+    .then(Connections::default);
+    let mut engine = Engine::new(TableLimits::default());
+    if let Some(c) = &mut connections {
+        engine.stream_consumer(c);
     }
     if let Some(h) = &mut http {
         engine.stream_consumer(h);
@@ -114,9 +132,9 @@ fn gather(
         state.plug(&mut engine);
     }
     let result = engine.run(&mut reader, |_, _, _| true);
-    let summary = engine.finish();
+    engine.finish();
     let evidence = Evidence {
-        streams: summary.streams,
+        streams: connections.map(|c| c.0).unwrap_or_default(),
         transfers: tftp.map(tftp::Tracker::finish).unwrap_or_default(),
         transactions: http
             .map(http::Tracker::into_transactions)

@@ -219,6 +219,14 @@ impl<'o, W: Write> Writer<'o, W> {
             ])?;
         }
         table.finish()?;
+        if r.unlisted_segments > 0 {
+            writeln!(
+                out,
+                "  … and {} more data segments, counted but not listed (the listing keeps the first {} of a direction)",
+                r.unlisted_segments,
+                crate::analysis::sticky::MAX_LISTED_SEGMENTS
+            )?;
+        }
         writeln!(out)
     }
 
@@ -360,6 +368,7 @@ mod tests {
             coalesced_segments: 2,
             split_messages: 1,
             issues: Vec::new(),
+            unlisted_segments: 0,
             segments: vec![
                 SegmentParts {
                     frame: FrameNumber(4),

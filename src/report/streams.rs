@@ -5,16 +5,17 @@ use std::io::{self, Write};
 use comfy_table::Color;
 
 use super::table::{ChunkedTable, cell};
-use super::{Format, Terminal, write_records};
+use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::analysis::streams::StreamRow;
-use crate::flow::tcp::HandshakeState;
+use crate::flow::tcp::{HandshakeState, StreamEnd};
 
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 17] = [
     "stream",
     "client",
     "server",
     "handshake",
     "close",
+    "end",
     "packets",
     "bytes_client_to_server",
     "bytes_server_to_client",
@@ -39,6 +40,30 @@ pub(crate) fn handshake_name(h: HandshakeState) -> &'static str {
     }
 }
 
+/// Why a stream's row is final, as in CSV and JSON (`closed`, `timed_out`, `evicted`, ...).
+pub(crate) fn end_name(e: StreamEnd) -> &'static str {
+    match e {
+        StreamEnd::Active => "active",
+        StreamEnd::Closed => "closed",
+        StreamEnd::Reset => "reset",
+        StreamEnd::TimedOut => "timed_out",
+        StreamEnd::Evicted => "evicted",
+        StreamEnd::Replaced => "replaced",
+        StreamEnd::EndOfCapture => "end_of_capture",
+    }
+}
+
+/// The close as the table shows it: the close state, and why the stream was given up when it
+/// was (`open (timed out)`).
+fn close_text(r: &StreamRow) -> String {
+    match r.end {
+        StreamEnd::TimedOut => format!("{} (timed out)", r.close),
+        StreamEnd::Evicted => format!("{} (evicted)", r.close),
+        StreamEnd::Replaced => format!("{} (replaced)", r.close),
+        _ => r.close.clone(),
+    }
+}
+
 fn csv_row(r: &StreamRow) -> Vec<String> {
     vec![
         r.stream.to_string(),
@@ -46,6 +71,7 @@ fn csv_row(r: &StreamRow) -> Vec<String> {
         r.server.to_string(),
         handshake_name(r.handshake).to_string(),
         r.close.clone(),
+        end_name(r.end).to_string(),
         r.packets.to_string(),
         r.bytes_client_to_server.to_string(),
         r.bytes_server_to_client.to_string(),
@@ -60,7 +86,120 @@ fn csv_row(r: &StreamRow) -> Vec<String> {
     ]
 }
 
-/// Writes the rows in `format`.
+const TABLE_HEADER: [&str; 15] = [
+    "Stream",
+    "Client",
+    "Server",
+    "Handshake",
+    "Close",
+    "Pkts",
+    "Bytes c→s",
+    "Bytes s→c",
+    "Duration s",
+    "Retrans",
+    "OOO",
+    "Gap B",
+    "Framing",
+    "Coalesced",
+    "Split",
+];
+
+enum Sink<'o, W: Write> {
+    Json(JsonArrayWriter<&'o mut W>),
+    Ndjson(&'o mut W),
+    Csv(csv::Writer<&'o mut W>),
+    Table(ChunkedTable<'o, W>),
+}
+
+/// Writes rows as they come (JSON, NDJSON and CSV stream; the table is laid out a chunk at a
+/// time), so `streams` holds no row it has printed.
+pub struct Writer<'o, W: Write> {
+    sink: Sink<'o, W>,
+    term: Terminal,
+    rows: u64,
+}
+
+impl<'o, W: Write> Writer<'o, W> {
+    /// A writer to `out` in `format`, with a header row (table and CSV) when `header`.
+    ///
+    /// # Errors
+    /// When writing the start (`[`, the CSV header) fails.
+    pub fn new(out: &'o mut W, format: Format, term: Terminal, header: bool) -> io::Result<Self> {
+        let sink = match format {
+            Format::Json => Sink::Json(JsonArrayWriter::new(out)?),
+            Format::Ndjson => Sink::Ndjson(out),
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(out);
+                if header {
+                    w.write_record(HEADER).map_err(io::Error::other)?;
+                }
+                Sink::Csv(w)
+            }
+            Format::Table => Sink::Table(ChunkedTable::new(out, &TABLE_HEADER, term, header)),
+        };
+        Ok(Writer {
+            sink,
+            term,
+            rows: 0,
+        })
+    }
+
+    /// Writes one row.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn push(&mut self, r: &StreamRow) -> io::Result<()> {
+        self.rows += 1;
+        let term = self.term;
+        match &mut self.sink {
+            Sink::Json(w) => w.push(r),
+            Sink::Ndjson(w) => write_ndjson(w, r),
+            Sink::Csv(w) => w.write_record(csv_row(r)).map_err(io::Error::other),
+            Sink::Table(table) => {
+                let hs_color = (r.handshake != HandshakeState::Complete).then_some(Color::Yellow);
+                let close_color = r.close.starts_with("reset").then_some(Color::Red);
+                table.add_row(vec![
+                    cell(r.stream, None, term),
+                    cell(r.client, None, term),
+                    cell(r.server, None, term),
+                    cell(handshake_name(r.handshake), hs_color, term),
+                    cell(close_text(r), close_color, term),
+                    cell(r.packets, None, term),
+                    cell(r.bytes_client_to_server, None, term),
+                    cell(r.bytes_server_to_client, None, term),
+                    cell(format!("{:.3}", r.duration), None, term),
+                    cell(r.retransmissions, None, term),
+                    cell(r.out_of_order, None, term),
+                    cell(r.gap_bytes, None, term),
+                    cell(&r.framing, None, term),
+                    cell(r.coalesced_segments, None, term),
+                    cell(r.split_messages, None, term),
+                ])
+            }
+        }
+    }
+
+    /// Ends the output (closes the JSON array; the table's last chunk, or "no TCP streams
+    /// found").
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish(self) -> io::Result<()> {
+        match self.sink {
+            Sink::Json(w) => w.finish().map(|_| ()),
+            Sink::Ndjson(w) => w.flush(),
+            Sink::Csv(mut w) => w.flush(),
+            Sink::Table(table) => table.finish_or("no TCP streams found"),
+        }
+    }
+
+    /// True when no row was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+}
+
+/// Writes the rows in `format` (see [`Writer`]).
 ///
 /// # Errors
 /// When writing fails.
@@ -71,54 +210,9 @@ pub fn write<W: Write>(
     rows: &[StreamRow],
     header: bool,
 ) -> io::Result<()> {
-    if format != Format::Table {
-        return write_records(out, format, rows, &HEADER, csv_row, !header);
-    }
-    if rows.is_empty() {
-        return writeln!(out, "no TCP streams found");
-    }
-    let mut table = ChunkedTable::new(
-        out,
-        &[
-            "Stream",
-            "Client",
-            "Server",
-            "Handshake",
-            "Close",
-            "Pkts",
-            "Bytes c→s",
-            "Bytes s→c",
-            "Duration s",
-            "Retrans",
-            "OOO",
-            "Gap B",
-            "Framing",
-            "Coalesced",
-            "Split",
-        ],
-        term,
-        header,
-    );
+    let mut w = Writer::new(out, format, term, header)?;
     for r in rows {
-        let hs_color = (r.handshake != HandshakeState::Complete).then_some(Color::Yellow);
-        let close_color = r.close.starts_with("reset").then_some(Color::Red);
-        table.add_row(vec![
-            cell(r.stream, None, term),
-            cell(r.client, None, term),
-            cell(r.server, None, term),
-            cell(handshake_name(r.handshake), hs_color, term),
-            cell(&r.close, close_color, term),
-            cell(r.packets, None, term),
-            cell(r.bytes_client_to_server, None, term),
-            cell(r.bytes_server_to_client, None, term),
-            cell(format!("{:.3}", r.duration), None, term),
-            cell(r.retransmissions, None, term),
-            cell(r.out_of_order, None, term),
-            cell(r.gap_bytes, None, term),
-            cell(&r.framing, None, term),
-            cell(r.coalesced_segments, None, term),
-            cell(r.split_messages, None, term),
-        ])?;
+        w.push(r)?;
     }
-    table.finish()
+    w.finish()
 }

@@ -47,6 +47,7 @@ pub struct ChunkedTable<'o, W: std::io::Write> {
     show_header: bool,
     table: Option<Table>,
     rows: usize,
+    total: u64,
     indent: &'o str,
 }
 
@@ -60,6 +61,7 @@ impl<'o, W: std::io::Write> ChunkedTable<'o, W> {
             show_header,
             table: None,
             rows: 0,
+            total: 0,
             indent: "",
         }
     }
@@ -80,6 +82,7 @@ impl<'o, W: std::io::Write> ChunkedTable<'o, W> {
             .get_or_insert_with(|| new_table(header, term, show))
             .add_row(cells);
         self.rows += 1;
+        self.total += 1;
         if self.rows >= CHUNK_ROWS {
             self.flush()?;
         }
@@ -101,7 +104,19 @@ impl<'o, W: std::io::Write> ChunkedTable<'o, W> {
     ///
     /// # Errors
     /// When writing fails.
-    pub fn finish(mut self) -> std::io::Result<()> {
+    pub fn finish(self) -> std::io::Result<()> {
+        self.finish_or("")
+    }
+
+    /// Prints the last chunk, or the line `note` instead of an empty table when no row was
+    /// ever added (an empty `note` prints the header alone, as [`ChunkedTable::finish`]).
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish_or(mut self, note: &str) -> std::io::Result<()> {
+        if self.total == 0 && !note.is_empty() {
+            return writeln!(self.out, "{}{note}", self.indent);
+        }
         if self.table.is_none() && self.show_header {
             // No row at all: the header alone, as an empty table prints.
             self.table = Some(new_table(self.header, self.term, true));

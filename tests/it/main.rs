@@ -2,6 +2,7 @@
 //! what it prints with independent references (tshark output, truth files written by the
 //! programs that generated the fixtures).
 
+mod bounded;
 mod capture;
 mod cli;
 mod damaged;

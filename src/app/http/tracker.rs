@@ -4,30 +4,37 @@
 //! In: stream events from the engine. Out: [`Transaction`]s in capture order
 //! ([`Tracker::finish`]) and, per packet, the [`Label`] of the message the segment carried
 //! ([`StreamConsumer::note`]). What is built is chosen by [`Options`]: `http` keeps
-//! transactions, `stats` only labels (no text), `packets` labels with start lines. A stream's
-//! state is dropped as soon as both of its directions have ended.
+//! transactions, `stats` only labels (no text), `packets` labels with start lines.
+//!
+//! Memory follows the connections the stream table holds: a stream gets an entry at its first
+//! event; its conversation (or its undecided first bytes) is dropped as soon as both of its
+//! directions have ended, leaving a marker of a few bytes, and the marker goes when the table
+//! lets the connection go ([`StreamConsumer::on_stream_end`]).
 
 use std::net::SocketAddr;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::conversation::{Conversation, Label, Labels, Options};
 use super::detect::{self, Start};
 use super::transaction::Transaction;
 use crate::app::consumer::{At, Note, StreamConsumer};
-use crate::flow::tcp::{Event, Stream, StreamEvent};
+use crate::flow::tcp::{Endpoint, Event, Stream, StreamEvent, StreamTable};
 use crate::units::{Direction, FrameNumber, StreamId};
 
 /// Most bytes held (both directions together) while a stream's first bytes are too few to
 /// classify; past it the stream is not HTTP.
 const MAX_HELD: usize = 2 * detect::MAX_DETECT_LINE;
 
-/// An event a stream delivered before it could be classified, kept to be replayed.
+/// An event a stream delivered before it could be classified, kept to be replayed (a data
+/// event's bytes are the next `len` bytes of its direction in [`Undecided::bytes`]).
 #[derive(Debug)]
 enum Held {
     Data {
         direction: Direction,
         frame: FrameNumber,
         offset: u64,
-        bytes: Vec<u8>,
+        len: usize,
         ts: std::time::Duration,
     },
     End {
@@ -39,33 +46,36 @@ enum Held {
 
 /// The first bytes of a stream while they are too few to tell whether it is HTTP. A stream is
 /// HTTP as soon as either direction starts like HTTP (a capture may begin with the server's
-/// data), and is not when neither can.
+/// data), and is not when neither can. Each byte is kept once.
 #[derive(Debug, Default)]
 struct Undecided {
-    /// Each direction's first bytes (until it is classified).
-    start: [Vec<u8>; 2],
+    /// Each direction's bytes so far.
+    bytes: [Vec<u8>; 2],
     /// What each direction's first bytes say so far.
     verdict: [Option<Start>; 2],
     /// Everything delivered meanwhile, both directions, in order.
     held: Vec<Held>,
-    held_bytes: usize,
 }
 
 impl Undecided {
     /// Adds one direction's bytes; returns the stream's verdict when there is one.
     fn on_data(&mut self, d: Direction, bytes: &[u8]) -> Option<bool> {
-        self.held_bytes = self.held_bytes.saturating_add(bytes.len());
         let i = d.index();
-        if let (Some(start), Some(verdict)) = (self.start.get_mut(i), self.verdict.get_mut(i))
-            && matches!(verdict, None | Some(Start::NeedMore))
-        {
-            start.extend_from_slice(bytes);
-            *verdict = Some(detect::classify(start));
-            if *verdict != Some(Start::NeedMore) {
-                *start = Vec::new();
+        if let (Some(kept), Some(verdict)) = (self.bytes.get_mut(i), self.verdict.get_mut(i)) {
+            kept.extend_from_slice(bytes);
+            if matches!(verdict, None | Some(Start::NeedMore)) {
+                *verdict = Some(detect::classify(kept));
             }
         }
         self.verdict()
+    }
+
+    /// Keeps an event to replay (the held list grows one at a time: most streams hold one).
+    fn hold(&mut self, h: Held) {
+        if self.held.capacity() == self.held.len() {
+            self.held.reserve_exact(self.held.len().max(1));
+        }
+        self.held.push(h);
     }
 
     /// Direction `d` ended: its bytes so far are all there is.
@@ -80,14 +90,45 @@ impl Undecided {
 
     fn verdict(&self) -> Option<bool> {
         let [a, b] = self.verdict;
+        let held_bytes = self.bytes.iter().map(Vec::len).sum::<usize>();
         if a == Some(Start::Http) || b == Some(Start::Http) {
             Some(true)
-        } else if (a == Some(Start::NotHttp) && b == Some(Start::NotHttp))
-            || self.held_bytes > MAX_HELD
+        } else if (a == Some(Start::NotHttp) && b == Some(Start::NotHttp)) || held_bytes > MAX_HELD
         {
             Some(false)
         } else {
             None
+        }
+    }
+
+    /// Replays every held event into `conv`.
+    fn replay(&self, conv: &mut Conversation) {
+        let mut at = [0usize; 2];
+        for h in &self.held {
+            match h {
+                Held::Data {
+                    direction,
+                    frame,
+                    offset,
+                    len,
+                    ts,
+                } => {
+                    let i = direction.index();
+                    let (Some(kept), Some(pos)) = (self.bytes.get(i), at.get_mut(i)) else {
+                        continue;
+                    };
+                    let end = pos.saturating_add(*len);
+                    if let Some(bytes) = kept.get(*pos..end) {
+                        conv.on_data(*direction, *offset, bytes, *frame, *ts);
+                    }
+                    *pos = end;
+                }
+                Held::End {
+                    direction,
+                    offset,
+                    at,
+                } => conv.on_end(Some(*direction), *offset, at.frame, at.ts),
+            }
         }
     }
 }
@@ -105,11 +146,8 @@ enum Arrival<'b> {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 enum Slot {
-    /// No byte seen yet.
-    #[default]
-    Unseen,
     /// Waiting for more bytes to classify.
     Undecided(Box<Undecided>),
     /// Not HTTP, or HTTP whose conversation has been reported: nothing more to do.
@@ -122,7 +160,8 @@ enum Slot {
 #[derive(Debug)]
 pub struct Tracker {
     options: Options,
-    streams: Vec<Slot>,
+    /// The streams with an event so far and not let go by the table yet.
+    streams: HashMap<StreamId, Slot>,
     transactions: Vec<Transaction>,
     /// Labels of the packet just processed, for its frame only.
     labels: Vec<Label>,
@@ -135,7 +174,7 @@ impl Tracker {
     pub fn new(options: Options) -> Self {
         Tracker {
             options,
-            streams: Vec::new(),
+            streams: HashMap::new(),
             transactions: Vec::new(),
             labels: Vec::new(),
             closed: Vec::new(),
@@ -148,30 +187,29 @@ impl Tracker {
         self.transactions
     }
 
-    fn slot_mut(&mut self, id: StreamId) -> Option<&mut Slot> {
-        slot_of(&mut self.streams, id)
-    }
-
-    /// Reports a closed conversation's transactions and drops its state.
-    fn finalize(&mut self, id: StreamId, at: At) {
-        let Some(slot) = self.slot_mut(id) else {
+    /// Reports a closed conversation's transactions (between `endpoints`, client first) and
+    /// drops its state, keeping a marker until the table lets the stream go.
+    fn finalize(&mut self, id: StreamId, at: At, endpoints: Option<(Endpoint, Endpoint)>) {
+        let Some(slot) = self.streams.get_mut(&id) else {
             return;
         };
         if let Slot::Http(conv) = std::mem::replace(slot, Slot::Done) {
-            let txs = conv.finish(at.frame, at.ts);
-            self.transactions.extend(txs);
+            let before = self.transactions.len();
+            self.transactions.extend(conv.finish(at.frame, at.ts));
+            set_endpoints(&mut self.transactions, before, endpoints);
+            if !self.options.transactions {
+                self.transactions.clear();
+            }
         }
     }
 
     /// Something arrived on stream `id` while it is not classified yet.
     fn on_undecided(&mut self, id: StreamId, d: Direction, arrival: Arrival<'_>, at: At) {
         let options = &self.options;
-        let Some(slot) = slot_of(&mut self.streams, id) else {
-            return;
-        };
-        if matches!(slot, Slot::Unseen) {
-            *slot = Slot::Undecided(Box::default());
-        }
+        let slot = self
+            .streams
+            .entry(id)
+            .or_insert_with(|| Slot::Undecided(Box::default()));
         let Slot::Undecided(u) = slot else {
             return;
         };
@@ -181,17 +219,17 @@ impl Tracker {
                 offset,
                 bytes,
             } => {
-                u.held.push(Held::Data {
+                u.hold(Held::Data {
                     direction: d,
                     frame,
                     offset,
-                    bytes: bytes.to_vec(),
+                    len: bytes.len(),
                     ts: at.ts,
                 });
                 u.on_data(d, bytes)
             }
             Arrival::End { offset } => {
-                u.held.push(Held::End {
+                u.hold(Held::End {
                     direction: d,
                     offset,
                     at,
@@ -211,22 +249,7 @@ impl Tracker {
                 // The endpoints are filled in from the stream table's summaries at the end.
                 let unknown = SocketAddr::from(([0, 0, 0, 0], 0));
                 let mut conv = Box::new(Conversation::new(id.0, unknown, unknown, options.clone()));
-                for h in &u.held {
-                    match h {
-                        Held::Data {
-                            direction,
-                            frame,
-                            offset,
-                            bytes,
-                            ts,
-                        } => conv.on_data(*direction, *offset, bytes, *frame, *ts),
-                        Held::End {
-                            direction,
-                            offset,
-                            at,
-                        } => conv.on_end(Some(*direction), *offset, at.frame, at.ts),
-                    }
-                }
+                u.replay(&mut conv);
                 let closed = conv.is_closed();
                 *slot = Slot::Http(conv);
                 if closed {
@@ -237,21 +260,23 @@ impl Tracker {
     }
 }
 
-/// The slot of stream `id`, growing the table (stream ids are dense, from 0).
-fn slot_of(streams: &mut Vec<Slot>, id: StreamId) -> Option<&mut Slot> {
-    let i = usize::try_from(id.0).ok()?;
-    if i >= streams.len() {
-        streams.resize_with(i.checked_add(1)?, Slot::default);
+/// Fills in the client and server of the transactions from `from` on.
+fn set_endpoints(txs: &mut [Transaction], from: usize, endpoints: Option<(Endpoint, Endpoint)>) {
+    let Some((client, server)) = endpoints else {
+        return;
+    };
+    for t in txs.iter_mut().skip(from) {
+        t.client = SocketAddr::new(client.addr, client.port);
+        t.server = SocketAddr::new(server.addr, server.port);
     }
-    streams.get_mut(i)
 }
 
 impl StreamConsumer for Tracker {
     fn on_event(&mut self, e: &StreamEvent<'_>, at: At) {
         let id = e.stream;
         let d = e.direction;
-        match (e.event, self.slot_mut(id)) {
-            (_, None | Some(Slot::Done)) => {}
+        match (e.event, self.streams.get_mut(&id)) {
+            (_, Some(Slot::Done)) => {}
             (
                 Event::Data {
                     frame,
@@ -275,7 +300,7 @@ impl StreamConsumer for Tracker {
                     offset,
                     bytes,
                 },
-                Some(_),
+                None | Some(Slot::Undecided(_)),
             ) if !bytes.is_empty() => {
                 let data = Arrival::Data {
                     frame,
@@ -294,15 +319,18 @@ impl StreamConsumer for Tracker {
         }
     }
 
-    fn on_packet_end(&mut self, stream: StreamId, at: At) {
+    fn on_packet_end(&mut self, stream: StreamId, at: At, table: &StreamTable) {
         self.labels.clear();
         let keep_transactions = self.options.transactions;
         let keep_labels = self.options.labels != Labels::Off;
-        if let Some(Slot::Http(conv)) = slot_of(&mut self.streams, stream) {
+        if let Some(Slot::Http(conv)) = self.streams.get_mut(&stream) {
             // Without transactions, finished ones are still taken out (and dropped at once) so
             // that memory stays bounded.
+            let before = self.transactions.len();
             conv.take_finished(&mut self.transactions);
-            if !keep_transactions {
+            if keep_transactions {
+                set_endpoints(&mut self.transactions, before, table.endpoints(stream));
+            } else {
                 self.transactions.clear();
             }
             if keep_labels {
@@ -313,7 +341,7 @@ impl StreamConsumer for Tracker {
         // A stream whose two directions have ended is reported now and its state released, so
         // memory follows the connections still open, not the capture's length.
         while let Some(id) = self.closed.pop() {
-            self.finalize(id, at);
+            self.finalize(id, at, table.endpoints(id));
         }
     }
 
@@ -325,17 +353,21 @@ impl StreamConsumer for Tracker {
             .map(Note::Http)
     }
 
-    fn finish(&mut self, streams: &[Stream], at: At) {
-        for i in 0..self.streams.len() {
-            self.finalize(StreamId(i as u64), at);
+    fn on_stream_end(&mut self, row: &Stream, at: At) {
+        self.finalize(row.id, at, Some((row.client, row.server)));
+        self.streams.remove(&row.id);
+    }
+
+    fn finish(&mut self, at: At) {
+        // Every stream's row came before (the engine hands them all out first); anything left
+        // was never a connection of the table's (a consumer driven by hand).
+        let mut left: Vec<StreamId> = self.streams.keys().copied().collect();
+        left.sort_unstable();
+        for id in left {
+            self.finalize(id, at, None);
         }
         self.streams.clear();
-        for t in &mut self.transactions {
-            if let Some(s) = usize::try_from(t.stream).ok().and_then(|i| streams.get(i)) {
-                t.client = SocketAddr::new(s.client.addr, s.client.port);
-                t.server = SocketAddr::new(s.server.addr, s.server.port);
-            }
-        }
+        self.closed.clear();
         self.transactions
             .sort_by_key(|t| (t.request_frame.or(t.response_frame), t.stream));
     }
@@ -377,7 +409,7 @@ mod tests {
                 },
                 at,
             );
-            t.on_packet_end(stream, at);
+            t.on_packet_end(stream, at, &StreamTable::default());
         }
         let at = At {
             frame: FrameNumber(frame + 1),
@@ -397,9 +429,91 @@ mod tests {
                 at,
             );
         }
-        t.on_packet_end(stream, at);
-        t.finish(&[], at);
+        t.on_packet_end(stream, at, &StreamTable::default());
+        t.finish(at);
         t.into_transactions()
+    }
+
+    /// Drives `t` with a real stream table, as the engine does: events, packet end, rows.
+    fn drive(t: &mut Tracker, table: &mut StreamTable, segs: &[crate::flow::tcp::SegmentInfo<'_>]) {
+        for seg in segs {
+            let at = At {
+                frame: seg.frame,
+                ts: seg.ts,
+            };
+            let out = table.on_segment(seg, &mut |e| t.on_event(&e, at));
+            t.on_packet_end(out.stream, at, table);
+            table.drain_closed(|row| t.on_stream_end(&row, at));
+        }
+    }
+
+    #[test]
+    fn a_stream_s_state_goes_when_it_closes_and_its_marker_when_the_table_lets_it_go() {
+        use crate::flow::tcp::{Flags, SegmentInfo, TableLimits};
+        use std::net::{IpAddr, Ipv4Addr};
+        let (c, s) = (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        );
+        let seg =
+            |frame: u64, to_server: bool, seq: u32, ack: u32, f: &str, payload: &'static [u8]| {
+                let (src, sport, dst, dport) = if to_server {
+                    (c, 40000, s, 80)
+                } else {
+                    (s, 80, c, 40000)
+                };
+                SegmentInfo {
+                    frame: FrameNumber(frame),
+                    ts: Duration::from_secs(frame),
+                    frame_len: 54 + payload.len() as u64,
+                    src,
+                    sport,
+                    dst,
+                    dport,
+                    seq,
+                    ack,
+                    flags: Flags {
+                        syn: f.contains('S'),
+                        ack: f.contains('A'),
+                        fin: f.contains('F'),
+                        ..Flags::default()
+                    },
+                    window: 65535,
+                    payload,
+                    wire_payload_len: payload.len() as u32,
+                    options: None,
+                }
+            };
+        let req: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+        let (rl, sl) = (req.len() as u32, resp.len() as u32);
+        let mut t = Tracker::new(Options::default());
+        // A 1-second linger: the closed connection is let go at the next packet 2 s later.
+        let mut table = StreamTable::new(TableLimits {
+            closed_linger: Duration::from_secs(1),
+            ..TableLimits::default()
+        });
+        drive(
+            &mut t,
+            &mut table,
+            &[
+                seg(1, true, 100, 0, "S", b""),
+                seg(2, false, 500, 101, "SA", b""),
+                seg(3, true, 101, 501, "A", req),
+                seg(4, false, 501, 101 + rl, "A", resp),
+                seg(5, true, 101 + rl, 501 + sl, "FA", b""),
+                seg(6, false, 501 + sl, 102 + rl, "FA", b""),
+            ],
+        );
+        // Closed: the transaction is out, with its endpoints, and only a marker is left.
+        assert_eq!(t.transactions.len(), 1);
+        assert_eq!(t.transactions[0].client.to_string(), "10.0.0.1:40000");
+        assert_eq!(t.transactions[0].server.to_string(), "10.0.0.2:80");
+        assert!(matches!(t.streams.get(&StreamId(0)), Some(Slot::Done)));
+        // A new connection on the same ports 3 s later: the closed one is let go, and its
+        // marker with it.
+        drive(&mut t, &mut table, &[seg(9, true, 7, 0, "S", b"")]);
+        assert!(!t.streams.contains_key(&StreamId(0)));
     }
 
     #[test]

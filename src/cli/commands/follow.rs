@@ -75,16 +75,16 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
         engine.stream_consumer(s);
     }
     let (summary, error) = input::analyze(&args.input.file, engine)?;
-    let followed = follow.into_chunks();
+    let (followed, row) = follow.into_parts();
     let reports = sticky.map(Sticky::into_reports).unwrap_or_default();
-    let Some(stream) = summary.streams.get(args.stream as usize) else {
+    let Some(stream) = &row else {
         if let Some(e) = error {
             return Err(e).context(shown);
         }
         anyhow::bail!(
             "{shown}: no TCP stream {} (the capture has {} streams)",
             args.stream,
-            summary.streams.len()
+            summary.tcp_streams
         );
     };
     let only = match (args.dir, args.show_as) {

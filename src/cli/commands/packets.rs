@@ -92,7 +92,7 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    engine.finish();
+    input::report_notes(&engine.finish());
     if let Some(e) = write_error {
         return Err(e.into());
     }

@@ -79,7 +79,7 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
         }
         last_wanted.is_none_or(|last| n < last)
     });
-    engine.finish();
+    input::report_notes(&engine.finish());
     if let Some(e) = write_error {
         return Err(e.into());
     }

@@ -40,9 +40,13 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     });
     let mut tftp = tftp::Tracker::new(args.input.tftp_config());
     let mut collector = Collector::new();
+    let mut conversations = Vec::new();
+    let mut push = |r| conversations.push(r);
+    let mut rows = streams::Rows::new(None, &mut push);
     let mut engine = args.input.engine();
     engine
         .stream_consumer(&mut http)
+        .stream_consumer(&mut rows)
         .datagram_consumer(&mut tftp)
         .packet_observer(&mut collector);
     let bar = input.progress.clone();
@@ -60,7 +64,9 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         b.finish_and_clear();
     }
     let summary = engine.finish();
-    let stats = collector.finish(streams::rows(&summary.streams, &[]));
+    input::report_notes(&summary);
+    drop(rows);
+    let stats = collector.finish(conversations);
     let mut out = BufWriter::new(io::stdout().lock());
     report::stats::write(&mut out, args.format.into(), term, &stats)?;
     out.flush()?;

@@ -65,13 +65,13 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
         return Err(e.into());
     }
     if let Some(n) = args.stream
-        && n >= summary.streams.len() as u64
+        && n >= summary.tcp_streams
         && error.is_none()
     {
         anyhow::bail!(
             "{shown}: no TCP stream {n} (the capture has {} streams, 0 to {})",
-            summary.streams.len(),
-            summary.streams.len().saturating_sub(1)
+            summary.tcp_streams,
+            summary.tcp_streams.saturating_sub(1)
         );
     }
     writer.finish()?;

@@ -4,7 +4,6 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::analysis::sticky::{self, Sticky};
 use pcaplab::analysis::streams;
 use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
@@ -36,18 +35,28 @@ pub struct StreamsArgs {
 /// Unreadable input (after reporting every stream seen before the problem) or a write error.
 pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    // Only TCP: the stream table and the framing that counts sticky segments.
-    let mut sticky = Sticky::new(sticky::Options {
-        framing: args.framing.clone(),
-        stream: None,
-        keep_segments: false,
-    });
-    let mut engine = args.input.engine();
-    engine.stream_consumer(&mut sticky);
-    let (summary, error) = input::analyze(&args.input.file, engine)?;
-    let rows = streams::rows(&summary.streams, &sticky.into_reports());
+    // Only TCP: the stream table and the framing that counts sticky segments. Each row is
+    // written as the table lets its connection go (in stream order, through a bounded window).
     let mut out = BufWriter::new(io::stdout().lock());
-    report::streams::write(&mut out, args.format.into(), term, &rows, !args.no_header)?;
+    let mut writer =
+        report::streams::Writer::new(&mut out, args.format.into(), term, !args.no_header)?;
+    let mut write_error = None;
+    let mut push = |r: streams::StreamRow| {
+        if write_error.is_none()
+            && let Err(e) = writer.push(&r)
+        {
+            write_error = Some(e);
+        }
+    };
+    let mut rows = streams::Rows::new(Some(args.framing.clone()), &mut push);
+    let mut engine = args.input.engine();
+    engine.stream_consumer(&mut rows);
+    let (_summary, error) = input::analyze(&args.input.file, engine)?;
+    drop(rows);
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    writer.finish()?;
     out.flush()?;
     if let Some(e) = error {
         return Err(e).context(shown);

@@ -446,7 +446,11 @@ impl StreamTable {
     /// holding every summary. Call it between segments as often as convenient.
     pub fn drain_closed(&mut self, mut f: impl FnMut(Stream)) {
         while let Some(r) = self.closed.pop_front() {
-            self.by_id.remove(&r.id);
+            // A connection given up as timed out keeps its stream id when it resumes: the id
+            // then names the live connection, which stays findable.
+            if matches!(self.loc(r.id), Some(Loc::Closed(pos)) if pos == self.closed_base) {
+                self.by_id.remove(&r.id);
+            }
             self.closed_base += 1;
             f(r.to_stream());
         }
@@ -874,16 +878,31 @@ impl StreamTable {
     where
         F: FnMut(StreamEvent<'_>),
     {
-        // Oldest first, so final summaries come out roughly in stream order.
-        let mut live: Vec<(StreamId, SlotId)> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((s.as_ref()?.conn.rec.id, SlotId::try_from(i).ok()?)))
-            .collect();
-        live.sort_unstable();
-        for (_, slot) in live {
-            self.end_and_retire(slot, EndCause::EndOfCapture, sink);
+        for id in self.live_ids() {
+            self.finish_stream(id, sink);
+        }
+    }
+
+    /// The live connections (open, or closed and lingering), oldest first.
+    pub fn live_ids(&self) -> Vec<StreamId> {
+        let mut ids: Vec<StreamId> = self.slots.iter().flatten().map(|s| s.conn.rec.id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Ends one live connection as [`StreamTable::finish_all`] does (end of capture), so a
+    /// caller can hand out its row ([`StreamTable::drain_closed`]) before ending the next one:
+    /// the rows then never pile up. Returns false when `id` is not live.
+    pub fn finish_stream<F>(&mut self, id: StreamId, sink: &mut F) -> bool
+    where
+        F: FnMut(StreamEvent<'_>),
+    {
+        match self.loc(id) {
+            Some(Loc::Live(slot)) => {
+                self.end_and_retire(slot, EndCause::EndOfCapture, sink);
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -1472,6 +1491,47 @@ mod tests {
                 (0, StreamEnd::EndOfCapture),
                 (1, StreamEnd::EndOfCapture),
                 (2, StreamEnd::EndOfCapture)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_resumed_connection_stays_findable_when_its_timed_out_row_is_drained_after() {
+        // pcapparser-wireshark_samples-test.pcapng: an idle SMB connection times out and
+        // resumes several times; draining the timed-out row must not lose the live one.
+        let limits = TableLimits {
+            idle_timeout: Duration::from_secs(10),
+            ..TableLimits::default()
+        };
+        let mut t = StreamTable::new(limits);
+        let mut rows = Vec::new();
+        t.on_segment(
+            &at(seg(1, (C, 1000), (S, 139), 1, 1, "A", b""), 0),
+            &mut |_| {},
+        );
+        t.on_segment(
+            &at(seg(2, (C, 1001), (S, 80), 1, 0, "S", b""), 20),
+            &mut |_| {},
+        );
+        // Stream 0 timed out at frame 2; it resumes before its row is drained.
+        let o = t.on_segment(
+            &at(seg(3, (S, 139), (C, 1000), 9, 1, "A", b""), 21),
+            &mut |_| {},
+        );
+        assert_eq!(o.stream, StreamId(0));
+        t.drain_closed(|s| rows.push((s.id.0, s.end)));
+        assert!(
+            t.endpoints(StreamId(0)).is_some(),
+            "the live connection is still found"
+        );
+        t.finish_all(&mut |_| {});
+        t.drain_closed(|s| rows.push((s.id.0, s.end)));
+        assert_eq!(
+            rows,
+            vec![
+                (0, StreamEnd::TimedOut),
+                (0, StreamEnd::EndOfCapture),
+                (1, StreamEnd::EndOfCapture)
             ]
         );
     }
