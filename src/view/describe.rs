@@ -208,7 +208,7 @@ impl LayerView {
         }
     }
 
-    fn add(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Self {
+    pub(crate) fn add(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Self {
         self.fields.push(Field {
             name,
             value: value.into(),
