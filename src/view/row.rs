@@ -192,11 +192,7 @@ impl Columns {
         describe::write_addresses(packet, &mut self.src, &mut self.dst);
         self.layer_chain.clear();
         describe::write_layer_chain(&mut self.layer_chain, packet, app_name, &mut self.names);
-        let tcp = notes.tcp.map(|o| TcpRelative {
-            seq: o.relative_seq,
-            ack: o.relative_ack,
-            stream: o.stream.0,
-        });
+        let tcp = notes.tcp.as_ref().map(TcpRelative::from_outcome);
         self.info.clear();
         match app {
             Some(Note::Tftp(c)) => super::tftp::write_info(&mut self.info, c),
