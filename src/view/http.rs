@@ -24,12 +24,14 @@ pub fn write_start_line(out: &mut String, start: &StartSummary) {
             method,
             target,
             version,
+            ..
         } => write!(out, "{method} {target} {version}"),
         StartSummary::Status {
             version,
             code,
             reason,
             media_type,
+            ..
         } => match media_type {
             Some(media) => write!(out, "{version} {code} {reason}  ({media})"),
             None => write!(out, "{version} {code} {reason}"),
