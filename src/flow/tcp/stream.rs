@@ -24,8 +24,8 @@ use super::analysis::{
     self, AnalysisFlags, ConnTrack, FlowTrack, SegHeader, Verdict, WindowScale, nanos,
 };
 use super::reassembly::{Budget, Core, Counts, Cx, EndCause, Event, Limits, Segment};
+use super::segment::{SegmentInfo, StreamEvent};
 use super::seq::SeqNum;
-use super::table::{SegmentInfo, StreamEvent};
 
 pub use crate::units::StreamId;
 
