@@ -11,6 +11,8 @@ use crate::flow::tcp::Stream;
 use crate::framing::segments::PartKind;
 
 /// Writes only the bytes of `only` (all directions when `None`); returns the gap bytes skipped.
+/// With `escaped` (standard output is a terminal) the bytes are shown as text escaped for it
+/// (line breaks and tabs kept), never raw.
 ///
 /// # Errors
 /// When writing fails.
@@ -18,13 +20,29 @@ pub fn write_raw<W: Write>(
     out: &mut W,
     chunks: &[FollowChunk],
     only: Option<Direction>,
+    escaped: bool,
 ) -> io::Result<u64> {
     let mut gaps = 0;
+    let mut text = String::new();
     for c in chunks {
         match c {
             FollowChunk::Data {
                 direction, bytes, ..
-            } if only.is_none_or(|d| d == *direction) => out.write_all(bytes)?,
+            } if only.is_none_or(|d| d == *direction) => {
+                if escaped {
+                    text.clear();
+                    for chunk in bytes.utf8_chunks() {
+                        crate::view::text::push_escaped_keep_lines(&mut text, chunk.valid());
+                        for b in chunk.invalid() {
+                            let _ =
+                                std::fmt::Write::write_fmt(&mut text, format_args!("\\x{b:02x}"));
+                        }
+                    }
+                    out.write_all(text.as_bytes())?;
+                } else {
+                    out.write_all(bytes)?;
+                }
+            }
             FollowChunk::Gap { direction, len, .. } if only.is_none_or(|d| d == *direction) => {
                 gaps += len;
             }

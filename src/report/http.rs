@@ -3,9 +3,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use comfy_table::Color;
-
-use super::table::{ChunkedTable, cell};
+use super::table::{ChunkedTable, Color, cell};
 use super::{Format, Terminal, write_records};
 use crate::app::http::Transaction;
 

@@ -4,22 +4,92 @@
 use std::io::{self, Write};
 
 use super::streams::handshake_name;
-use super::table::{ChunkedTable, cell};
+use super::table::{Column, Spec, Step, TableWriter, cell};
+
+const PROTOCOLS: Spec<'static> = Spec {
+    name: "protocol hierarchy",
+    columns: &[
+        Column::atom("OSI"),
+        Column::atom("Protocol"),
+        Column::number("Packets"),
+        Column::number("Bytes"),
+        Column::number("Share"),
+    ],
+    steps: &[Step::Drop(3)],
+};
+
+const ENDPOINTS: Spec<'static> = Spec {
+    name: "endpoints",
+    columns: &[
+        Column::atom("Address"),
+        Column::atom("Class"),
+        Column::text("Notes", 10),
+        Column::number("Pkts sent"),
+        Column::number("Bytes sent"),
+        Column::number("Pkts recv"),
+        Column::number("Bytes recv"),
+    ],
+    steps: &[Step::Drop(3), Step::Drop(5), Step::Drop(1), Step::Drop(2)],
+};
+
+const PORTS: Spec<'static> = Spec {
+    name: "ports",
+    columns: &[
+        Column::atom("Transport"),
+        Column::number("Port"),
+        Column::atom("Service"),
+        Column::atom("Range"),
+        Column::number("Packets"),
+    ],
+    steps: &[Step::Drop(3)],
+};
+
+const TCP_CONVERSATIONS: Spec<'static> = Spec {
+    name: "TCP conversations",
+    columns: &[
+        Column::number("Stream"),
+        Column::atom("Client"),
+        Column::atom("Server"),
+        Column::atom("Handshake"),
+        Column::atom("Close"),
+        Column::number("Pkts"),
+        Column::number("Bytes c→s"),
+        Column::number("Bytes s→c"),
+    ],
+    steps: &[Step::Drop(5), Step::Drop(4), Step::Drop(3)],
+};
+
+const UDP_CONVERSATIONS: Spec<'static> = Spec {
+    name: "UDP conversations",
+    columns: &[
+        Column::atom("A"),
+        Column::atom("B"),
+        Column::number("Pkts A→B"),
+        Column::number("Bytes A→B"),
+        Column::number("Pkts B→A"),
+        Column::number("Bytes B→A"),
+        Column::number("Duration s"),
+    ],
+    steps: &[Step::Drop(6), Step::Drop(2), Step::Drop(4)],
+};
 use super::{Format, Terminal, write_ndjson};
 use crate::analysis::stats::Stats;
 
-/// Writes the statistics in `format`.
-///
-/// # Errors
-/// When writing fails.
-pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -> io::Result<()> {
+/// Writes the statistics in `format`, with the tables' and CSV's header rows when `header`.
+pub fn write<W: Write>(
+    out: &mut W,
+    format: Format,
+    term: Terminal,
+    s: &Stats,
+    header: bool,
+) -> io::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, s).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, s).map_err(super::json_error)?;
             return writeln!(out);
         }
         Format::Ndjson => return write_ndjson(out, s),
-        Format::Csv => return write_csv(out, s),
+        Format::Csv => return write_csv(out, s, header),
         Format::Table => {}
     }
     writeln!(
@@ -37,12 +107,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             .unwrap_or_default()
     )?;
     writeln!(out, "\nProtocol hierarchy")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &["OSI", "Protocol", "Packets", "Bytes", "Share"],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, PROTOCOLS, term, header);
     for p in &s.protocols {
         t.add_row(vec![
             cell(format!("L{} {}", p.osi.number(), p.osi.name()), None, term),
@@ -54,20 +119,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     }
     t.finish()?;
     writeln!(out, "\nEndpoints")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &[
-            "Address",
-            "Class",
-            "Notes",
-            "Pkts sent",
-            "Bytes sent",
-            "Pkts recv",
-            "Bytes recv",
-        ],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, ENDPOINTS, term, header);
     for e in &s.endpoints {
         t.add_row(vec![
             cell(e.address, None, term),
@@ -81,12 +133,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     }
     t.finish()?;
     writeln!(out, "\nPorts")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &["Transport", "Port", "Service", "Range", "Packets"],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, PORTS, term, header);
     for p in &s.ports {
         t.add_row(vec![
             cell(p.transport, None, term),
@@ -98,21 +145,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     }
     t.finish()?;
     writeln!(out, "\nTCP conversations")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &[
-            "Stream",
-            "Client",
-            "Server",
-            "Handshake",
-            "Close",
-            "Pkts",
-            "Bytes c→s",
-            "Bytes s→c",
-        ],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, TCP_CONVERSATIONS, term, header);
     s.tcp_conversations.for_each(|c| {
         t.add_row(vec![
             cell(c.stream, None, term),
@@ -127,20 +160,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     })?;
     t.finish()?;
     writeln!(out, "\nUDP conversations")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &[
-            "A",
-            "B",
-            "Pkts A→B",
-            "Bytes A→B",
-            "Pkts B→A",
-            "Bytes B→A",
-            "Duration s",
-        ],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, UDP_CONVERSATIONS, term, header);
     for c in &s.udp_conversations {
         t.add_row(vec![
             cell(c.a, None, term),
@@ -156,20 +176,22 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
 }
 
 /// CSV: `section,key,detail,packets,bytes,packets_reverse,bytes_reverse,share`.
-fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
+fn write_csv<W: Write>(out: &mut W, s: &Stats, header: bool) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let e = io::Error::other;
-    w.write_record([
-        "section",
-        "key",
-        "detail",
-        "packets",
-        "bytes",
-        "packets_reverse",
-        "bytes_reverse",
-        "share",
-    ])
-    .map_err(e)?;
+    let e = super::csv_error;
+    if header {
+        w.write_record([
+            "section",
+            "key",
+            "detail",
+            "packets",
+            "bytes",
+            "packets_reverse",
+            "bytes_reverse",
+            "share",
+        ])
+        .map_err(e)?;
+    }
     w.write_record([
         "capture".to_string(),
         "total".into(),

@@ -4,9 +4,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::Color;
-
-use super::table::{ChunkedTable, cell};
+use super::table::{ChunkedTable, Color, cell};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::analysis::sticky::Direction;
 use crate::flow::Direction as FlowDirection;
@@ -73,6 +71,7 @@ pub struct Writer<'o, W: Write> {
     json: Option<JsonArrayWriter<Vec<u8>>>,
     summary: Vec<SummaryRow>,
     started: bool,
+    header: bool,
 }
 
 impl<'o, W: Write> Writer<'o, W> {
@@ -88,7 +87,14 @@ impl<'o, W: Write> Writer<'o, W> {
             json: None,
             summary: Vec::new(),
             started: false,
+            header: true,
         })
+    }
+
+    /// With `false`, leaves out the header rows of the tables and CSV (`--no-header`).
+    pub fn header(mut self, header: bool) -> Self {
+        self.header = header;
+        self
     }
 
     /// Writes the start of the output (JSON's `[`, the CSV header) once.
@@ -98,11 +104,12 @@ impl<'o, W: Write> Writer<'o, W> {
         }
         match self.format {
             Format::Json => self.json = Some(JsonArrayWriter::new(Vec::new())?),
-            Format::Csv => {
+            Format::Csv if self.header => {
                 let mut c = csv::WriterBuilder::new().from_writer(&mut *self.out);
-                c.write_record(CSV_HEADER).map_err(io::Error::other)?;
+                c.write_record(CSV_HEADER).map_err(super::csv_error)?;
                 c.flush()?;
             }
+            Format::Csv => {}
             Format::Ndjson | Format::Table => {}
         }
         Ok(())
@@ -148,7 +155,7 @@ impl<'o, W: Write> Writer<'o, W> {
                             s.is_coalesced().to_string(),
                             parts_text(s),
                         ])
-                        .map_err(io::Error::other)?;
+                        .map_err(super::csv_error)?;
                     }
                 }
                 c.flush()?;
@@ -173,7 +180,7 @@ impl<'o, W: Write> Writer<'o, W> {
 
     /// One framed direction's section of the table form.
     fn details(&mut self, r: &Direction) -> io::Result<()> {
-        let (out, term) = (&mut *self.out, self.term);
+        let (out, term, header) = (&mut *self.out, self.term, self.header);
         writeln!(
             out,
             "stream {} {} (framing {}): {} data segments, {} messages, {} coalesced, {} split",
@@ -201,7 +208,7 @@ impl<'o, W: Write> Writer<'o, W> {
             out,
             &["Frame", "Rel seq", "Len", "Message parts"],
             term,
-            true,
+            header,
         )
         .indent("  ");
         for s in &r.segments {
@@ -260,7 +267,7 @@ impl<'o, W: Write> Writer<'o, W> {
                 "Split msgs",
             ],
             term,
-            true,
+            self.header,
         );
         for r in &self.summary {
             summary.add_row(vec![

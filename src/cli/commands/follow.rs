@@ -12,8 +12,8 @@ use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::InputArgs;
 use crate::cli::args::parse_framing;
+use crate::cli::args::{InputArgs, OutputArgs};
 use crate::cli::input;
 
 /// How to show the bytes.
@@ -41,9 +41,13 @@ pub enum DirArg {
 pub struct FollowArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// The TCP stream to follow (Wireshark's `tcp.stream`).
-    #[arg(long, value_name = "N")]
-    pub stream: u64,
+    /// `--stream N`: the TCP stream to follow (Wireshark's `tcp.stream`); the other output
+    /// flags do not apply.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Not for follow (refused with the reason).
+    #[arg(long, short = 'f', hide = true)]
+    pub format: Option<String>,
     /// How to show the bytes.
     #[arg(long = "as", value_enum, default_value_t = FollowAs::Ascii)]
     pub show_as: FollowAs,
@@ -59,13 +63,16 @@ pub struct FollowArgs {
 ///
 /// # Errors
 /// Unreadable input, an unknown stream, or a write error.
-pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
+pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let mut follow = Follow::new(args.stream);
+    let Some(stream_id) = args.output.stream else {
+        anyhow::bail!("follow: which stream? give --stream N (`pcaplab streams FILE` lists them)");
+    };
+    let mut follow = Follow::new(stream_id);
     let mut sticky = args.framing.clone().map(|framing| {
         Sticky::new(sticky::Options {
             framing,
-            stream: Some(args.stream),
+            stream: Some(stream_id),
             keep_segments: true,
         })
     });
@@ -83,7 +90,7 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
         }
         anyhow::bail!(
             "{shown}: no TCP stream {} (the capture has {} streams)",
-            args.stream,
+            stream_id,
             summary.tcp_streams
         );
     };
@@ -95,11 +102,12 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     match args.show_as {
         FollowAs::Raw => {
-            let gaps = report::follow::write_raw(&mut out, &followed, only)?;
+            // The bytes as they are in a pipe or a file; on a terminal, escaped like text.
+            let gaps = report::follow::write_raw(&mut out, &followed, only, term.is_tty)?;
             if gaps > 0 {
-                eprintln!(
-                    "pcaplab: warning: {gaps} bytes of this direction were never captured and are missing from the output"
-                );
+                crate::cli::warn(&format!(
+                    "{gaps} bytes of this direction were never captured and are missing from the output"
+                ));
             }
         }
         FollowAs::Ascii | FollowAs::Hex => report::follow::write_text(

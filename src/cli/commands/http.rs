@@ -9,7 +9,7 @@ use pcaplab::app::http::{self, BodyOptions};
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
 
 /// `pcaplab http`.
@@ -26,9 +26,8 @@ pub struct HttpArgs {
     /// With `--extract`, decode gzip and deflate bodies (`Content-Encoding`).
     #[arg(long, requires = "extract")]
     pub decode: bool,
-    /// Leave out the header row (table and CSV).
-    #[arg(long)]
-    pub no_header: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the command.
@@ -38,6 +37,12 @@ pub struct HttpArgs {
 /// directory that cannot be created, or a write error.
 pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    let filter = args.output.packet_filter("http")?;
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    };
     if let Some(dir) = &args.extract {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
@@ -53,8 +58,17 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     });
     let mut engine = args.input.engine();
     engine.stream_consumer(&mut tracker);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     let (summary, error) = input::analyze(&args.input.file, engine)?;
-    let transactions = tracker.into_transactions();
+    let mut transactions = tracker.into_transactions();
+    if let Some(s) = args.output.stream {
+        transactions.retain(|t| t.stream == s);
+    }
+    if let Some(n) = args.output.limit {
+        transactions.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     report::http::write(
         &mut out,
@@ -62,7 +76,7 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
         term,
         &transactions,
         summary.first_timestamp.unwrap_or_default(),
-        !args.no_header,
+        !args.output.no_header,
     )?;
     out.flush()?;
     if let Some(e) = error {

@@ -9,7 +9,7 @@ use pcaplab::app::tftp::Tracker;
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
 
 /// `pcaplab tftp`.
@@ -24,9 +24,8 @@ pub struct TftpArgs {
     /// are made safe and never leave DIR.
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
-    /// Leave out the header row (table and CSV).
-    #[arg(long)]
-    pub no_header: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the command.
@@ -36,6 +35,12 @@ pub struct TftpArgs {
 /// directory that cannot be created, or a write error.
 pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    let filter = args.output.packet_filter("tftp")?;
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    };
     if let Some(dir) = &args.extract {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
@@ -46,15 +51,21 @@ pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
     let mut tracker = Tracker::new(config);
     let mut engine = args.input.engine();
     engine.datagram_consumer(&mut tracker);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     let (_, error) = input::analyze(&args.input.file, engine)?;
-    let transfers = tracker.finish();
+    let mut transfers = tracker.finish();
+    if let Some(n) = args.output.limit {
+        transfers.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     report::tftp::write(
         &mut out,
         args.format.into(),
         term,
         &transfers,
-        !args.no_header,
+        !args.output.no_header,
     )?;
     out.flush()?;
     if let Some(e) = error {
