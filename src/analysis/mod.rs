@@ -2,6 +2,7 @@
 //! structs ([`sticky`], [`follow`], [`stats`], [`streams`]). Nothing here prints.
 
 pub mod follow;
+pub mod ladder;
 pub mod order;
 pub mod stats;
 pub mod sticky;

@@ -43,6 +43,8 @@ pub enum Command {
     Http(commands::http::HttpArgs),
     /// Protocol hierarchy by OSI layer, endpoints, conversations, rates.
     Stats(commands::stats::StatsArgs),
+    /// The ladder diagram of a TCP stream, UDP conversation or TFTP transfer (text or SVG).
+    Ladder(commands::ladder::LadderArgs),
     /// Grade captures of student programs against a TOML rubric.
     Grade(commands::grade::GradeArgs),
 }

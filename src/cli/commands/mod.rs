@@ -3,6 +3,7 @@
 pub mod follow;
 pub mod grade;
 pub mod http;
+pub mod ladder;
 pub mod packets;
 pub mod show;
 pub mod stats;
