@@ -66,7 +66,7 @@ const ASCII: Glyphs = Glyphs {
 };
 
 /// Narrowest spacing of two columns.
-const MIN_SPACING: usize = 10;
+const MIN_SPACING: usize = 12;
 /// Widest spacing wanted for a label (longer labels are cut rather than spreading the columns).
 const MAX_SPACING: usize = 64;
 /// Widest notes column wanted.
@@ -97,6 +97,30 @@ pub fn shorten(s: &str, max: usize, ellipsis: &str) -> String {
         w += cw;
     }
     out.push_str(ellipsis);
+    out
+}
+
+/// `s` cut to at most `max` display columns from the left, starting with the ellipsis when cut.
+pub fn shorten_left(s: &str, max: usize, ellipsis: &str) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(width(ellipsis));
+    if room == 0 {
+        return String::new();
+    }
+    let mut kept = Vec::new();
+    let mut w = 0;
+    for c in s.chars().rev() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > room {
+            break;
+        }
+        kept.push(c);
+        w += cw;
+    }
+    let mut out = ellipsis.to_string();
+    out.extend(kept.into_iter().rev());
     out
 }
 
@@ -199,18 +223,21 @@ fn layout(ladder: &Ladder, style: Style) -> Layout {
         })
     };
     let x0 = margin.max(header_w(0).div_ceil(2) + 1);
-    // Spacing wanted: every label with its detail, and the headers side by side.
-    let mut want = MIN_SPACING;
+    // Spacing wanted: every label with its detail (`full`), or at least without it (`short`),
+    // and the headers side by side.
+    let (mut full, mut short) = (MIN_SPACING, MIN_SPACING);
     for a in &ladder.arrows {
         let span = a.from.abs_diff(a.to);
         if span > 0 {
-            want = want.max((width(&a.full_label()) + 6).div_ceil(span));
+            full = full.max((width(&a.full_label()) + 6).div_ceil(span));
+            short = short.max((width(&a.label) + 6).div_ceil(span));
         }
     }
     for i in 1..n {
-        want = want.max((header_w(i - 1) + header_w(i)).div_ceil(2) + 2);
+        full = full.max((header_w(i - 1) + header_w(i)).div_ceil(2) + 2);
     }
-    let want = want.min(MAX_SPACING).max(MIN_SPACING);
+    let full = full.min(MAX_SPACING);
+    let short = short.min(full);
     let notes_w = ladder
         .arrows
         .iter()
@@ -219,14 +246,21 @@ fn layout(ladder: &Ladder, style: Style) -> Layout {
         .unwrap_or(0)
         .min(MAX_NOTES);
     let spacing = if n > 1 {
-        // Room for the lanes, keeping a third of the line (at least 24) for notes when any.
-        let reserve = if notes_w > 0 {
-            2 + notes_w.min(24.max(style.width / 3))
+        // Everything when it fits; else labels without their detail before long notes, and
+        // notes keep at least a dozen columns.
+        let lanes_room = style.width.saturating_sub(x0 + 1);
+        let notes_need = if notes_w > 0 { 2 + notes_w } else { 0 };
+        let notes_min = if notes_w > 0 { 2 + notes_w.min(12) } else { 0 };
+        let per = |room: usize| room / (n - 1);
+        if per(lanes_room.saturating_sub(notes_need)) >= full {
+            full
         } else {
-            0
-        };
-        let room = style.width.saturating_sub(x0 + 1 + reserve) / (n - 1);
-        want.min(room).max(MIN_SPACING)
+            per(lanes_room.saturating_sub(notes_need))
+                .max(short)
+                .min(per(lanes_room.saturating_sub(notes_min)))
+                .min(full)
+                .max(MIN_SPACING)
+        }
     } else {
         0
     };
@@ -248,7 +282,55 @@ fn layout(ladder: &Ladder, style: Style) -> Layout {
 /// # Errors
 /// When writing fails.
 pub fn write<W: Write>(out: &mut W, ladder: &Ladder, style: Style) -> io::Result<()> {
-    let g = if style.unicode { &UNICODE } else { &ASCII };
+    if style.unicode {
+        draw(out, ladder, style, &UNICODE)
+    } else {
+        draw(out, &to_ascii(ladder), style, &ASCII)
+    }
+}
+
+/// `s` in ASCII: the few symbols pcaplab writes spelled out, any other character `?` (a
+/// terminal without UTF-8 cannot show it).
+pub fn ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            c if c.is_ascii() => out.push(c),
+            '→' => out.push_str("->"),
+            '←' => out.push_str("<-"),
+            '↔' | '⇄' => out.push_str("<->"),
+            '§' => out.push_str("section "),
+            '…' => out.push_str("..."),
+            'µ' => out.push('u'),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+/// A copy of `ladder` with every text in ASCII.
+fn to_ascii(ladder: &Ladder) -> Ladder {
+    let mut l = ladder.clone();
+    l.title = ascii(&l.title);
+    for c in &mut l.columns {
+        c.address = ascii(&c.address);
+        c.role = c.role.as_deref().map(ascii);
+    }
+    for a in &mut l.arrows {
+        a.label = ascii(&a.label);
+        a.detail = a.detail.as_deref().map(ascii);
+        for n in &mut a.notes {
+            n.short = ascii(&n.short);
+            n.text = ascii(&n.text);
+        }
+    }
+    for n in &mut l.notes {
+        *n = ascii(n);
+    }
+    l
+}
+
+fn draw<W: Write>(out: &mut W, ladder: &Ladder, style: Style, g: &Glyphs) -> io::Result<()> {
     let max = style.width.max(20);
     writeln!(out, "{}", shorten(&ladder.title, max, g.ellipsis))?;
     if ladder.arrows.is_empty() {
@@ -281,7 +363,12 @@ pub fn write<W: Write>(out: &mut W, ladder: &Ladder, style: Style) -> io::Result
             } else {
                 max
             };
-            let text = shorten(&text, room, g.ellipsis);
+            // An address loses its start, not its port.
+            let text = if row == 0 {
+                shorten(&text, room, g.ellipsis)
+            } else {
+                shorten_left(&text, room, g.ellipsis)
+            };
             let x = l.lanes.get(i).copied().unwrap_or(0);
             line.text(x.saturating_sub(width(&text) / 2), &text);
         }
@@ -453,6 +540,13 @@ mod tests {
         // CJK characters are two columns wide.
         assert_eq!(shorten("文件名.txt", 5, "…"), "文件…");
         assert_eq!(shorten("abc", 0, "…"), "");
+        assert_eq!(shorten_left("127.0.0.1:43208", 10, "…"), "….1:43208");
+    }
+
+    #[test]
+    fn ascii_spells_out_symbols() {
+        assert_eq!(ascii("a → b (RFC 9293 §3.5)"), "a -> b (RFC 9293 section 3.5)");
+        assert_eq!(ascii("café"), "caf?");
     }
 
     #[test]

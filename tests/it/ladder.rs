@@ -1,0 +1,575 @@
+//! `pcaplab ladder` against the truth files of the ladder fixtures (written by the programs
+//! that made the exchanges, see fixtures/README.md): the arrow model (`-f json`), the golden
+//! terminal diagrams in `tests/refs/ladder/` (made by `scripts/refs/ladder-golden.sh`, reviewed
+//! by eye, and parsed back here and checked against the truth too), the SVG parsed as XML.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::util::{self, fixture, stdout};
+
+/// The golden cases: fixture stem and the selection that draws it.
+pub const CASES: [(&str, &[&str]); 7] = [
+    ("handshake-close", &["--stream", "0"]),
+    ("simultaneous-close", &["--stream", "0"]),
+    ("reset", &["--stream", "0"]),
+    ("refused", &["--stream", "0"]),
+    ("tftp-retransmit", &["--tftp", "0"]),
+    ("udp-echo", &["--udp", "127.0.0.1:9305"]),
+    ("sticky-burst", &["--stream", "0"]),
+];
+
+fn truth(stem: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(&format!("ladder-{stem}.truth.json")))
+        .expect("truth file");
+    serde_json::from_str(&text).expect("truth json")
+}
+
+/// Runs `pcaplab ladder` on a fixture with a UTF-8 locale and no terminal.
+fn ladder(stem: &str, selection: &[&str], extra: &[&str]) -> std::process::Output {
+    let pcap = fixture(&format!("ladder-{stem}.pcap"));
+    Command::new(util::bin())
+        .arg("ladder")
+        .arg(&pcap)
+        .args(selection)
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .env("LC_ALL", "C.UTF-8")
+        .env_remove("COLUMNS")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pcaplab")
+}
+
+fn model(stem: &str, selection: &[&str]) -> Value {
+    let out = ladder(stem, selection, &["-f", "json"]);
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("ladder json")
+}
+
+fn golden_path(stem: &str, variant: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/refs/ladder")
+        .join(format!("{stem}{variant}.txt"))
+}
+
+/// Truth's role name of an endpoint address.
+fn names(truth: &Value) -> BTreeMap<String, String> {
+    truth["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .map(|e| {
+            (
+                e["address"].as_str().unwrap_or_default().to_string(),
+                e["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn arrow_model_agrees_with_the_truth_files() {
+    let mut bad = Vec::new();
+    for (stem, selection) in CASES {
+        let t = truth(stem);
+        let m = model(stem, selection);
+        // Columns: the truth's endpoints, left to right, with their roles.
+        let cols: Vec<(String, String)> = m["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["address"].as_str().unwrap().to_string(),
+                    c["role"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = t["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["address"].as_str().unwrap().to_string(),
+                    e["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        if cols != want {
+            bad.push(format!("{stem}: columns {cols:?}, truth {want:?}"));
+        }
+        let arrows = m["arrows"].as_array().unwrap();
+        let truth_arrows = t["arrows"].as_array().unwrap();
+        if arrows.len() != truth_arrows.len() || arrows.len() as u64 != t["packets"] {
+            bad.push(format!(
+                "{stem}: {} arrows, truth {} ({} packets)",
+                arrows.len(),
+                truth_arrows.len(),
+                t["packets"]
+            ));
+            continue;
+        }
+        for (a, w) in arrows.iter().zip(truth_arrows) {
+            let frame = &w["frame"];
+            let col = |i: &Value| cols[i.as_u64().unwrap() as usize].0.clone();
+            let mut check = |what: &str, got: Value, want: Value| {
+                if got != want {
+                    bad.push(format!("{stem} frame {frame}: {what} {got}, truth {want}"));
+                }
+            };
+            check("frame", a["frame"].clone(), frame.clone());
+            let dt = (a["time"].as_f64().unwrap() - w["time"].as_f64().unwrap()).abs();
+            check("time off by more than 1 µs", Value::Bool(dt > 1e-6), Value::Bool(false));
+            check("src", col(&a["from"]).into(), w["src"].clone());
+            check("dst", col(&a["to"]).into(), w["dst"].clone());
+            if let Some(flags) = w.get("flags") {
+                let tcp = &a["tcp"];
+                check("flags", tcp["flags"].clone(), flags.clone());
+                check("seq", tcp["seq"].clone(), w["seq"].clone());
+                // tshark shows tcp.ack 0 when the ACK flag is clear; pcaplab has no number.
+                let ack = if tcp["ack"].is_null() { 0.into() } else { tcp["ack"].clone() };
+                check("ack", ack, w["ack"].clone());
+                check("len", tcp["len"].clone(), w["len"].clone());
+                check("label", a["label"].clone(), w["label"].clone());
+            } else if let Some(op) = w.get("opcode") {
+                let tftp = &a["tftp"];
+                check("opcode", tftp["opcode"].clone(), op.clone());
+                check("block", tftp["block"].clone(), w["block"].clone());
+                check("data_len", tftp["data_len"].clone(), w["data_len"].clone());
+                check("label", a["label"].clone(), w["label"].clone());
+            } else {
+                check("udp len", a["udp_len"].clone(), w["len"].clone());
+                check("label", a["label"].clone(), w["label"].clone());
+            }
+            if let Some(parts) = w.get("parts") {
+                check("parts", a["parts"].clone(), parts.clone());
+            }
+            // What the truth says happened on the arrow is among pcaplab's notes.
+            let kinds: Vec<&str> = a["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["kind"].as_str().unwrap())
+                .collect();
+            let said = w["notes"].to_string().to_lowercase();
+            for (word, kind) in [
+                ("retransmission", "retransmission"),
+                ("rst", "reset"),
+                ("resets", "reset"),
+                ("msg ", "parts"),
+            ] {
+                check(
+                    &format!("{kind} note for `{word}` in the truth"),
+                    (!said.contains(word) || kinds.contains(&kind)).into(),
+                    true.into(),
+                );
+            }
+            if said.contains("refused") {
+                let refused = a["notes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|n| n["short"] == "connection refused");
+                check("connection refused", refused.into(), true.into());
+            }
+        }
+        // Groups: label and frames.
+        let groups: Vec<(String, Vec<u64>)> = m["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["label"].as_str().unwrap().to_string(),
+                    g["frames"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f.as_u64().unwrap())
+                        .collect(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, Vec<u64>)> = t["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["label"].as_str().unwrap().to_string(),
+                    g["frames"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f.as_u64().unwrap())
+                        .collect(),
+                )
+            })
+            .collect();
+        if groups != want {
+            bad.push(format!("{stem}: groups {groups:?}, truth {want:?}"));
+        }
+    }
+    util::assert_no_mismatch("ladder model vs truth", &bad);
+}
+
+/// One arrow line of a text diagram read back: frame, sender lane, receiver lane, text.
+struct DrawnArrow {
+    frame: u64,
+    from: usize,
+    to: usize,
+    line: String,
+    in_group: Option<String>,
+}
+
+/// Reads a Unicode diagram back: the lanes (from the first line of lanes only), every arrow
+/// line (its tee is on the sender's lane, its head next to the receiver's) and the bracket it
+/// is in.
+fn read_diagram(text: &str) -> (Vec<String>, Vec<DrawnArrow>) {
+    let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let lane_line = lines
+        .iter()
+        .position(|l| !l.is_empty() && l.iter().all(|c| *c == ' ' || *c == '│'))
+        .expect("a line of lanes");
+    let lanes: Vec<usize> = lines[lane_line]
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == '│')
+        .map(|(i, _)| i)
+        .collect();
+    // The address line is just above: the text around each lane.
+    let addr: &Vec<char> = &lines[lane_line - 1];
+    let addresses: Vec<String> = lanes
+        .iter()
+        .map(|&x| {
+            let s: String = addr.iter().collect();
+            s.split_whitespace()
+                .find(|w| {
+                    let start = s.find(w).unwrap();
+                    let start = s[..start].chars().count();
+                    start <= x && x < start + w.chars().count()
+                })
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let mut arrows = Vec::new();
+    let mut group: Option<String> = None;
+    for l in &lines[lane_line + 1..] {
+        let s: String = l.iter().collect();
+        if s.starts_with("What pcaplab found") {
+            break;
+        }
+        if let Some(label) = s.strip_prefix("┌ ") {
+            let label: String = label.split('│').next().unwrap().trim().to_string();
+            group = Some(label);
+            continue;
+        }
+        if s.starts_with('└') {
+            group = None;
+            continue;
+        }
+        let Some(frame) = s
+            .get(s.char_indices().nth(2).map_or(0, |(i, _)| i)..)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|w| w.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let lane_of = |x: usize| lanes.iter().position(|&l| l == x);
+        let tee = l.iter().position(|c| *c == '├' || *c == '┤').unwrap();
+        let from = lane_of(tee).expect("tee on a lane");
+        let to = match l.iter().position(|c| *c == '▶' || *c == '◀') {
+            Some(h) if l[h] == '▶' => lane_of(h + 1).expect("head before a lane"),
+            Some(h) => lane_of(h - 1).expect("head after a lane"),
+            None => from,
+        };
+        arrows.push(DrawnArrow {
+            frame,
+            from,
+            to,
+            line: s.clone(),
+            in_group: group.clone(),
+        });
+    }
+    (addresses, arrows)
+}
+
+#[test]
+fn golden_diagrams_are_what_pcaplab_draws_and_agree_with_the_truth() {
+    let bless = std::env::var_os("PCAPLAB_BLESS").is_some();
+    let mut bad = Vec::new();
+    for (stem, selection) in CASES {
+        let out = ladder(stem, selection, &["--width", "100"]);
+        assert!(out.status.success(), "{}", util::stderr(&out));
+        let drawn = stdout(&out);
+        let path = golden_path(stem, "");
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &drawn).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path).expect("golden file");
+        if drawn != golden {
+            bad.push(format!(
+                "{stem}: output differs from {}:\n--- golden\n{golden}\n--- drawn\n{drawn}",
+                path.display()
+            ));
+        }
+        // The golden picture itself, read back, says what the truth says.
+        let t = truth(stem);
+        let names = names(&t);
+        let (addresses, arrows) = read_diagram(&golden);
+        let truth_arrows = t["arrows"].as_array().unwrap();
+        if arrows.len() != truth_arrows.len() {
+            bad.push(format!(
+                "{stem}: golden has {} arrows, truth {}",
+                arrows.len(),
+                truth_arrows.len()
+            ));
+            continue;
+        }
+        for (a, w) in arrows.iter().zip(truth_arrows) {
+            let want = (w["frame"].as_u64().unwrap(), w["src"].as_str().unwrap(), w["dst"].as_str().unwrap());
+            let got = (a.frame, addresses[a.from].as_str(), addresses[a.to].as_str());
+            if got != want {
+                bad.push(format!("{stem}: golden arrow {got:?}, truth {want:?}"));
+            }
+            let label = w["label"].as_str().unwrap();
+            if !a.line.contains(label) {
+                bad.push(format!("{stem} frame {}: golden line lacks `{label}`: {}", a.frame, a.line));
+            }
+            let in_truth_group = t["groups"].as_array().unwrap().iter().find(|g| {
+                g["frames"].as_array().unwrap().iter().any(|f| f.as_u64() == Some(a.frame))
+            });
+            let want_group = in_truth_group.map(|g| g["label"].as_str().unwrap().to_string());
+            // A bracket spans from its first to its last frame, so an arrow between them is
+            // inside it on the picture even when the truth does not list it.
+            if want_group.is_some() && a.in_group != want_group {
+                bad.push(format!(
+                    "{stem} frame {}: golden bracket {:?}, truth {want_group:?}",
+                    a.frame, a.in_group
+                ));
+            }
+        }
+        for (addr, name) in &names {
+            if !golden.contains(addr.as_str()) || !golden.contains(name.as_str()) {
+                bad.push(format!("{stem}: golden lacks column {name} {addr}"));
+            }
+        }
+    }
+    util::assert_no_mismatch("golden ladders", &bad);
+}
+
+#[test]
+fn narrow_and_ascii_diagrams_fit_and_match_their_golden_files() {
+    let bless = std::env::var_os("PCAPLAB_BLESS").is_some();
+    let mut bad = Vec::new();
+    for (stem, selection) in CASES {
+        for (variant, args) in [
+            ("-ascii", &["--ascii", "--width", "100"][..]),
+            ("-60", &["--width", "60"][..]),
+        ] {
+            let out = ladder(stem, selection, args);
+            assert!(out.status.success(), "{}", util::stderr(&out));
+            let drawn = stdout(&out);
+            let width = if variant == "-60" { 60 } else { 100 };
+            // Labels are shortened, never wrapped: every line of the diagram fits.
+            let diagram_end = drawn.find("What pcaplab found:").unwrap_or(drawn.len());
+            for line in drawn[..diagram_end].lines() {
+                if line.chars().count() > width {
+                    bad.push(format!("{stem}{variant}: line of {} columns: {line}", line.chars().count()));
+                }
+            }
+            if variant == "-ascii" && !drawn.is_ascii() {
+                bad.push(format!("{stem}: --ascii output has non-ASCII characters"));
+            }
+            // Same number of arrow lines as packets whatever the width.
+            let arrow_lines = drawn[..diagram_end]
+                .lines()
+                .skip(1) // the title
+                .filter(|l| l.contains(['▶', '◀', '>', '<']))
+                .count();
+            if arrow_lines as u64 != truth(stem)["packets"] {
+                bad.push(format!("{stem}{variant}: {arrow_lines} arrow lines"));
+            }
+            let path = golden_path(stem, variant);
+            if bless {
+                std::fs::write(&path, &drawn).unwrap();
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(golden) if golden == drawn => {}
+                Ok(golden) => bad.push(format!(
+                    "{stem}{variant}: differs from {}:\n{golden}\n---\n{drawn}",
+                    path.display()
+                )),
+                Err(e) => bad.push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+    util::assert_no_mismatch("narrow and ascii ladders", &bad);
+}
+
+#[test]
+fn svg_parses_as_xml_with_one_arrow_and_label_per_packet() {
+    let mut bad = Vec::new();
+    for (stem, selection) in CASES {
+        let out = ladder(stem, selection, &["-f", "svg"]);
+        assert!(out.status.success(), "{}", util::stderr(&out));
+        let text = stdout(&out);
+        let doc = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{stem}: the SVG is not XML: {e}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+        // Standalone: no script, no link, no external resource, no font download.
+        for node in doc.descendants().filter(|n| n.is_element()) {
+            let name = node.tag_name().name();
+            if matches!(name, "script" | "a" | "image" | "foreignObject" | "style" | "use") {
+                bad.push(format!("{stem}: <{name}> in the SVG"));
+            }
+            for attr in node.attributes() {
+                if attr.name().contains("href") || attr.value().contains("url(") {
+                    bad.push(format!("{stem}: external reference {}={}", attr.name(), attr.value()));
+                }
+            }
+        }
+        let t = truth(stem);
+        let truth_arrows = t["arrows"].as_array().unwrap();
+        let arrows: Vec<roxmltree::Node<'_, '_>> = doc
+            .descendants()
+            .filter(|n| {
+                n.tag_name().name() == "g"
+                    && n.attribute("class").is_some_and(|c| c.split(' ').any(|c| c == "arrow"))
+            })
+            .collect();
+        if arrows.len() != truth_arrows.len() {
+            bad.push(format!("{stem}: {} arrows in the SVG, truth {}", arrows.len(), truth_arrows.len()));
+            continue;
+        }
+        for (g, w) in arrows.iter().zip(truth_arrows) {
+            let frame = w["frame"].as_u64().unwrap().to_string();
+            if g.attribute("data-frame") != Some(frame.as_str()) {
+                bad.push(format!("{stem}: arrow frame {:?}, truth {frame}", g.attribute("data-frame")));
+            }
+            let label = g
+                .descendants()
+                .find(|n| n.attribute("class") == Some("label"))
+                .and_then(|n| n.text())
+                .unwrap_or("");
+            let want = w["label"].as_str().unwrap();
+            if !label.starts_with(want) {
+                bad.push(format!("{stem} frame {frame}: SVG label `{label}`, truth `{want}`"));
+            }
+            // One shaft (line or loop) and one head per arrow.
+            let shafts = g.descendants().filter(|n| n.attribute("class") == Some("shaft")).count();
+            let heads = g.descendants().filter(|n| n.attribute("class") == Some("head")).count();
+            if (shafts, heads) != (1, 1) {
+                bad.push(format!("{stem} frame {frame}: {shafts} shafts, {heads} heads"));
+            }
+        }
+        let groups = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("group"))
+            .count();
+        if groups != t["groups"].as_array().unwrap().len() {
+            bad.push(format!("{stem}: {groups} group bands"));
+        }
+    }
+    util::assert_no_mismatch("ladder svg", &bad);
+}
+
+#[test]
+fn a_display_filter_draws_the_packets_it_passes() {
+    // The truth's SYN-flagged arrows are the packets `tcp.flags.syn == 1` passes.
+    let t = truth("handshake-close");
+    let want: Vec<u64> = t["arrows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["flags"].as_str().unwrap().contains("SYN"))
+        .map(|a| a["frame"].as_u64().unwrap())
+        .collect();
+    let m = model("handshake-close", &["-Y", "tcp.flags.syn == 1"]);
+    let got: Vec<u64> = m["arrows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(m["subject"]["kind"], "filter");
+    // An engine field (relative sequence numbers) works too.
+    let m = model("sticky-burst", &["-Y", "tcp.seq == 99"]);
+    let frames: Vec<u64> = m["arrows"].as_array().unwrap().iter().map(|a| a["frame"].as_u64().unwrap()).collect();
+    assert_eq!(frames, vec![6]);
+}
+
+#[test]
+fn icmp_errors_are_drawn_and_linked_to_the_packet_they_answer() {
+    // fixtures/netns-frag-icmp.pcap (tshark): frame 29 UDP 10.77.1.2:54298 → 10.77.2.2:9,
+    // frame 30 its Port unreachable from 10.77.2.2; frame 21 a SYN to 10.77.9.5:80 (tcp.stream
+    // 0), frame 22 Host unreachable from the router 10.77.1.1.
+    let run = |args: &[&str]| {
+        let mut all = vec!["ladder", "fixtures/netns-frag-icmp.pcap"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-f", "json"]);
+        let out = Command::new(util::bin())
+            .args(&all)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", util::stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let m = run(&["--udp", "10.77.2.2:9"]);
+    let arrows = m["arrows"].as_array().unwrap();
+    assert_eq!(arrows.len(), 2);
+    assert_eq!((arrows[0]["frame"].as_u64(), arrows[1]["frame"].as_u64()), (Some(29), Some(30)));
+    assert_eq!(arrows[1]["label"], "ICMP Destination unreachable (Port unreachable)");
+    // The error comes back from the datagram's destination, to its sender.
+    assert_eq!((arrows[1]["from"].clone(), arrows[1]["to"].clone()), (arrows[0]["to"].clone(), arrows[0]["from"].clone()));
+    assert!(arrows[0]["notes"].to_string().contains("frame 30"));
+    assert!(arrows[1]["notes"].to_string().contains("frame 29"));
+    let m = run(&["--stream", "0"]);
+    let cols = m["columns"].as_array().unwrap();
+    assert_eq!(cols.len(), 3);
+    assert_eq!(cols[2]["address"], "10.77.1.1");
+    assert_eq!(cols[2]["role"], "router");
+    let arrows = m["arrows"].as_array().unwrap();
+    assert_eq!(arrows[1]["label"], "ICMP Destination unreachable (Host unreachable)");
+    assert_eq!((arrows[1]["from"].as_u64(), arrows[1]["to"].as_u64()), (Some(2), Some(0)));
+}
+
+#[test]
+fn limit_draws_the_first_arrows_and_counts_the_rest() {
+    let m = model("sticky-burst", &["--stream", "0", "--limit", "5"]);
+    assert_eq!(m["arrows"].as_array().unwrap().len(), 5);
+    assert_eq!(m["omitted_arrows"], 14 - 5);
+    // The close (frames 12-14) is not drawn, so it has no bracket.
+    let labels: Vec<&str> = m["groups"].as_array().unwrap().iter().map(|g| g["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, vec!["3-way handshake"]);
+}
+
+#[test]
+fn missing_streams_transfers_and_bad_filters_are_usage_errors() {
+    for (args, says) in [
+        (&["--stream", "5"][..], "no TCP stream 5 (the capture has 1 streams, 0 to 0)"),
+        (&["--tftp", "0"][..], "no TFTP transfer 0"),
+        (&["--udp", "127.0.0.1:1"][..], "no UDP datagram to or from 127.0.0.1:1"),
+        (&["-Y", "tcp.prot == 1"][..], "did you mean \"tcp.port\""),
+    ] {
+        let out = ladder("handshake-close", args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = util::stderr(&out);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("Selection") && !err.contains("Error {"), "{err}");
+    }
+    // No selection at all is a clap usage error.
+    let out = ladder("handshake-close", &[], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
