@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Http(args) => cli::commands::http::run(args, term),
         Command::Stats(args) => cli::commands::stats::run(args, term),
         Command::Ladder(args) => cli::commands::ladder::run(args, term),
+        Command::Report(args) => cli::commands::report::run(args, term),
         Command::Grade(args) => cli::commands::grade::run(args, term),
     };
     match result {

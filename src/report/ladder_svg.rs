@@ -103,7 +103,13 @@ fn layout(ladder: &Ladder) -> Layout {
     let spans: Vec<(usize, usize, &'static str)> = ladder
         .groups
         .iter()
-        .filter_map(|g| Some((row_of(*g.frames.first()?)?, row_of(*g.frames.last()?)?, g.label)))
+        .filter_map(|g| {
+            Some((
+                row_of(*g.frames.first()?)?,
+                row_of(*g.frames.last()?)?,
+                g.label,
+            ))
+        })
         .collect();
     let mut y = 84.0;
     let mut rows = Vec::with_capacity(ladder.arrows.len());
@@ -162,11 +168,12 @@ pub fn element<W: Write>(w: &mut Writer<W>, ladder: &Ladder) -> io::Result<()> {
         .write_inner_content(|w| {
             w.create_element("title")
                 .write_text_content(BytesText::new(&ladder.title))?;
-            w.create_element("desc").write_text_content(BytesText::new(&format!(
-                "Ladder diagram: {} columns, {} arrows, one per packet, time going down.",
-                ladder.columns.len(),
-                ladder.arrows.len()
-            )))?;
+            w.create_element("desc")
+                .write_text_content(BytesText::new(&format!(
+                    "Ladder diagram: {} columns, {} arrows, one per packet, time going down.",
+                    ladder.columns.len(),
+                    ladder.arrows.len()
+                )))?;
             w.create_element("rect")
                 .with_attributes([
                     ("x", "0"),
@@ -176,7 +183,13 @@ pub fn element<W: Write>(w: &mut Writer<W>, ladder: &Ladder) -> io::Result<()> {
                     ("fill", "#ffffff"),
                 ])
                 .write_empty()?;
-            text(w, 8.0, 20.0, &cut(&ladder.title, 110), &[("font-weight", "bold"), ("font-size", "13")])?;
+            text(
+                w,
+                8.0,
+                20.0,
+                &cut(&ladder.title, 110),
+                &[("font-weight", "bold"), ("font-size", "13")],
+            )?;
             bands(w, &l)?;
             headers(w, ladder, &l)?;
             for (a, &y) in ladder.arrows.iter().zip(&l.rows) {
@@ -275,7 +288,13 @@ fn headers<W: Write>(w: &mut Writer<W>, ladder: &Ladder, l: &Layout) -> io::Resu
                 &[("text-anchor", "middle"), ("font-weight", "bold")],
             )?;
         }
-        text(w, x, 58.0, &cut(&c.address, room), &[("text-anchor", "middle")])?;
+        text(
+            w,
+            x,
+            58.0,
+            &cut(&c.address, room),
+            &[("text-anchor", "middle")],
+        )?;
         line(
             w,
             (x, 66.0),
@@ -315,25 +334,28 @@ fn arrow<W: Write>(w: &mut Writer<W>, a: &Arrow, y: f64, l: &Layout) -> io::Resu
                 16.0,
                 y + 8.0,
                 &format!("{frame:>4}  {:.6}", a.time),
-                &[("fill", "#333333"), ("font-size", "10"), ("xml:space", "preserve")],
+                &[
+                    ("fill", "#333333"),
+                    ("font-size", "10"),
+                    ("xml:space", "preserve"),
+                ],
             )?;
             let width = if reset { "2.6" } else { "1.4" };
-            let mut style = vec![("stroke", colour), ("stroke-width", width), ("class", "shaft")];
+            let mut style = vec![
+                ("stroke", colour),
+                ("stroke-width", width),
+                ("class", "shaft"),
+            ];
             if problem {
                 style.push(("stroke-dasharray", "6 3"));
             }
             let span = (x2 - x1).abs();
             if span < 1.0 {
                 // A packet to its own endpoint: a small loop.
-                let d = format!(
-                    "M {} {} h 24 v {SLOPE} h -20",
-                    px(x1),
-                    px(y)
-                );
-                let mut e = w.create_element("path").with_attributes([
-                    ("d", d.as_str()),
-                    ("fill", "none"),
-                ]);
+                let d = format!("M {} {} h 24 v {SLOPE} h -20", px(x1), px(y));
+                let mut e = w
+                    .create_element("path")
+                    .with_attributes([("d", d.as_str()), ("fill", "none")]);
                 for &(k, v) in &style {
                     e = e.with_attribute((k, v));
                 }
@@ -341,7 +363,12 @@ fn arrow<W: Write>(w: &mut Writer<W>, a: &Arrow, y: f64, l: &Layout) -> io::Resu
             } else {
                 let dir = (x2 - x1).signum();
                 let (ex, ey) = (x2 - dir * 1.0, y + SLOPE);
-                line(w, (x1, y), (ex - dir * 7.0, ey - SLOPE * 7.0 / span), &style)?;
+                line(
+                    w,
+                    (x1, y),
+                    (ex - dir * 7.0, ey - SLOPE * 7.0 / span),
+                    &style,
+                )?;
                 // The head along the line's direction.
                 let points = format!(
                     "{},{} {},{} {},{}",
@@ -367,20 +394,42 @@ fn arrow<W: Write>(w: &mut Writer<W>, a: &Arrow, y: f64, l: &Layout) -> io::Resu
             } else {
                 cut(&a.label, chars)
             };
-            let mid = if span < 1.0 { x1 + 60.0 } else { (x1 + x2) / 2.0 };
+            let mid = if span < 1.0 {
+                x1 + 60.0
+            } else {
+                (x1 + x2) / 2.0
+            };
             text(
                 w,
                 mid,
                 y - 3.0,
                 &label,
-                &[("text-anchor", "middle"), ("class", "label"), ("fill", colour)],
+                &[
+                    ("text-anchor", "middle"),
+                    ("class", "label"),
+                    ("fill", colour),
+                    // A white halo keeps the label readable over a lane it crosses.
+                    ("stroke", "#ffffff"),
+                    ("stroke-width", "3"),
+                    ("paint-order", "stroke"),
+                ],
             )?;
             if !a.notes.is_empty() {
                 let notes = cut(&notes_text(a), l.notes_chars);
                 let attrs: &[(&str, &str)] = if problem {
-                    &[("fill", PROBLEM), ("font-weight", "bold"), ("font-size", "10"), ("class", "notes")]
+                    &[
+                        ("fill", PROBLEM),
+                        ("font-weight", "bold"),
+                        ("font-size", "10"),
+                        ("class", "notes"),
+                    ]
                 } else {
-                    &[("fill", INFO), ("font-style", "italic"), ("font-size", "10"), ("class", "notes")]
+                    &[
+                        ("fill", INFO),
+                        ("font-style", "italic"),
+                        ("font-size", "10"),
+                        ("class", "notes"),
+                    ]
                 };
                 text(w, l.notes_x, y + 6.0, &notes, attrs)?;
             }

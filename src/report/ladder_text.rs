@@ -495,7 +495,10 @@ fn findings<W: Write>(out: &mut W, ladder: &Ladder, max: usize, g: &Glyphs) -> i
     for line in lines {
         // Prose, not a label: wrapped at word boundaries under the diagram, with a hanging
         // indent, so no explanation is lost on a narrow terminal.
-        for (i, part) in wrap(&line, max.saturating_sub(4).max(20)).iter().enumerate() {
+        for (i, part) in wrap(&line, max.saturating_sub(4).max(20))
+            .iter()
+            .enumerate()
+        {
             let indent = if i == 0 { "  " } else { "    " };
             writeln!(out, "{indent}{part}")?;
         }
@@ -545,7 +548,10 @@ mod tests {
 
     #[test]
     fn ascii_spells_out_symbols() {
-        assert_eq!(ascii("a → b (RFC 9293 §3.5)"), "a -> b (RFC 9293 section 3.5)");
+        assert_eq!(
+            ascii("a → b (RFC 9293 §3.5)"),
+            "a -> b (RFC 9293 section 3.5)"
+        );
         assert_eq!(ascii("café"), "caf?");
     }
 

@@ -3,6 +3,7 @@
 
 pub mod follow;
 pub mod grade;
+pub mod html;
 pub mod http;
 pub mod ladder_svg;
 pub mod ladder_text;

@@ -18,9 +18,7 @@ use crate::flow::tcp::{AnalysisFlags, Event, Outcome, Stream, StreamEvent, Strea
 use crate::framing::FramingSpec;
 use crate::units::{FrameNumber, StreamId};
 use crate::view;
-use crate::view::filter::{
-    Annotations, PacketFields, TcpAnalysis, TcpAnnotation, TftpAnnotation,
-};
+use crate::view::filter::{Annotations, PacketFields, TcpAnalysis, TcpAnnotation, TftpAnnotation};
 
 /// Which diagram a packet belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,7 +254,8 @@ fn draw(
         flow = ports.map(|(sp, dp)| (SocketAddr::new(src, sp), SocketAddr::new(dst, dp)));
     } else {
         let ctx = view::context(packet, notes);
-        arrow.protocol = view::describe::protocol_name(packet, ctx.app.as_ref().map(|a| a.protocol));
+        arrow.protocol =
+            view::describe::protocol_name(packet, ctx.app.as_ref().map(|a| a.protocol));
         arrow.label = view::describe::info(packet, &ctx);
     }
     if let Some(m) = &packet.malformed {
@@ -510,20 +509,26 @@ fn tftp_arrow(draft: &mut Draft, arrow: &mut Arrow, c: &tftp::Classification<'_>
                 let (kind, text) = match opcode {
                     "DATA" => (
                         NoteKind::Retransmission,
-                        format!("retransmission: {what} was first sent in frame {first}; the sender's timer ran out before its ACK arrived (RFC 1350 §2)"),
+                        format!(
+                            "retransmission: {what} was first sent in frame {first}; the sender's timer ran out before its ACK arrived (RFC 1350 §2)"
+                        ),
                     ),
                     "ACK" => (
                         NoteKind::DuplicateAck,
-                        format!("{what} again: first sent in frame {first}; answers a DATA block that came again"),
+                        format!(
+                            "{what} again: first sent in frame {first}; answers a DATA block that came again"
+                        ),
                     ),
                     _ => (
                         NoteKind::Retransmission,
                         format!("request repeated: first sent in frame {first}"),
                     ),
                 };
-                arrow
-                    .notes
-                    .push(Note::new(kind, format!("{what} again (frame {first})"), text));
+                arrow.notes.push(Note::new(
+                    kind,
+                    format!("{what} again (frame {first})"),
+                    text,
+                ));
             }
             None => {
                 draft.tftp_seen.insert(key, arrow.frame);
@@ -692,6 +697,11 @@ impl StreamFacts {
             reports: HashMap::new(),
             gaps: Vec::new(),
         }
+    }
+
+    /// The sticky reports of the streams drawn (client to server first), by stream id.
+    pub fn into_reports(self) -> std::collections::BTreeMap<u64, [sticky::Direction; 2]> {
+        self.reports.into_iter().collect()
     }
 
     fn wants(&self, id: StreamId) -> bool {

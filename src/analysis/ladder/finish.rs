@@ -22,7 +22,7 @@ pub struct Extras<'a> {
 }
 
 /// The ladders of a run, in order: TCP streams, UDP, TFTP transfers, filtered packets.
-pub fn finish(collector: Collector, facts: StreamFacts, extras: &Extras<'_>) -> Vec<Ladder> {
+pub fn finish(collector: Collector, facts: &StreamFacts, extras: &Extras<'_>) -> Vec<Ladder> {
     let filter_text = match collector.selection() {
         Selection::Filter(f) => Some(f.as_str().to_string()),
         _ => None,
@@ -37,7 +37,7 @@ pub fn finish(collector: Collector, facts: StreamFacts, extras: &Extras<'_>) -> 
     let mut ladders = Vec::with_capacity(drafts.len());
     for draft in drafts {
         let ladder = match draft.key {
-            Key::Stream(n) => stream_ladder(draft, n, &facts),
+            Key::Stream(n) => stream_ladder(draft, n, facts),
             Key::Tftp(t) => tftp_ladder(draft, extras.transfers.iter().find(|x| x.index == t)),
             Key::Udp => udp_ladder(draft, udp),
             Key::Filter => {

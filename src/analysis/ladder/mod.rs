@@ -42,7 +42,7 @@ pub enum Selection {
 }
 
 /// Bounds on what is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
     /// Most arrows drawn per ladder; later packets are counted in [`Ladder::omitted_arrows`].
     pub arrows: usize,

@@ -94,7 +94,12 @@ pub fn gather(
     selection: Selection,
     limits: Limits,
     framing: FramingSpec,
-) -> Result<(Vec<Ladder>, u64, Vec<tftp::Transfer>, Option<pcaplab::Error>)> {
+) -> Result<(
+    Vec<Ladder>,
+    u64,
+    Vec<tftp::Transfer>,
+    Option<pcaplab::Error>,
+)> {
     let mut http = http::Tracker::new(http::Options {
         transactions: false,
         labels: http::Labels::StartLines,
@@ -113,7 +118,7 @@ pub fn gather(
     let transfers = tftp.finish();
     let ladders = ladder::finish(
         collector,
-        facts,
+        &facts,
         &Extras {
             transfers: &transfers,
         },
@@ -140,7 +145,10 @@ pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
         bail!("say what to draw: --stream N, --udp ADDR:PORT, --tftp N or -Y FILTER");
     };
     let limits = Limits {
-        arrows: args.limit.unwrap_or(ladder::MAX_ARROWS).min(ladder::MAX_ARROWS),
+        arrows: args
+            .limit
+            .unwrap_or(ladder::MAX_ARROWS)
+            .min(ladder::MAX_ARROWS),
         ..Limits::default()
     };
     let (ladders, streams, transfers, error) =

@@ -5,6 +5,7 @@ pub mod grade;
 pub mod http;
 pub mod ladder;
 pub mod packets;
+pub mod report;
 pub mod show;
 pub mod stats;
 pub mod sticky;
