@@ -394,10 +394,18 @@ fn arrow<W: Write>(w: &mut Writer<W>, a: &Arrow, y: f64, l: &Layout) -> io::Resu
             } else {
                 cut(&a.label, chars)
             };
-            let mid = if span < 1.0 {
-                x1 + 60.0
+            // Centred over the arrow; next to the sender when the arrow crosses other lanes,
+            // so the label stays clear of them.
+            let (mid, anchor) = if span < 1.0 {
+                (x1 + 60.0, "middle")
+            } else if a.from.abs_diff(a.to) > 1 {
+                if x2 > x1 {
+                    (x1 + 10.0, "start")
+                } else {
+                    (x1 - 10.0, "end")
+                }
             } else {
-                (x1 + x2) / 2.0
+                ((x1 + x2) / 2.0, "middle")
             };
             text(
                 w,
@@ -405,12 +413,13 @@ fn arrow<W: Write>(w: &mut Writer<W>, a: &Arrow, y: f64, l: &Layout) -> io::Resu
                 y - 3.0,
                 &label,
                 &[
-                    ("text-anchor", "middle"),
+                    ("text-anchor", anchor),
                     ("class", "label"),
                     ("fill", colour),
                     // A white halo keeps the label readable over a lane it crosses.
                     ("stroke", "#ffffff"),
-                    ("stroke-width", "3"),
+                    ("stroke-width", "4"),
+                    ("stroke-linejoin", "round"),
                     ("paint-order", "stroke"),
                 ],
             )?;

@@ -154,10 +154,10 @@ impl Line {
                 self.cells.resize(at + w, Some(' '));
             }
             self.put(at, c);
-            if w == 2 {
-                if let Some(cell) = self.cells.get_mut(at + 1) {
-                    *cell = None;
-                }
+            if w == 2
+                && let Some(cell) = self.cells.get_mut(at + 1)
+            {
+                *cell = None;
             }
             at += w;
         }
@@ -543,7 +543,7 @@ mod tests {
         // CJK characters are two columns wide.
         assert_eq!(shorten("文件名.txt", 5, "…"), "文件…");
         assert_eq!(shorten("abc", 0, "…"), "");
-        assert_eq!(shorten_left("127.0.0.1:43208", 10, "…"), "….1:43208");
+        assert_eq!(shorten_left("127.0.0.1:43208", 10, "…"), "…0.1:43208");
     }
 
     #[test]

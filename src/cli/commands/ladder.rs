@@ -86,20 +86,26 @@ pub fn text_width(flag: Option<usize>, term: Terminal) -> usize {
         .max(20)
 }
 
+/// What one run gave the ladder command.
+pub struct Gathered {
+    /// The ladders the selection draws.
+    pub ladders: Vec<Ladder>,
+    /// TCP streams in the capture.
+    pub tcp_streams: u64,
+    /// TFTP transfers in the capture.
+    pub transfers: Vec<tftp::Transfer>,
+    /// The read error that cut the capture short, if any.
+    pub error: Option<pcaplab::Error>,
+}
+
 /// Runs the capture through the engine with what the ladder needs and returns the ladders
-/// `selection` draws, the capture's TCP stream count and TFTP transfers, and a read error
-/// after which the capture was cut short.
+/// `selection` draws, with the capture's TCP stream count and TFTP transfers.
 pub fn gather(
     args: &InputArgs,
     selection: Selection,
     limits: Limits,
     framing: FramingSpec,
-) -> Result<(
-    Vec<Ladder>,
-    u64,
-    Vec<tftp::Transfer>,
-    Option<pcaplab::Error>,
-)> {
+) -> Result<Gathered> {
     let mut http = http::Tracker::new(http::Options {
         transactions: false,
         labels: http::Labels::StartLines,
@@ -123,7 +129,12 @@ pub fn gather(
             transfers: &transfers,
         },
     );
-    Ok((ladders, summary.tcp_streams, transfers, error))
+    Ok(Gathered {
+        ladders,
+        tcp_streams: summary.tcp_streams,
+        transfers,
+        error,
+    })
 }
 
 /// Runs the command.
@@ -151,8 +162,12 @@ pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
             .min(ladder::MAX_ARROWS),
         ..Limits::default()
     };
-    let (ladders, streams, transfers, error) =
-        gather(&args.input, selection.clone(), limits, args.framing.clone())?;
+    let Gathered {
+        ladders,
+        tcp_streams: streams,
+        transfers,
+        error,
+    } = gather(&args.input, selection.clone(), limits, args.framing.clone())?;
     if ladders.is_empty() && error.is_none() {
         match selection {
             Selection::Stream(n) => bail!(
