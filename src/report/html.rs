@@ -21,6 +21,19 @@ use crate::analysis::sticky;
 use crate::framing::segments::PartKind;
 use crate::grade::Verdict;
 
+/// Most rows of the stream, transfer and transaction tables (the commands `streams`, `tftp` and
+/// `http` list them all): a page stays readable, and small, for a large capture.
+pub const MAX_TABLE_ROWS: usize = 1000;
+
+/// The line under a table cut at [`MAX_TABLE_ROWS`].
+fn more_rows(total: usize, command: &str) -> Markup {
+    html! {
+        @if total > MAX_TABLE_ROWS {
+            p.meta { "The first " (MAX_TABLE_ROWS) " of " (total) " rows; `pcaplab " (command) "` lists them all." }
+        }
+    }
+}
+
 const CSS: &str = r#"
 :root { color-scheme: light; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; font-size: 14px;
@@ -255,7 +268,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                 th { "Close" } th { "Packets" } th { "Retrans." } th { "Out of order" }
                                 th { "Gap bytes" } th { "Framing" } th { "Coalesced" } th { "Split" }
                             }
-                            @for r in &page.streams {
+                            @for r in page.streams.iter().take(MAX_TABLE_ROWS) {
                                 tr class=(if r.retransmissions + r.out_of_order + r.gap_bytes > 0 { "problem" } else { "" }) {
                                     td.num { (r.stream) } td { (r.client) } td { (r.server) }
                                     td { (handshake_name(r.handshake)) } td { (r.close) }
@@ -266,6 +279,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                 }
                             }
                         }
+                        (more_rows(page.streams.len(), "streams"))
                         @if page.streams.len() > page.stream_ladders.len() {
                             p.meta { "Ladders are drawn for the first " (page.limits.ladders) " streams, with at most " (page.limits.arrows) " arrows each." }
                         }
@@ -298,7 +312,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                 th { "#" } th { "Client" } th { "Server" } th { "File" } th { "Mode" }
                                 th { "Blocks" } th { "Bytes" } th { "Complete" } th { "Retrans." } th { "SHA-256" }
                             }
-                            @for t in &page.transfers {
+                            @for t in page.transfers.iter().take(MAX_TABLE_ROWS) {
                                 tr class=(if t.complete { "" } else { "problem" }) {
                                     td.num { (t.index) } td { (t.client) } td { (t.server) }
                                     td { (t.file) } td { (t.mode) } td.num { (t.blocks) }
@@ -308,6 +322,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                 }
                             }
                         }
+                        (more_rows(page.transfers.len(), "tftp"))
                         @for (t, f) in &tftp_figures {
                             @if let Some(f) = f {
                                 h3 { "Transfer " (t.index) ": " (t.file) }
@@ -326,7 +341,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                 th { "Stream" } th { "#" } th { "Method" } th { "URI" } th { "Status" }
                                 th { "Response bytes" } th { "Frames" } th { "Warnings" }
                             }
-                            @for t in &page.transactions {
+                            @for t in page.transactions.iter().take(MAX_TABLE_ROWS) {
                                 tr class=(if t.warnings.is_empty() { "" } else { "problem" }) {
                                     td.num { (t.stream) } td.num { (t.index) }
                                     td { (t.method.as_deref().unwrap_or("")) }
@@ -342,6 +357,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                 }
                             }
                         }
+                        (more_rows(page.transactions.len(), "http"))
                         @for (h, f) in &http_figures {
                             h3 { (h.ladder.title) }
                             (f)

@@ -1016,3 +1016,46 @@ fn report_pages_load_in_chromium_with_no_console_message_and_no_request() {
         );
     }
 }
+
+#[test]
+fn a_capture_cut_short_draws_what_came_before_and_exits_2() {
+    // cut-mid-record.pcap ends inside frame 11 (its .cut.json); frames 1-10 are UDP 5005 echo
+    // datagrams and the start of the TCP exchange (its .tsv).
+    let out = util::run(&[
+        "ladder",
+        fixture("cut-mid-record.pcap").to_str().unwrap(),
+        "--udp",
+        "127.0.0.1:5005",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        util::stderr(&out).contains("frame 11"),
+        "{}",
+        util::stderr(&out)
+    );
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tsv = std::fs::read_to_string(fixture("cut-mid-record.pcap.tsv")).unwrap();
+    // udp.srcport and udp.dstport are columns 20 and 21 of the tshark dump.
+    let want: Vec<u64> = tsv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.get(19) == Some(&"5005") || f.get(20) == Some(&"5005"))
+                .then(|| f[0].parse().unwrap())
+        })
+        .collect();
+    let got: Vec<u64> = m["arrows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["frame"].as_u64().unwrap())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    let out = util::run(&["report", fixture("cut-mid-record.pcap").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("could not be read to its end"));
+}

@@ -187,10 +187,24 @@ pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
         }
     }
     let ladders = if ladders.is_empty() {
-        // A filter that passed nothing: an empty diagram says so.
+        // A filter that passed nothing, or a capture cut short before the selection's first
+        // packet: an empty diagram says so.
+        let (subject, title) = match &selection {
+            Selection::Stream(n) => (ladder::Subject::TcpStream(*n), format!("TCP stream {n}")),
+            Selection::Tftp(t) => (
+                ladder::Subject::TftpTransfer(*t),
+                format!("TFTP transfer {t}"),
+            ),
+            Selection::Udp(x) => (
+                ladder::Subject::Udp,
+                format!("UDP datagrams to and from {x}"),
+            ),
+            Selection::Filter(f) => (ladder::Subject::Filter, format!("packets matching `{f}`")),
+            Selection::Every => (ladder::Subject::Filter, String::new()),
+        };
         vec![Ladder {
-            subject: ladder::Subject::Filter,
-            title: format!("packets matching `{}`", args.filter.unwrap_or_default()),
+            subject,
+            title,
             columns: Vec::new(),
             arrows: Vec::new(),
             groups: Vec::new(),
