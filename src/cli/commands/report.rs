@@ -81,7 +81,8 @@ pub fn build(
             transfers: &transfers,
         },
     );
-    let stats = stats.finish(rows.clone());
+    // The page lists the streams from `rows`; the statistics need not keep them again.
+    let stats = stats.finish(Default::default());
     Ok(Page::build(Parts {
         file: path.display().to_string(),
         stats,
