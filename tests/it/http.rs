@@ -240,3 +240,69 @@ fn public_http_captures_agree_with_tshark() {
     assert_eq!(compared, 10);
     util::assert_no_mismatch("http vs tshark", &mismatches);
 }
+
+/// `../shared/cases/<name>` when `../shared` is present (tests skip cleanly without it).
+fn shared_case(name: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/cases")
+        .join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: ../shared/cases/{name} is not present");
+        None
+    }
+}
+
+fn warning_kinds(t: &Value) -> Vec<&str> {
+    t["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn folded_header_values_are_unfolded_with_one_space() {
+    let Some(path) = shared_case("http-obs-fold.pcap") else {
+        return;
+    };
+    let got = http_json(&path, &[]);
+    // cases/README.md: RFC 9112 §5.2, one space per fold; the obs-fold warning stays.
+    assert_eq!(got[0]["uri"], "/fold");
+    assert_eq!(got[0]["content_type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        warning_kinds(&got[0]),
+        vec!["obsolete_line_folding", "obsolete_line_folding"]
+    );
+    assert_eq!(got[1]["uri"], "/after");
+    assert!(warning_kinds(&got[1]).is_empty());
+}
+
+#[test]
+fn a_status_line_captured_before_a_snaplen_cut_is_reported() {
+    let Some(path) = shared_case("snaplen-cut-http.pcap") else {
+        return;
+    };
+    let got = http_json(&path, &[]);
+    assert_eq!(got.len(), 2);
+    // cases/README.md: `/big` shows status 200 (its status line was captured).
+    assert_eq!(got[0]["uri"], "/big");
+    assert_eq!(got[0]["status"], 200);
+    assert_eq!(got[0]["content_type"], "application/octet-stream");
+    // Its head was cut (the Content-Length line is incomplete): the body size is unknown, and
+    // the bytes cut off are the response's (tshark's tcp.len per segment minus the 74 bytes
+    // captured: 926 in each of frames 6-8 and 7 in frame 9), neither lost nor junk.
+    assert_eq!(got[0]["response_body_bytes"], Value::Null);
+    assert_eq!(warning_kinds(&got[0]), vec!["not_captured"]);
+    let message = got[0]["warnings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("2785 bytes"), "{message}");
+    assert_eq!(got[0]["response_frame"], 6);
+    assert_eq!(got[0]["response_end_frame"], 9);
+    // The small second transaction is whole and clean.
+    assert_eq!(got[1]["uri"], "/small");
+    assert_eq!(got[1]["status"], 200);
+    assert_eq!(got[1]["response_body_bytes"], 5);
+    assert!(warning_kinds(&got[1]).is_empty(), "{}", got[1]["warnings"]);
+}

@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::extract::{BodyFile, BodyOptions, Encoding};
-use super::framer::{BodyKind, ConversationFramer, Event};
+use super::framer::{BodyKind, ConversationFramer, Event, IssueKind, Missing};
 use super::transaction::{Transaction, text};
 use super::types::{ContentLength, Head, StartLine, TransferCoding, Version};
 use super::warnings::{self, Warning};
@@ -129,6 +129,10 @@ struct Slot {
     response_first_time: Option<Duration>,
     request_keep_close: bool,
     body: Option<BodyFile>,
+    /// Bytes cut off by the snap length, per direction (one warning each at the end).
+    not_captured: [u64; 2],
+    /// The head of that direction was cut short by missing bytes.
+    head_cut: [bool; 2],
 }
 
 /// Per-direction progress.
@@ -212,6 +216,9 @@ impl Conversation {
         }
         let state = &mut self.state;
         let side = state.side_mut(direction);
+        // The frame before this one carried the last byte of a message that ends where this
+        // data begins (one ended by the next status line, after bytes the capture cut off).
+        let before = side.last_data.unwrap_or((frame, ts));
         side.last_data = Some((frame, ts));
         let tx = side.tx;
         if state.options.labels != Labels::Off
@@ -227,17 +234,33 @@ impl Conversation {
             });
         }
         self.framer.feed_events(direction, offset, bytes, &mut |e| {
+            let (frame, ts) = match &e {
+                Event::End { message, .. } if message.end <= offset => before,
+                _ => (frame, ts),
+            };
             state.on_event(direction, e, frame, ts);
         });
     }
 
     /// `len` bytes of `direction` at `offset` were never captured.
     pub fn on_gap(&mut self, direction: Direction, offset: u64, len: u64) {
+        self.on_missing(direction, offset, len, Missing::Lost);
+    }
+
+    /// `len` bytes of `direction` at `offset` were on the wire but cut off by the capture's
+    /// snap length: they count where a length is known (a body), and a head cut short is
+    /// still reported with what was captured of it.
+    pub fn on_not_captured(&mut self, direction: Direction, offset: u64, len: u64) {
+        self.on_missing(direction, offset, len, Missing::NotCaptured);
+    }
+
+    fn on_missing(&mut self, direction: Direction, offset: u64, len: u64, cause: Missing) {
         let state = &mut self.state;
         let (frame, ts) = state.side_mut(direction).last_data.unwrap_or_default();
-        self.framer.gap_events(direction, offset, len, &mut |e| {
-            state.on_event(direction, e, frame, ts);
-        });
+        self.framer
+            .missing_events(direction, offset, len, cause, &mut |e| {
+                state.on_event(direction, e, frame, ts);
+            });
     }
 
     /// `direction` ended at stream `offset` (FIN, RST) in `frame` at `ts`; `None` ends both
@@ -288,7 +311,7 @@ impl Conversation {
             if let Some(slot) = state.slots.pop_front() {
                 state.first_id = state.first_id.saturating_add(1);
                 if state.options.transactions {
-                    out.push(slot.tx);
+                    out.push(slot.into_transaction());
                 }
             }
         }
@@ -301,7 +324,7 @@ impl Conversation {
         let mut out = Vec::new();
         self.take_finished(&mut out);
         if self.state.options.transactions {
-            out.extend(self.state.slots.drain(..).map(|s| s.tx));
+            out.extend(self.state.slots.drain(..).map(Slot::into_transaction));
         }
         out
     }
@@ -315,6 +338,23 @@ impl Conversation {
     /// Forgets the labels found since the last call.
     pub fn clear_labels(&mut self) {
         self.state.labels.clear();
+    }
+}
+
+impl Slot {
+    /// The finished transaction, with the one warning per direction about bytes the snap
+    /// length cut off.
+    fn into_transaction(mut self) -> Transaction {
+        for d in [Direction::ClientToServer, Direction::ServerToClient] {
+            let i = d.index();
+            let (Some(&len), Some(&cut)) = (self.not_captured.get(i), self.head_cut.get(i)) else {
+                continue;
+            };
+            if len > 0 || cut {
+                self.tx.warnings.push(warnings::not_captured(d, len, cut));
+            }
+        }
+        self.tx
     }
 }
 
@@ -370,6 +410,8 @@ impl State {
             response_first_time: None,
             request_keep_close: false,
             body: None,
+            not_captured: [0; 2],
+            head_cut: [false; 2],
         });
         id
     }
@@ -398,11 +440,7 @@ impl State {
     /// way (a message with warnings but no head still becomes a transaction).
     fn warn(&mut self, direction: Direction, w: impl FnOnce() -> Warning) {
         let keep = self.options.transactions;
-        let side = self.side_mut(direction);
-        let target = match side.tx.or(side.last_tx) {
-            Some(id) if side.tx.is_some() || side.begin.is_none() => Some(id),
-            _ => None,
-        };
+        let target = self.target(direction);
         if let Some(slot) = target.and_then(|id| self.slot_mut(id)) {
             if keep {
                 slot.tx.warnings.push(w());
@@ -413,6 +451,16 @@ impl State {
         side.pending_any = true;
         if keep {
             side.pending.push(w());
+        }
+    }
+
+    /// The transaction a finding in `direction` belongs to now: the message being read once
+    /// its head is parsed, the last message between messages, none while a head is read.
+    fn target(&mut self, direction: Direction) -> Option<u64> {
+        let side = self.side_mut(direction);
+        match side.tx.or(side.last_tx) {
+            Some(id) if side.tx.is_some() || side.begin.is_none() => Some(id),
+            _ => None,
         }
     }
 
@@ -442,10 +490,14 @@ impl State {
                 side.tx = None;
             }
             Event::Head {
-                index, head, body, ..
+                index,
+                head,
+                body,
+                cut,
+                ..
             } => match direction {
-                Direction::ClientToServer => self.on_request_head(index, head),
-                Direction::ServerToClient => self.on_response_head(index, head, body),
+                Direction::ClientToServer => self.on_request_head(index, head, cut),
+                Direction::ServerToClient => self.on_response_head(index, head, body, cut),
             },
             Event::Body { data, .. } => {
                 if direction == Direction::ServerToClient {
@@ -459,6 +511,15 @@ impl State {
                 self.on_end_message(direction, message.complete, body_bytes, frame, ts);
             }
             Event::Issue(issue) => {
+                if let IssueKind::NotCaptured { len, .. } = issue.kind
+                    && let Some(slot) = self.target(direction).and_then(|id| self.slot_mut(id))
+                {
+                    // Summed into one warning per transaction and direction.
+                    if let Some(n) = slot.not_captured.get_mut(direction.index()) {
+                        *n = n.saturating_add(len);
+                    }
+                    return;
+                }
                 let make = || warnings::from_issue(direction, &issue);
                 if warnings::concerns_previous_message(&issue.kind) {
                     let last = self.side_mut(direction).last_tx;
@@ -493,7 +554,8 @@ impl State {
         });
     }
 
-    fn on_request_head(&mut self, index: u64, head: &Head<'_>) {
+    /// A request head; `cut` when the capture cut it short (only the lines before the cut).
+    fn on_request_head(&mut self, index: u64, head: &Head<'_>, cut: bool) {
         let StartLine::Request(line) = head.start_line else {
             return;
         };
@@ -519,6 +581,9 @@ impl State {
             return;
         };
         slot.request_started = true;
+        if let Some(c) = slot.head_cut.get_mut(Direction::ClientToServer.index()) {
+            *c = cut;
+        }
         let tx = &mut slot.tx;
         tx.time = Some(begin_ts);
         tx.request_frame = Some(begin_frame);
@@ -530,15 +595,17 @@ impl State {
         tx.method = Some(text(line.method));
         tx.uri = Some(text(line.target));
         tx.version = Some(line.version.to_string());
-        tx.host = head.headers.get("host").map(text);
+        tx.host = head.headers.get_unfolded("host").as_deref().map(text);
         let w = &mut tx.warnings;
         warnings::head(head, Direction::ClientToServer, w);
-        if line.version == Version::HTTP_11 && tx.host.is_none() {
+        // A head cut short may have had its Host after the cut.
+        if line.version == Version::HTTP_11 && tx.host.is_none() && !cut {
             w.push(warnings::missing_host());
         }
     }
 
-    fn on_response_head(&mut self, index: u64, head: &Head<'_>, body: BodyKind) {
+    /// A response head; `cut` when the capture cut it short (only the lines before the cut).
+    fn on_response_head(&mut self, index: u64, head: &Head<'_>, body: BodyKind, cut: bool) {
         let StartLine::Status(line) = head.start_line else {
             return;
         };
@@ -550,8 +617,8 @@ impl State {
             index,
             Some(id),
             || {
-                let media_type = head.headers.get("content-type").map(|ct| {
-                    let ct = text(ct);
+                let media_type = head.headers.get_unfolded("content-type").map(|ct| {
+                    let ct = text(&ct);
                     ct.split(';').next().unwrap_or_default().trim().to_string()
                 });
                 Some(StartSummary::Status {
@@ -581,6 +648,9 @@ impl State {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        if let Some(c) = slot.head_cut.get_mut(Direction::ServerToClient.index()) {
+            *c = cut;
+        }
         let tx = &mut slot.tx;
         tx.status = Some(line.code);
         tx.response_frame = Some(begin_frame);
@@ -594,8 +664,17 @@ impl State {
         tx.warnings.extend(pending);
         tx.reason = Some(text(line.reason));
         tx.response_version = Some(line.version.to_string());
-        tx.content_type = head.headers.get("content-type").map(text);
-        tx.content_encoding = head.headers.get("content-encoding").map(text);
+        // Folded values are read unfolded (RFC 9112 §5.2); the fold itself is warned about.
+        tx.content_type = head
+            .headers
+            .get_unfolded("content-type")
+            .as_deref()
+            .map(text);
+        tx.content_encoding = head
+            .headers
+            .get_unfolded("content-encoding")
+            .as_deref()
+            .map(text);
         if !slot.request_started {
             tx.version = Some(line.version.to_string());
         } else if !slot.request_done {
@@ -608,7 +687,9 @@ impl State {
         } else {
             !head.headers.has_token("connection", "close")
         };
+        // The length fields of a head cut short may have been after the cut.
         if body == BodyKind::UntilClose
+            && !cut
             && keep_alive
             && !slot.request_keep_close
             && head.headers.transfer_coding() == TransferCoding::Absent
@@ -616,8 +697,9 @@ impl State {
         {
             tx.warnings.push(warnings::keep_alive_without_length());
         }
-        let has_body = matches!(body, BodyKind::Chunked | BodyKind::UntilClose)
-            || matches!(body, BodyKind::Length(n) if n > 0);
+        let has_body = !cut
+            && (matches!(body, BodyKind::Chunked | BodyKind::UntilClose)
+                || matches!(body, BodyKind::Length(n) if n > 0));
         if let (Some(opts), true) = (bodies, has_body) {
             let encoding = if opts.decode {
                 tx.content_encoding
@@ -683,7 +765,8 @@ impl State {
                 slot.request_done = true;
                 slot.request_end_time = Some(ts);
                 slot.tx.request_end_frame = Some(frame);
-                slot.tx.request_body_bytes = Some(body_bytes);
+                // After a head cut short, where the body began is not known.
+                slot.tx.request_body_bytes = (!slot.head_cut[0]).then_some(body_bytes);
             }
             Direction::ServerToClient => {
                 if slot.tx.status.is_none() {
@@ -693,7 +776,7 @@ impl State {
                 slot.response_done = true;
                 slot.response_end_time = Some(ts);
                 slot.tx.response_end_frame = Some(frame);
-                slot.tx.response_body_bytes = Some(body_bytes);
+                slot.tx.response_body_bytes = (!slot.head_cut[1]).then_some(body_bytes);
                 if let (Some(req_end), Some(first)) =
                     (slot.request_end_time, slot.response_first_time)
                 {

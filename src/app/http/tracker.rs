@@ -42,6 +42,11 @@ enum Held {
         offset: u64,
         at: At,
     },
+    NotCaptured {
+        direction: Direction,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// The first bytes of a stream while they are too few to tell whether it is HTTP. A stream is
@@ -78,7 +83,8 @@ impl Undecided {
         self.held.push(h);
     }
 
-    /// Direction `d` ended: its bytes so far are all there is.
+    /// Direction `d` ended, or its next bytes were cut off by the snap length: its first bytes
+    /// so far are all there is to classify it.
     fn on_end(&mut self, d: Direction) -> Option<bool> {
         if let Some(v) = self.verdict.get_mut(d.index())
             && *v != Some(Start::Http)
@@ -128,6 +134,11 @@ impl Undecided {
                     offset,
                     at,
                 } => conv.on_end(Some(*direction), *offset, at.frame, at.ts),
+                Held::NotCaptured {
+                    direction,
+                    offset,
+                    len,
+                } => conv.on_not_captured(*direction, *offset, *len),
             }
         }
     }
@@ -141,6 +152,10 @@ enum Arrival<'b> {
         bytes: &'b [u8],
     },
     Gap,
+    NotCaptured {
+        offset: u64,
+        len: u64,
+    },
     End {
         offset: u64,
     },
@@ -238,6 +253,16 @@ impl Tracker {
             }
             // The start cannot be completed across lost bytes.
             Arrival::Gap => Some(false),
+            // Bytes cut off by the snap length: the direction's first bytes are all there is
+            // to classify it by, and the stream goes on after them.
+            Arrival::NotCaptured { offset, len } => {
+                u.hold(Held::NotCaptured {
+                    direction: d,
+                    offset,
+                    len,
+                });
+                u.on_end(d)
+            }
         };
         match verdict {
             None => {}
@@ -288,6 +313,9 @@ impl StreamConsumer for Tracker {
             (Event::Gap { offset, len, .. }, Some(Slot::Http(conv))) => {
                 conv.on_gap(d, offset, len);
             }
+            (Event::NotCaptured { offset, len, .. }, Some(Slot::Http(conv))) => {
+                conv.on_not_captured(d, offset, len);
+            }
             (Event::End { offset, .. }, Some(Slot::Http(conv))) => {
                 conv.on_end(Some(d), offset, at.frame, at.ts);
                 if conv.is_closed() {
@@ -311,6 +339,9 @@ impl StreamConsumer for Tracker {
             }
             (Event::Gap { .. }, Some(Slot::Undecided(_))) => {
                 self.on_undecided(id, d, Arrival::Gap, at);
+            }
+            (Event::NotCaptured { offset, len, .. }, Some(Slot::Undecided(_))) => {
+                self.on_undecided(id, d, Arrival::NotCaptured { offset, len }, at);
             }
             (Event::End { offset, .. }, Some(Slot::Undecided(_))) => {
                 self.on_undecided(id, d, Arrival::End { offset }, at);

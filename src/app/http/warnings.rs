@@ -56,6 +56,8 @@ pub enum WarningKind {
     MissingRequest,
     /// Bytes lost in the capture.
     CaptureGap,
+    /// Bytes on the wire that the capture cut off (snap length): sent, content unknown.
+    NotCaptured,
     /// Bytes that were skipped to find the next response.
     SkippedBytes,
     /// The body could not be written or decoded.
@@ -163,6 +165,33 @@ pub fn body_incomplete() -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
         "the extracted body is incomplete",
+    )
+}
+
+/// `len` bytes of the messages of `direction` were cut off by the capture's snap length;
+/// `head_cut` when that cut the head itself short.
+pub fn not_captured(direction: Direction, len: u64, head_cut: bool) -> Warning {
+    let (kind, message) = not_captured_message(direction, len, head_cut);
+    Warning { kind, message }
+}
+
+fn not_captured_message(direction: Direction, len: u64, head_cut: bool) -> (WarningKind, String) {
+    let what = what(direction);
+    let head = if head_cut {
+        format!(
+            "the {what} head was cut short, so only its start line and the header lines before \
+             the cut are known; "
+        )
+    } else {
+        String::new()
+    };
+    (
+        WarningKind::NotCaptured,
+        format!(
+            "{head}{len} bytes of the {what} were sent but not captured: the capture's snap \
+             length cut the packets (capture again without a small snaplen, e.g. tcpdump -s 0, \
+             to see them)"
+        ),
     )
 }
 
@@ -350,6 +379,7 @@ pub fn from_issue(direction: Direction, issue: &Issue) -> Warning {
             WarningKind::CaptureGap,
             format!("{len} bytes of the {what} were not captured"),
         ),
+        IssueKind::NotCaptured { len, .. } => not_captured_message(direction, *len, false),
         IssueKind::Resynced { skipped } => (
             WarningKind::SkippedBytes,
             format!(
