@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::extract::{BodyFile, BodyOptions, Encoding};
+use super::extract::{Bodies, BodyResult, BodySink, kept_target};
 use super::framer::{BodyKind, ConversationFramer, Event, IssueKind, Missing};
 use super::transaction::{Transaction, text};
 use super::types::{ContentLength, Head, StartLine, TransferCoding, Version};
@@ -59,8 +59,8 @@ pub struct Options {
     pub transactions: bool,
     /// Per-packet labels.
     pub labels: Labels,
-    /// Write response bodies to files (de-chunked, optionally decoded).
-    pub bodies: Option<BodyOptions>,
+    /// Where response bodies go (de-chunked, optionally decoded): files, or a hash.
+    pub bodies: Option<Bodies>,
 }
 
 impl Default for Options {
@@ -128,7 +128,9 @@ struct Slot {
     response_end_time: Option<Duration>,
     response_first_time: Option<Duration>,
     request_keep_close: bool,
-    body: Option<BodyFile>,
+    body: Option<BodySink>,
+    /// The request target, kept to name the body file (only when bodies are kept).
+    target: Option<Vec<u8>>,
     /// Bytes cut off by the snap length, per direction (one warning each at the end).
     not_captured: [u64; 2],
     /// The head of that direction was cut short by missing bytes.
@@ -342,6 +344,30 @@ impl Conversation {
 }
 
 impl Slot {
+    /// Ends the response body's sink (when there is one); `complete` when every byte of the
+    /// body arrived. What stopped it, and a name clash, become warnings.
+    fn finish_body(&mut self, complete: bool) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        let w = &mut self.tx.warnings;
+        match body.finish(complete) {
+            Ok(BodyResult::File(b)) => {
+                if b.clash {
+                    w.push(warnings::body_file_clash(&b.wanted_name, &b.file_name));
+                }
+                if let Some(stop) = &b.stop {
+                    w.push(warnings::body_stopped(stop, &b.file_name));
+                } else if !complete {
+                    w.push(warnings::body_incomplete(&b.file_name));
+                }
+                self.tx.body_file = Some(b);
+            }
+            Ok(BodyResult::Hash(h)) => self.tx.body_hash = Some(h),
+            Err(e) => w.push(warnings::body_file_not_finished(&e)),
+        }
+    }
+
     /// The finished transaction, with the one warning per direction about bytes the snap
     /// length cut off.
     fn into_transaction(mut self) -> Transaction {
@@ -400,6 +426,7 @@ impl State {
                 response_frame: None,
                 response_end_frame: None,
                 body_file: None,
+                body_hash: None,
                 warnings: Vec::new(),
             },
             request_started: false,
@@ -410,6 +437,7 @@ impl State {
             response_first_time: None,
             request_keep_close: false,
             body: None,
+            target: None,
             not_captured: [0; 2],
             head_cut: [false; 2],
         });
@@ -577,6 +605,7 @@ impl State {
             },
         );
         let keep = self.options.transactions;
+        let keep_target = self.options.bodies.is_some();
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
@@ -591,6 +620,9 @@ impl State {
             return;
         }
         slot.request_keep_close = head.headers.has_token("connection", "close");
+        if keep_target {
+            slot.target = Some(kept_target(line.target));
+        }
         tx.warnings.extend(pending);
         tx.method = Some(text(line.method));
         tx.uri = Some(text(line.target));
@@ -700,16 +732,11 @@ impl State {
         let has_body = !cut
             && (matches!(body, BodyKind::Chunked | BodyKind::UntilClose)
                 || matches!(body, BodyKind::Length(n) if n > 0));
-        if let (Some(opts), true) = (bodies, has_body) {
-            let encoding = if opts.decode {
-                tx.content_encoding
-                    .as_deref()
-                    .and_then(Encoding::from_header)
-            } else {
-                None
-            };
-            match BodyFile::create(&opts.dir, stream, id, tx.uri.as_deref(), encoding) {
-                Ok(f) => slot.body = Some(f),
+        if let (Some(bodies), true) = (bodies, has_body) {
+            let target = slot.target.as_deref().unwrap_or_default();
+            let coding = head.headers.get_unfolded("content-encoding");
+            match BodySink::create(&bodies, stream, id, target, coding.as_deref()) {
+                Ok(sink) => slot.body = Some(sink),
                 Err(e) => slot.tx.warnings.push(warnings::body_file_not_created(&e)),
             }
         }
@@ -733,10 +760,11 @@ impl State {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        // The first failure is reported here; the sink stops writing and says so again in its
+        // result, where the file it leaves is named.
         if let Some(body) = slot.body.as_mut()
             && let Err(e) = body.write(data)
         {
-            slot.body = None;
             slot.tx.warnings.push(warnings::body_extraction_stopped(&e));
         }
     }
@@ -783,15 +811,7 @@ impl State {
                     slot.tx.response_time = Some(signed_secs(first, req_end));
                     slot.tx.http_time = Some(signed_secs(ts, req_end));
                 }
-                if let Some(body) = slot.body.take() {
-                    match body.finish() {
-                        Ok(b) => slot.tx.body_file = Some(b),
-                        Err(e) => slot.tx.warnings.push(warnings::body_file_not_finished(&e)),
-                    }
-                    if !complete {
-                        slot.tx.warnings.push(warnings::body_incomplete());
-                    }
-                }
+                slot.finish_body(complete);
             }
         }
     }
@@ -857,11 +877,7 @@ impl State {
             }
             slot.request_done = true;
             slot.response_done = true;
-            if let Some(body) = slot.body.take()
-                && let Ok(b) = body.finish()
-            {
-                slot.tx.body_file = Some(b);
-            }
+            slot.finish_body(false);
         }
     }
 }
@@ -1211,8 +1227,8 @@ mod tests {
 
     #[test]
     fn gzip_chunked_body_is_extracted_decoded_and_hashed() {
-        let dir = std::env::temp_dir().join(format!("pcaplab-http-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let page: Vec<u8> = b"<html>hello, students</html>\n".repeat(50);
         let z = gzip(&page);
         // Chunked in two chunks, with an extension on the first.
@@ -1226,11 +1242,9 @@ mod tests {
         resp.extend_from_slice(format!("\r\n{:x}\r\n", c2.len()).as_bytes());
         resp.extend_from_slice(c2);
         resp.extend_from_slice(b"\r\n0\r\n\r\n");
+        let files = crate::app::http::Files::open(&dir, true, Default::default()).unwrap();
         let options = Options {
-            bodies: Some(BodyOptions {
-                dir: dir.clone(),
-                decode: true,
-            }),
+            bodies: Some(Bodies::Files(files)),
             ..Options::default()
         };
         let mut a = analyzer(options);
@@ -1260,6 +1274,9 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(body.sha256, expected_hash);
+        assert!(body.complete && !body.clash && body.stop.is_none());
+        // The wire bytes are the gzip data, de-chunked.
+        assert_eq!(body.wire, crate::extract::Fingerprint::of(&z));
         let mut on_disk = Vec::new();
         File::open(&body.path)
             .unwrap()
@@ -1267,7 +1284,7 @@ mod tests {
             .unwrap();
         assert_eq!(on_disk, page);
         assert_eq!(txs[0].response_body_bytes, Some(z.len() as u64));
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(txs[0].warnings.is_empty(), "{:?}", txs[0].warnings);
     }
 
     proptest::proptest! {

@@ -137,7 +137,7 @@ pub fn missing_request() -> Warning {
 }
 
 /// The body file could not be created.
-pub fn body_file_not_created(error: &std::io::Error) -> Warning {
+pub fn body_file_not_created(error: &dyn std::fmt::Display) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
         format!("could not create the body file: {error}"),
@@ -145,26 +145,55 @@ pub fn body_file_not_created(error: &std::io::Error) -> Warning {
 }
 
 /// Writing the body file failed part-way.
-pub fn body_extraction_stopped(error: &std::io::Error) -> Warning {
+pub fn body_extraction_stopped(error: &dyn std::fmt::Display) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
         format!("body extraction stopped: {error}"),
     )
 }
 
-/// The body file could not be finished (flushed, or its compressed data ended early).
-pub fn body_file_not_finished(error: &std::io::Error) -> Warning {
+/// The body file could not be finished (given its final name).
+pub fn body_file_not_finished(error: &dyn std::fmt::Display) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
         format!("could not finish the body file: {error}"),
     )
 }
 
-/// The body written is not the whole body.
-pub fn body_incomplete() -> Warning {
+/// The body did not arrive whole: what arrived stays in `file` (a `.part` file).
+pub fn body_incomplete(file: &str) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
-        "the extracted body is incomplete",
+        format!(
+            "the body did not arrive whole, so the file keeps the name {file}: it holds the \
+             bytes that arrived"
+        ),
+    )
+}
+
+/// Writing or decoding the body stopped early (`stop` says why); what was written is in `file`.
+pub fn body_stopped(stop: &crate::extract::Stop, file: &str) -> Warning {
+    let hint = match stop {
+        crate::extract::Stop::Limit { .. } => {
+            " (a limit against compression bombs; raise it with --max-decoded-ratio or \
+             --max-decoded-size)"
+        }
+        _ => "",
+    };
+    Warning::new(
+        WarningKind::BodyExtraction,
+        format!("{stop}{hint}; the bytes written before the stop are in {file}"),
+    )
+}
+
+/// A file named `wanted` existed already in the extraction directory; the body went to `used`.
+pub fn body_file_clash(wanted: &str, used: &str) -> Warning {
+    Warning::new(
+        WarningKind::BodyExtraction,
+        format!(
+            "a file named {wanted} already exists in the extraction directory and was left \
+             alone; the body was written as {used}"
+        ),
     )
 }
 

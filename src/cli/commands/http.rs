@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::app::http::{self, BodyOptions};
+use pcaplab::app::http::{self, Bodies, Files};
+use pcaplab::extract::Limits;
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::args::{FormatArg, InputArgs, parse_size};
 use crate::cli::input;
 
 /// `pcaplab http`.
@@ -20,12 +21,24 @@ pub struct HttpArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Write every response body (de-chunked) inside DIR (created if missing), under safe names.
+    /// Write every response body (de-chunked) inside DIR (created if missing), under safe names
+    /// made from the request target; an existing file or symlink is never overwritten nor
+    /// followed (a taken name gets `-1`, `-2`, …), and a body that did not arrive whole stays
+    /// in a `.part` file.
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
-    /// With `--extract`, decode gzip and deflate bodies (`Content-Encoding`).
+    /// With `--extract`, decode gzip and deflate bodies (`Content-Encoding`; deflate either
+    /// zlib-wrapped or raw).
     #[arg(long, requires = "extract")]
     pub decode: bool,
+    /// With `--decode`: most decoded bytes written per body byte received (a limit against
+    /// compression bombs; at least 1 MiB is always allowed).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().ratio, requires = "decode")]
+    pub max_decoded_ratio: u64,
+    /// With `--decode`: most decoded bytes written per body, whatever the ratio (e.g. `1G`).
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size,
+          requires = "decode")]
+    pub max_decoded_size: u64,
     /// Leave out the header row (table and CSV).
     #[arg(long)]
     pub no_header: bool,
@@ -38,18 +51,24 @@ pub struct HttpArgs {
 /// directory that cannot be created, or a write error.
 pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    if let Some(dir) = &args.extract {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
-    }
+    let bodies = match &args.extract {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+            let limits = Limits {
+                ratio: args.max_decoded_ratio,
+                cap_bytes: args.max_decoded_size,
+                ..Limits::default()
+            };
+            Some(Bodies::Files(Files::open(dir, args.decode, limits)?))
+        }
+        None => None,
+    };
     // Only TCP and HTTP: transactions, no per-packet labels.
     let mut tracker = http::Tracker::new(http::Options {
         transactions: true,
         labels: http::Labels::Off,
-        bodies: args.extract.clone().map(|dir| BodyOptions {
-            dir,
-            decode: args.decode,
-        }),
+        bodies,
     });
     let mut engine = args.input.engine();
     engine.stream_consumer(&mut tracker);
