@@ -40,6 +40,12 @@ use super::types::{ContentLength, Head, StartLine, TransferCoding, Version};
 use super::warnings::{self, Warning};
 use crate::units::{Direction, FrameNumber};
 
+/// Most transactions in flight on one connection (requests waiting for their response, and the
+/// response being read): past it the oldest is reported at once, without its response
+/// ([`WarningKind::InFlightLimit`](super::WarningKind::InFlightLimit)), so that a client
+/// pipelining without end cannot make memory grow. Browsers pipeline a handful.
+pub const MAX_IN_FLIGHT: usize = 256;
+
 /// Which per-packet labels a conversation produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Labels {
@@ -179,6 +185,10 @@ struct State {
     responses: Side,
     labels: Vec<Label>,
     closed: bool,
+    /// Transactions reported before they finished (the in-flight limit), to hand out.
+    early: Vec<Transaction>,
+    /// How many transactions the per-connection in-flight limit reported early.
+    evicted: u64,
 }
 
 impl Conversation {
@@ -199,6 +209,8 @@ impl Conversation {
                 responses: Side::default(),
                 labels: Vec::new(),
                 closed: false,
+                early: Vec::new(),
+                evicted: 0,
             },
         }
     }
@@ -302,9 +314,11 @@ impl Conversation {
     }
 
     /// Moves finished transactions, oldest first, into `out`; a transaction is finished once
-    /// both halves ended (or cannot come any more).
+    /// both halves ended (or cannot come any more), or when the in-flight limit reported it
+    /// early.
     pub fn take_finished(&mut self, out: &mut Vec<Transaction>) {
         let state = &mut self.state;
+        out.append(&mut state.early);
         while let Some(slot) = state.slots.front() {
             let done = (slot.request_done || !slot.request_started) && slot.response_done;
             if !done {
@@ -317,6 +331,39 @@ impl Conversation {
                 }
             }
         }
+    }
+
+    /// Transactions begun and not handed out yet (at most [`MAX_IN_FLIGHT`], plus those
+    /// reported early and not taken yet).
+    pub fn in_flight(&self) -> usize {
+        self.state.slots.len()
+    }
+
+    /// How many transactions [`MAX_IN_FLIGHT`] reported before their response.
+    pub fn evicted(&self) -> u64 {
+        self.state.evicted
+    }
+
+    /// Reports the oldest transaction in flight now, without waiting for the rest of it, with
+    /// the warning `why` (a limit on memory); false when none is in flight.
+    pub fn evict_oldest(&mut self, why: impl FnOnce() -> Warning) -> bool {
+        self.state.evict_oldest(why)
+    }
+
+    /// The earliest frame any transaction not handed out yet (or the message being read in
+    /// either direction) starts at: every transaction this conversation hands out from now on
+    /// starts at this frame or later, or at a frame not seen yet. `None` when nothing is in
+    /// progress.
+    pub fn floor(&self) -> Option<FrameNumber> {
+        let s = &self.state;
+        let front = s
+            .slots
+            .front()
+            .and_then(|slot| slot.tx.request_frame.or(slot.tx.response_frame));
+        let begins = [&s.requests, &s.responses]
+            .into_iter()
+            .filter_map(|side| side.begin.map(|(_, frame, _)| frame));
+        front.into_iter().chain(begins).min()
     }
 
     /// Ends both directions (end of capture at `frame`, `ts`) and returns every remaining
@@ -397,7 +444,27 @@ impl State {
         self.slots.get_mut(i)
     }
 
+    /// Hands out the oldest transaction in flight now, with the warning `why` (see
+    /// [`MAX_IN_FLIGHT`]); its response, if it comes, is not paired (its framing still is).
+    fn evict_oldest(&mut self, why: impl FnOnce() -> Warning) -> bool {
+        let Some(mut slot) = self.slots.pop_front() else {
+            return false;
+        };
+        self.first_id = self.first_id.saturating_add(1);
+        slot.finish_body(false);
+        if self.options.transactions {
+            slot.tx.warnings.push(why());
+            self.early.push(slot.into_transaction());
+        }
+        true
+    }
+
     fn new_slot(&mut self) -> u64 {
+        if self.slots.len() >= MAX_IN_FLIGHT
+            && self.evict_oldest(|| warnings::in_flight_limit(MAX_IN_FLIGHT, true))
+        {
+            self.evicted = self.evicted.saturating_add(1);
+        }
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         self.slots.push_back(Slot {

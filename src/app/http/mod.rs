@@ -22,12 +22,13 @@ pub mod transaction;
 mod types;
 pub mod warnings;
 
+pub use conversation::MAX_IN_FLIGHT;
 pub use conversation::{Conversation, Label, Labels, Options, StartSummary};
 pub use detect::looks_like_http_start;
 pub use extract::{Bodies, BodyHash, ExtractedBody, Files, HashOptions};
 pub use framer::{ConversationFramer, MessageFramer, Role};
 pub use parser::decode_head;
-pub use tracker::Tracker;
+pub use tracker::{Bounds, MAX_IN_FLIGHT_TOTAL, ORDER_WINDOW, Tracker};
 pub use transaction::Transaction;
 pub use types::{
     ChunkLine, ContentLength, Head, Header, HeaderIter, Headers, RequestLine, StartLine,

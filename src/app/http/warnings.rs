@@ -62,6 +62,9 @@ pub enum WarningKind {
     SkippedBytes,
     /// The body could not be written or decoded.
     BodyExtraction,
+    /// Too many requests were waiting for responses: this one was reported before its
+    /// response came (a bound on memory).
+    InFlightLimit,
 }
 
 /// One finding on a transaction, with a sentence that teaches what was wrong.
@@ -133,6 +136,24 @@ pub fn missing_request() -> Warning {
         WarningKind::MissingRequest,
         "response without a request: the request is missing from the capture (or the server \
          spoke first)",
+    )
+}
+
+/// More than `limit` transactions were in flight, on this connection (`per_connection`) or on
+/// all of them together: this one is reported before its response.
+pub fn in_flight_limit(limit: usize, per_connection: bool) -> Warning {
+    let scope = if per_connection {
+        "on this connection"
+    } else {
+        "on all connections together"
+    };
+    Warning::new(
+        WarningKind::InFlightLimit,
+        format!(
+            "more than {limit} requests were waiting for their responses {scope}, so this one \
+             was reported before its response came (pcaplab bounds the transactions it holds); \
+             its response, if it came, is not shown with it"
+        ),
     )
 }
 
