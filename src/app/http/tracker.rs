@@ -856,4 +856,96 @@ mod tests {
         // Too few bytes to tell, then the end: not HTTP.
         assert!(run(&[(C2S, b"GE")]).is_empty());
     }
+
+    /// Feeds one data packet of `stream` (frame `frame`) to `t`.
+    fn feed(t: &mut Tracker<'_>, stream: u64, d: Direction, offset: u64, bytes: &[u8], frame: u64) {
+        let at = At {
+            frame: FrameNumber(frame),
+            ts: Duration::from_millis(frame),
+        };
+        let event = Event::Data {
+            frame: at.frame,
+            offset,
+            bytes,
+        };
+        let stream = StreamId(stream);
+        t.on_event(
+            &StreamEvent {
+                stream,
+                direction: d,
+                event,
+            },
+            at,
+        );
+        t.on_packet_end(stream, at, &StreamTable::default());
+    }
+
+    #[test]
+    fn rows_come_out_in_order_of_their_first_frame_as_soon_as_none_earlier_can_come() {
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut push = |t: Transaction| out.borrow_mut().push((t.stream, t.uri.clone()));
+        let mut t = Tracker::streaming(Options::default(), &mut push);
+        let req = |p: &str| format!("GET {p} HTTP/1.1\r\nHost: h\r\n\r\n").into_bytes();
+        let ok: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        // Stream 0 asks first (frame 1) and is answered last (frame 6).
+        feed(&mut t, 0, C2S, 0, &req("/slow"), 1);
+        feed(&mut t, 1, C2S, 0, &req("/a"), 2);
+        feed(&mut t, 1, S2C, 0, ok, 3);
+        feed(&mut t, 1, C2S, 26, &req("/b"), 4);
+        feed(&mut t, 1, S2C, ok.len() as u64, ok, 5);
+        // /a and /b are final but /slow (frame 1) can still come before them.
+        assert!(out.borrow().is_empty());
+        feed(&mut t, 0, S2C, 0, ok, 6);
+        assert_eq!(
+            *out.borrow(),
+            vec![
+                (0, Some("/slow".into())),
+                (1, Some("/a".into())),
+                (1, Some("/b".into()))
+            ]
+        );
+        // A transaction that nothing precedes goes out at once.
+        feed(&mut t, 1, C2S, 52, &req("/c"), 7);
+        feed(&mut t, 1, S2C, 2 * ok.len() as u64, ok, 8);
+        assert_eq!(out.borrow().len(), 4);
+        t.finish(At::default());
+        assert_eq!(t.bounds().out_of_order, 0);
+    }
+
+    #[test]
+    fn pipelining_beyond_the_in_flight_limit_reports_the_oldest_early() {
+        use crate::app::http::{MAX_IN_FLIGHT, WarningKind};
+        let n = MAX_IN_FLIGHT + 44;
+        let mut requests = Vec::new();
+        let mut responses = Vec::new();
+        for i in 0..n {
+            requests.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+            responses.extend_from_slice(
+                format!("HTTP/1.1 200 R{i}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+            );
+        }
+        let mut t = Tracker::new(Options::default());
+        feed(&mut t, 0, C2S, 0, &requests, 1);
+        // The 44 oldest were reported before any response (held only to keep the order).
+        assert_eq!(t.bounds().peak_window, 44);
+        feed(&mut t, 0, S2C, 0, &responses, 2);
+        t.finish(At::default());
+        let bounds = t.bounds();
+        let txs = t.into_transactions();
+        assert_eq!(txs.len(), n);
+        assert_eq!(bounds.in_flight_per_connection, 44);
+        for (i, tx) in txs.iter().enumerate() {
+            assert_eq!(tx.uri.as_deref(), Some(format!("/{i}").as_str()));
+            let kinds: Vec<_> = tx.warnings.iter().map(|w| w.kind).collect();
+            if i < 44 {
+                // Reported without its response; the response is framed, not paired.
+                assert_eq!(kinds, vec![WarningKind::InFlightLimit], "{i}");
+                assert_eq!(tx.status, None);
+            } else {
+                // Every later response still pairs with its own request.
+                assert!(kinds.is_empty(), "{i}: {kinds:?}");
+                assert_eq!(tx.reason.as_deref(), Some(format!("R{i}").as_str()));
+            }
+        }
+    }
 }
