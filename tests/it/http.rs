@@ -311,6 +311,11 @@ fn a_status_line_captured_before_a_snaplen_cut_is_reported() {
 /// handshake, each `(request, response)` in turn (cut into 1,400-byte segments), and a FIN
 /// each way. Written for these tests; checksums are zero (no tool checks them by default).
 fn http_capture(exchanges: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    http_capture_cut(exchanges, usize::MAX)
+}
+
+/// [`http_capture`] with every frame cut to `snaplen` bytes (the record keeps the wire length).
+fn http_capture_cut(exchanges: &[(Vec<u8>, Vec<u8>)], snaplen: usize) -> Vec<u8> {
     const SYN: u8 = 0x02;
     const FIN: u8 = 0x01;
     const PSH_ACK: u8 = 0x18;
@@ -354,12 +359,12 @@ fn http_capture(exchanges: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
             for v in [
                 (t_us / 1_000_000) as u32,
                 (t_us % 1_000_000) as u32,
-                frame.len() as u32,
+                frame.len().min(snaplen) as u32,
                 frame.len() as u32,
             ] {
                 out.extend_from_slice(&v.to_le_bytes());
             }
-            out.extend_from_slice(&frame);
+            out.extend_from_slice(&frame[..frame.len().min(snaplen)]);
         };
     let (mut c, mut s) = (1000u32, 5000u32);
     packet(&mut out, true, c, 0, SYN, b"");
@@ -396,6 +401,58 @@ fn response(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
     .into_bytes();
     r.extend_from_slice(body);
     r
+}
+
+#[test]
+fn every_transaction_of_a_capture_cut_by_the_snap_length_is_reported() {
+    // Our own fixture for the kind of cases/snaplen-cut-http.pcap: snaplen 128 (74 bytes of
+    // TCP payload), requests with long cookies and responses with long heads, all cut.
+    let cookie = "c".repeat(400);
+    let exchanges: Vec<(Vec<u8>, Vec<u8>)> = (0..3)
+        .map(|i| {
+            let req = format!("GET /page/{i} HTTP/1.1\r\nHost: test\r\nCookie: {cookie}\r\n\r\n");
+            let body = vec![b'x'; 3000];
+            let mut resp = format!(
+                "HTTP/1.1 {} OK\r\nX-Filler: {cookie}\r\nContent-Length: 3000\r\n\r\n",
+                200 + i
+            )
+            .into_bytes();
+            resp.extend_from_slice(&body);
+            (req.into_bytes(), resp)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("cut.pcap");
+    std::fs::write(&capture, http_capture_cut(&exchanges, 128)).unwrap();
+    let got = http_json(&capture, &[]);
+    let seen: Vec<(String, u64)> = got
+        .iter()
+        .map(|t| {
+            (
+                t["uri"].as_str().unwrap_or("-").to_string(),
+                t["status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("/page/0".to_string(), 200),
+            ("/page/1".to_string(), 201),
+            ("/page/2".to_string(), 202)
+        ]
+    );
+    for t in &got {
+        assert_eq!(t["host"], "test");
+        // Only what was cut is warned about, once per direction.
+        let kinds = warning_kinds(t);
+        assert_eq!(
+            kinds,
+            vec!["not_captured", "not_captured"],
+            "{}",
+            t["warnings"]
+        );
+    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -744,11 +744,23 @@ impl State {
         self.next_response = id.saturating_add(1);
         let bodies = self.options.bodies.clone();
         let stream = self.stream;
+        let request_last = self.requests.last_data;
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
         if let Some(c) = slot.head_cut.get_mut(Direction::ServerToClient.index()) {
             *c = cut;
+        }
+        // A request whose head the capture cut short has no known end: the response starting
+        // says it was sent, so it ended with the request's last data before.
+        if slot.request_started
+            && !slot.request_done
+            && slot.head_cut[0]
+            && let Some((frame, ts)) = request_last
+        {
+            slot.request_done = true;
+            slot.request_end_time = Some(ts);
+            slot.tx.request_end_frame = Some(frame);
         }
         let tx = &mut slot.tx;
         tx.status = Some(line.code);
@@ -857,9 +869,11 @@ impl State {
         };
         match direction {
             Direction::ClientToServer => {
+                if !slot.request_done {
+                    slot.request_end_time = Some(ts);
+                    slot.tx.request_end_frame = Some(frame);
+                }
                 slot.request_done = true;
-                slot.request_end_time = Some(ts);
-                slot.tx.request_end_frame = Some(frame);
                 // After a head cut short, where the body began is not known.
                 slot.tx.request_body_bytes = (!slot.head_cut[0]).then_some(body_bytes);
             }

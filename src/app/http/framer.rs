@@ -465,6 +465,8 @@ pub struct MessageFramer {
     previous: Option<BodyKind>,
     /// Used only when the framer is driven alone.
     own_queue: MethodQueue,
+    /// Stream offset of the first byte of the data being fed (a segment's first byte).
+    feed_start: u64,
 }
 
 impl MessageFramer {
@@ -485,6 +487,7 @@ impl MessageFramer {
             current: None,
             previous: None,
             own_queue: MethodQueue::default(),
+            feed_start: 0,
         }
     }
 
@@ -532,6 +535,7 @@ impl MessageFramer {
             data
         };
         let base = self.next_offset;
+        self.feed_start = base;
         self.next_offset = base.saturating_add(data.len() as u64);
         let mut pos = 0usize;
         let mut idle_steps = 0u8;
@@ -714,20 +718,16 @@ impl MessageFramer {
             },
         }));
         self.buf.clear();
-        // A response stays open while the rest of it is skipped: it ends where the next status
-        // line is found (or where the direction ends), and the bytes missing meanwhile are its.
-        self.state = match (body, self.role) {
-            (BodyKind::Tunnel, _) => {
-                self.end(offset.saturating_add(len), false, sink);
-                State::Tunnel
-            }
-            (_, Role::Responses) => State::Junk {
+        // The message stays open while the rest of it is skipped: it ends where the next
+        // message is found (a status line; a request line at the start of a segment) or where
+        // the direction ends, and the bytes missing meanwhile are its.
+        self.state = if body == BodyKind::Tunnel {
+            self.end(offset.saturating_add(len), false, sink);
+            State::Tunnel
+        } else {
+            State::Junk {
                 skipped: 0,
                 cut: true,
-            },
-            (_, Role::Requests) => {
-                self.end(offset.saturating_add(len), false, sink);
-                State::Stopped
             }
         };
         true
@@ -1306,6 +1306,22 @@ impl MessageFramer {
         cut: bool,
         sink: &mut dyn FnMut(Event<'_>),
     ) -> usize {
+        if self.role == Role::Requests {
+            // Only after a cut head: a request line has no fixed prefix to search for, but the
+            // next request after bytes cut off starts a segment of its own.
+            if at == self.feed_start
+                && !chunk.starts_with(b"HTTP/")
+                && super::detect::classify(chunk) == super::detect::Start::Http
+            {
+                self.resynced(at, skipped, cut, sink);
+                return 0;
+            }
+            self.state = State::Junk {
+                skipped: skipped.saturating_add(chunk.len() as u64),
+                cut,
+            };
+            return chunk.len();
+        }
         let carry = std::mem::take(&mut self.buf);
         // A match starting inside the carried bytes.
         for c in 0..carry.len() {
@@ -1976,11 +1992,33 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_request_head_gives_its_request_line_and_stops() {
+    fn a_cut_request_head_gives_its_request_line_and_the_next_request_is_found() {
         let captured: &[u8] = b"GET /big HTTP/1.1\r\nHost: h\r\nCookie: a=b";
         let (t, cuts) = run_cut(Role::Requests, &[Ok(captured), Err(500)]);
         assert_eq!(cuts, vec![true]);
         assert_eq!(t.messages, vec![msg(0, 0, captured.len() + 500, false)]);
+        // Each request cut by the snap length; the next one starts its own segment.
+        let next: &[u8] = b"GET /next HTTP/1.1\r\nHost: h\r\nCookie: c";
+        let (t, cuts) = run_cut(
+            Role::Requests,
+            &[
+                Ok(captured),
+                Err(500),
+                Ok(b"more cookie"),
+                Err(9),
+                Ok(next),
+                Err(400),
+            ],
+        );
+        assert_eq!(cuts, vec![true, true]);
+        let end0 = captured.len() + 500 + 11 + 9;
+        assert_eq!(
+            t.messages,
+            vec![
+                msg(0, 0, end0, false),
+                msg(1, end0, end0 + next.len() + 400, false)
+            ]
+        );
         // Not even the start line: nothing to report but the missing bytes.
         let (t, cuts) = run_cut(Role::Responses, &[Ok(b"HTTP/1.1 2"), Err(500)]);
         assert!(cuts.is_empty() && t.heads.is_empty());
