@@ -91,6 +91,10 @@ pub enum StartSummary {
         target: String,
         /// Version.
         version: Version,
+        /// The `Host` header (escaped text), when sent.
+        host: Option<String>,
+        /// A valid `Content-Length`, when sent.
+        content_length: Option<u64>,
     },
     /// A status line.
     Status {
@@ -102,7 +106,17 @@ pub enum StartSummary {
         reason: String,
         /// Media type of `Content-Type` (without parameters), when sent.
         media_type: Option<String>,
+        /// A valid `Content-Length`, when sent.
+        content_length: Option<u64>,
     },
+}
+
+/// The value of a valid `Content-Length` header.
+fn valid_content_length(head: &Head<'_>) -> Option<u64> {
+    match head.headers.content_length() {
+        ContentLength::Valid(n) => Some(n),
+        _ => None,
+    }
 }
 
 /// What a segment carried: the HTTP annotation of one packet.
@@ -121,6 +135,11 @@ pub struct Label {
     /// The start line of a message starting here, when labels keep start lines and the head
     /// parsed; `None` for continuations and unparseable starts.
     pub start: Option<StartSummary>,
+    /// The messages (their start lines) that ended during the packet this label is shown on:
+    /// where tshark, which reassembles messages, shows them. Set by the tracker on the label of
+    /// each packet it annotates (labels with start lines only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub completed: Vec<StartSummary>,
 }
 
 /// A transaction being built.
@@ -159,6 +178,9 @@ struct Side {
     /// Frame and time of the last data seen.
     last_data: Option<(FrameNumber, Duration)>,
     ended: bool,
+    /// The start line of the message being read (labels with start lines only), to name the
+    /// message again where it ends.
+    summary: Option<StartSummary>,
 }
 
 /// The HTTP analysis of one TCP stream. Keep one per stream whose first bytes are HTTP
@@ -184,6 +206,8 @@ struct State {
     requests: Side,
     responses: Side,
     labels: Vec<Label>,
+    /// Start lines of the messages that ended since the last [`Conversation::drain_completed`].
+    completed: Vec<StartSummary>,
     closed: bool,
     /// Transactions reported before they finished (the in-flight limit), to hand out.
     early: Vec<Transaction>,
@@ -208,6 +232,7 @@ impl Conversation {
                 requests: Side::default(),
                 responses: Side::default(),
                 labels: Vec::new(),
+                completed: Vec::new(),
                 closed: false,
                 early: Vec::new(),
                 evicted: 0,
@@ -245,6 +270,7 @@ impl Conversation {
                 transaction: tx,
                 is_start: false,
                 start: None,
+                completed: Vec::new(),
             });
         }
         self.framer.feed_events(direction, offset, bytes, &mut |e| {
@@ -387,6 +413,12 @@ impl Conversation {
     /// Forgets the labels found since the last call.
     pub fn clear_labels(&mut self) {
         self.state.labels.clear();
+    }
+
+    /// Moves the start lines of the messages that ended since the last call into `out` (labels
+    /// with start lines only).
+    pub fn drain_completed(&mut self, out: &mut Vec<StartSummary>) {
+        out.append(&mut self.state.completed);
     }
 }
 
@@ -639,6 +671,7 @@ impl State {
             Labels::Frames => None,
             Labels::StartLines => start(),
         };
+        self.side_mut(direction).summary.clone_from(&start);
         self.labels.push(Label {
             frame,
             direction,
@@ -646,6 +679,7 @@ impl State {
             transaction,
             is_start: true,
             start,
+            completed: Vec::new(),
         });
     }
 
@@ -668,6 +702,8 @@ impl State {
                     method: text(line.method),
                     target: text(line.target),
                     version: line.version,
+                    host: head.headers.get_unfolded("host").as_deref().map(text),
+                    content_length: valid_content_length(head),
                 })
             },
         );
@@ -725,6 +761,7 @@ impl State {
                     code: line.code,
                     reason: text(line.reason),
                     media_type,
+                    content_length: valid_content_length(head),
                 })
             },
         );
@@ -858,6 +895,10 @@ impl State {
     ) {
         let side = self.side_mut(direction);
         let begin = side.begin.take();
+        if let Some(summary) = side.summary.take() {
+            self.completed.push(summary);
+        }
+        let side = self.side_mut(direction);
         let Some(id) = side.tx.take() else {
             // A message that never got a parsed head: give its warnings a row.
             self.orphan_message(direction, begin);
@@ -1093,6 +1134,7 @@ mod tests {
                 code: 404,
                 reason: "Not Found".into(),
                 media_type: Some("text/html".into()),
+                content_length: Some(2),
             })
         );
     }

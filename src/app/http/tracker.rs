@@ -534,6 +534,19 @@ impl<'o> Tracker<'o> {
     }
 }
 
+/// The label a packet's note shows: the message starting in it, else the first one.
+fn chosen_index(labels: &[Label]) -> Option<usize> {
+    labels
+        .iter()
+        .position(|l| l.is_start)
+        .or((!labels.is_empty()).then_some(0))
+}
+
+fn chosen(labels: &mut [Label]) -> Option<&mut Label> {
+    let i = chosen_index(labels)?;
+    labels.get_mut(i)
+}
+
 /// Fills in the client and server of `txs`.
 fn set_endpoints(txs: &mut [Transaction], endpoints: Option<(Endpoint, Endpoint)>) {
     let Some((client, server)) = endpoints else {
@@ -613,6 +626,13 @@ impl StreamConsumer for Tracker<'_> {
             if keep_labels {
                 conv.drain_labels(&mut self.labels);
                 self.labels.retain(|l| l.frame == at.frame);
+                // The messages that ended during this packet are shown on its label (where
+                // tshark shows a reassembled message).
+                let mut completed = Vec::new();
+                conv.drain_completed(&mut completed);
+                if let Some(label) = chosen(&mut self.labels) {
+                    label.completed = completed;
+                }
             }
         }
         self.enforce_total(stream);
@@ -627,11 +647,8 @@ impl StreamConsumer for Tracker<'_> {
     }
 
     fn note(&self, _stream: StreamId) -> Option<Note<'_>> {
-        self.labels
-            .iter()
-            .find(|l| l.is_start)
-            .or(self.labels.first())
-            .map(Note::Http)
+        let i = chosen_index(&self.labels)?;
+        self.labels.get(i).map(Note::Http)
     }
 
     fn on_stream_end(&mut self, row: &Stream, at: At) {
