@@ -5,6 +5,7 @@ pub mod follow;
 pub mod ladder;
 pub mod order;
 pub mod page;
+pub mod spill;
 pub mod stats;
 pub mod sticky;
 pub mod streams;

@@ -18,7 +18,7 @@ use crate::flow::tcp::{AnalysisFlags, Event, Outcome, Stream, StreamEvent, Strea
 use crate::framing::FramingSpec;
 use crate::units::{FrameNumber, StreamId};
 use crate::view;
-use crate::view::filter::{Annotations, PacketFields, TcpAnalysis, TcpAnnotation, TftpAnnotation};
+use crate::view::filter::{NoteFields, PacketFields};
 
 /// Which diagram a packet belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,10 +119,11 @@ impl Collector {
         };
         if let Selection::Filter(filter) = &self.selection {
             let first = self.first_ts.unwrap_or(packet.frame.timestamp);
-            let annotations = annotations(packet, notes);
-            return filter
-                .matches(&(PacketFields::new(packet, first), &annotations))
-                .then_some(Key::Filter);
+            let fields = (
+                PacketFields::new(packet, first),
+                NoteFields::new(packet, notes),
+            );
+            return filter.matches(&fields).then_some(Key::Filter);
         }
         if let Some(o) = &notes.tcp {
             return wanted_stream(o.stream.0).then_some(Key::Stream(o.stream.0));
@@ -581,81 +582,6 @@ fn icmp_arrow(draft: &mut Draft, arrow: &mut Arrow, e: &icmp::ErrorMessage<'_>) 
             format!("ICMP error about a packet of this conversation: {what}"),
         )),
     }
-}
-
-/// The display filter's view of what the engine knows about a packet (TCP numbers and
-/// analysis, the TFTP decode).
-fn annotations<'a>(packet: &Packet<'a>, notes: &Notes<'a>) -> Annotations<'a> {
-    let tcp = notes.tcp.map(|o| {
-        let a = o.analysis.fields();
-        let has = |f: AnalysisFlags| a.contains(f);
-        let syn_fin = packet
-            .transport()
-            .and_then(|t| match t {
-                TransportSlice::Tcp(t) => Some(u32::from(t.syn()) + u32::from(t.fin())),
-                _ => None,
-            })
-            .unwrap_or(0);
-        let advance = o.len.saturating_add(syn_fin);
-        TcpAnnotation {
-            stream: o.stream,
-            seq: o.relative_seq,
-            ack: o.relative_ack.unwrap_or(0),
-            next_seq: (advance > 0).then(|| o.relative_seq.wrapping_add(advance)),
-            window_size: Some(o.window),
-            analysis: TcpAnalysis {
-                retransmission: has(AnalysisFlags::RETRANSMISSION),
-                fast_retransmission: has(AnalysisFlags::FAST_RETRANSMISSION),
-                spurious_retransmission: has(AnalysisFlags::SPURIOUS_RETRANSMISSION),
-                out_of_order: has(AnalysisFlags::OUT_OF_ORDER),
-                lost_segment: has(AnalysisFlags::LOST_SEGMENT),
-                ack_lost_segment: has(AnalysisFlags::ACK_LOST_SEGMENT),
-                duplicate_ack: has(AnalysisFlags::DUPLICATE_ACK),
-                zero_window: has(AnalysisFlags::ZERO_WINDOW),
-                zero_window_probe: has(AnalysisFlags::ZERO_WINDOW_PROBE),
-                zero_window_probe_ack: has(AnalysisFlags::ZERO_WINDOW_PROBE_ACK),
-                keep_alive: has(AnalysisFlags::KEEP_ALIVE),
-                keep_alive_ack: has(AnalysisFlags::KEEP_ALIVE_ACK),
-                window_update: has(AnalysisFlags::WINDOW_UPDATE),
-                window_full: has(AnalysisFlags::WINDOW_FULL),
-            },
-        }
-    });
-    let tftp = match &notes.app {
-        Some(AppNote::Tftp(c)) => c.packet.as_ref().ok().map(|p| tftp_annotation(p, packet)),
-        _ => None,
-    };
-    Annotations {
-        tcp,
-        tftp,
-        http: &[],
-    }
-}
-
-fn tftp_annotation<'a>(p: &tftp::Packet<'a>, packet: &Packet<'a>) -> TftpAnnotation<'a> {
-    let mut a = TftpAnnotation {
-        bytes: packet.payload(),
-        opcode: p.opcode().to_u16(),
-        ..TftpAnnotation::default()
-    };
-    match p {
-        tftp::Packet::Rrq(r) => {
-            a.source_file = Some(r.file_name);
-            a.mode = Some(r.mode_raw);
-        }
-        tftp::Packet::Wrq(r) => {
-            a.destination_file = Some(r.file_name);
-            a.mode = Some(r.mode_raw);
-        }
-        tftp::Packet::Data(d) => a.block = Some(d.block),
-        tftp::Packet::Ack(k) => a.block = Some(k.block),
-        tftp::Packet::Error(e) => {
-            a.error_code = Some(e.code.to_u16());
-            a.error_message = Some(e.message);
-        }
-        tftp::Packet::Oack(_) => {}
-    }
-    a
 }
 
 /// Which streams [`StreamFacts`] keeps facts about.
