@@ -478,6 +478,11 @@ impl Detector {
             }
         }
         self.seen = offset.saturating_add(bytes.len() as u64);
+        if self.http == Start::Http {
+            // Chosen: the caller replays the probe into HTTP framing; the other candidates
+            // are not needed any more.
+            return;
+        }
         self.text.feed(offset, bytes);
         if self.text.not_text.is_some() {
             self.line = None;

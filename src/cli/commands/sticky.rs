@@ -48,9 +48,14 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     // With an explicit framing, a direction whose bytes contradict it fails the run (exit 1).
     let explicit = args.framing != FramingSpec::Auto;
     let mut failed: Vec<String> = Vec::new();
+    let mut failed_count = 0u64;
     let mut write = |r: sticky::Direction| {
         if explicit && r.failed() {
-            failed.push(format!("stream {} {}", r.stream, arrow(r.direction)));
+            failed_count += 1;
+            // The first few are named here; each one's report says it.
+            if failed.len() < 3 {
+                failed.push(format!("stream {} {}", r.stream, arrow(r.direction)));
+            }
         }
         if write_error.is_none()
             && let Err(e) = writer.push(&r)
@@ -88,18 +93,23 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     if let Some(e) = error {
         return Err(e).context(shown);
     }
-    if !failed.is_empty() {
-        let n = failed.len();
+    if failed_count > 0 {
+        let more = failed_count.saturating_sub(failed.len() as u64);
         let _ = writeln!(
             io::stderr(),
-            "pcaplab: framing {} does not fit {}: {}",
+            "pcaplab: framing {} does not fit {}: {}{}",
             args.framing,
-            if n == 1 {
+            if failed_count == 1 {
                 "1 direction".to_string()
             } else {
-                format!("{n} directions")
+                format!("{failed_count} directions")
             },
-            failed.join(", ")
+            failed.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
         return Ok(Outcome::ChecksFailed);
     }
