@@ -706,3 +706,28 @@ fn follow_marks_lost_bytes_and_bytes_cut_by_the_snap_length_differently() {
     assert!(text.contains("cut by the capture's snap length"), "{text}");
     assert!(!text.contains("never captured"), "{text}");
 }
+
+#[test]
+fn issue_11_bytes_missing_from_the_capture_are_not_the_programs_error() {
+    // midstream-server-first: the capture starts on the server's data (no SYN), so its first
+    // bytes are the end of an earlier response; snaplen-cut-http: payloads cut by snaplen.
+    for name in ["midstream-server-first.pcap", "snaplen-cut-http.pcap"] {
+        let Some(path) = case(name) else {
+            return;
+        };
+        let (code, reports) = sticky(&path, "http");
+        assert_eq!(code, 0, "{name}");
+        let s2c = report(&reports, "server_to_client");
+        assert_eq!(s2c["status"], "incomplete", "{name}: {s2c}");
+        assert!(
+            s2c["issues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["kind"] == "capture"),
+            "{name}: {}",
+            s2c["issues"]
+        );
+        assert_eq!(report(&reports, "client_to_server")["status"], "framed");
+    }
+}

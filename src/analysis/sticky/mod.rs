@@ -203,6 +203,8 @@ struct DirectionFramer {
     issues: Vec<Issue>,
     tried: Vec<Tried>,
     first_bytes: Option<FirstBytes>,
+    /// End of the first whole message framed.
+    first_complete_end: Option<u64>,
     keep_segments: bool,
     finished: bool,
 }
@@ -234,6 +236,7 @@ impl DirectionFramer {
             issues: Vec::new(),
             tried: Vec::new(),
             first_bytes: None,
+            first_complete_end: None,
             keep_segments,
             finished: false,
         };
@@ -440,6 +443,9 @@ impl DirectionFramer {
         self.end(offset, http);
         // A message left incomplete by the end stops where the bytes stopped, not at its end.
         for m in &self.out.messages {
+            if m.complete && self.first_complete_end.is_none() {
+                self.first_complete_end = Some(m.end);
+            }
             if !m.complete && m.end == offset {
                 self.mapper.push_cut_message(m);
             } else {
@@ -454,6 +460,9 @@ impl DirectionFramer {
     /// Hands what the framer emitted to the segment mapper; its issues are blamed on `kind`.
     fn drain(&mut self, kind: IssueKind) {
         for m in &self.out.messages {
+            if m.complete && self.first_complete_end.is_none() {
+                self.first_complete_end = Some(m.end);
+            }
             self.mapper.push_message(m);
         }
         self.issues.extend(self.out.issues.drain(..).map(|i| Issue {
@@ -464,14 +473,43 @@ impl DirectionFramer {
         self.out.clear();
     }
 
-    /// The report; ends the direction first if it is still open.
+    /// Blames the capture, not the program, for the issues it cannot be sure of: those after
+    /// bytes went missing from the capture (a framer resynchronising after a gap), and, when
+    /// the capture started after the direction did (`start_unknown`: its SYN was not seen),
+    /// those before the first whole message (the first bytes may be the end of an earlier one).
+    fn blame(&mut self, start_unknown: bool) {
+        let after_loss = self
+            .issues
+            .iter()
+            .filter(|i| i.kind == IssueKind::Capture)
+            .map(|i| i.offset)
+            .min();
+        let unsure_until = start_unknown.then(|| self.first_complete_end.unwrap_or(u64::MAX));
+        for i in &mut self.issues {
+            if i.kind == IssueKind::Capture {
+                continue;
+            }
+            if unsure_until.is_some_and(|end| i.offset < end) {
+                i.kind = IssueKind::Capture;
+                i.reason
+                    .push_str(" (the capture started after this direction did)");
+            } else if after_loss.is_some_and(|at| i.offset >= at) {
+                i.kind = IssueKind::Capture;
+            }
+        }
+    }
+
+    /// The report; ends the direction first if it is still open. `start_unknown`: the
+    /// capture started after the direction did.
     fn finish(
         mut self: Box<Self>,
         stream: u64,
         end_offset: u64,
+        start_unknown: bool,
         http: &mut SharedHttp,
     ) -> Direction {
         self.on_end(end_offset, EndCause::EndOfCapture, http);
+        self.blame(start_unknown);
         let summary: Summary = if self.keep_segments && self.segments.len() < MAX_LISTED_SEGMENTS {
             let s = self.mapper.finish(&mut self.segments);
             self.segments.truncate(MAX_LISTED_SEGMENTS);
@@ -531,6 +569,9 @@ struct StreamFramers {
     http: SharedHttp,
     end_offsets: [u64; 2],
     ended: [bool; 2],
+    /// Per direction: the capture started after it did (its SYN was not seen); `None` until
+    /// the stream table was asked.
+    start_unknown: Option<[bool; 2]>,
 }
 
 impl StreamFramers {
@@ -541,6 +582,7 @@ impl StreamFramers {
                 .then(|| Box::new(ConversationFramer::new())),
             end_offsets: [0; 2],
             ended: [false; 2],
+            start_unknown: None,
         }
     }
 
@@ -621,8 +663,10 @@ impl StreamFramers {
             dirs: [c2s, s2c],
             mut http,
             end_offsets: [c2s_end, s2c_end],
+            start_unknown,
             ..
         } = self;
+        let [c2s_unknown, s2c_unknown] = start_unknown.unwrap_or_default();
         let framer = |dir: Option<Box<DirectionFramer>>, d| {
             dir.unwrap_or_else(|| {
                 Box::new(DirectionFramer::new(
@@ -633,8 +677,18 @@ impl StreamFramers {
             })
         };
         [
-            framer(c2s, FlowDirection::ClientToServer).finish(stream, c2s_end, &mut http),
-            framer(s2c, FlowDirection::ServerToClient).finish(stream, s2c_end, &mut http),
+            framer(c2s, FlowDirection::ClientToServer).finish(
+                stream,
+                c2s_end,
+                c2s_unknown,
+                &mut http,
+            ),
+            framer(s2c, FlowDirection::ServerToClient).finish(
+                stream,
+                s2c_end,
+                s2c_unknown,
+                &mut http,
+            ),
         ]
     }
 }
@@ -774,9 +828,16 @@ impl StreamConsumer for Sticky<'_> {
         }
     }
 
-    fn on_packet_end(&mut self, stream: StreamId, _at: At, _table: &StreamTable) {
+    fn on_packet_end(&mut self, stream: StreamId, _at: At, table: &StreamTable) {
         if let Some(Slot::Framing(s)) = self.streams.get_mut(&stream) {
             s.end_delivery();
+            if s.start_unknown.is_none()
+                && let Some(row) = table.stream(stream)
+            {
+                // Once per stream: whether the capture saw each direction start.
+                let h = row.handshake;
+                s.start_unknown = Some([h.syn.is_none(), h.syn_ack.is_none()]);
+            }
         }
         // A stream whose two directions have ended is reported now and its state released, so
         // memory follows the connections still open, not the capture's length.
