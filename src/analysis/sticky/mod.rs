@@ -72,7 +72,7 @@ impl Status {
 }
 
 /// Who is to blame for a framing issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
     /// The bytes do not fit the framing: the sending program's error.
