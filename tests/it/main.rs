@@ -16,6 +16,7 @@ mod network;
 mod reference;
 mod regression;
 mod stats;
+mod sticky;
 mod streams;
 mod tcp_analysis;
 mod tftp;
