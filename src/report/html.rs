@@ -274,8 +274,8 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                     td { (handshake_name(r.handshake)) } td { (r.close) }
                                     td.num { (r.packets) } td.num { (r.retransmissions) }
                                     td.num { (r.out_of_order) } td.num { (r.gap_bytes) }
-                                    td { (r.framing) } td.num { (r.coalesced_segments) }
-                                    td.num { (r.split_messages) }
+                                    td { (r.framing) } td.num { (count(r.coalesced_segments)) }
+                                    td.num { (count(r.split_messages)) }
                                 }
                             }
                         }
@@ -292,8 +292,8 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                         (PreEscaped(svg))
                                         figcaption {
                                             "Sticky-packet ruler, " (direction_name(d)) " (framing " (d.framing) "): "
-                                            (d.data_segments) " data segments, " (d.messages) " messages, "
-                                            (d.coalesced_segments) " coalesced segments, " (d.split_messages) " split messages."
+                                            (d.data_segments) " data segments, " (count(d.messages)) " messages, "
+                                            (count(d.coalesced_segments)) " coalesced segments, " (count(d.split_messages)) " split messages."
                                             " Top row: the segments as they came (frame numbers); bottom row: the messages."
                                         }
                                     }
@@ -367,6 +367,11 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
             }
         }
     })
+}
+
+/// A count the sticky analysis may not know (no framing fits the direction).
+fn count(n: Option<u64>) -> String {
+    n.map_or_else(|| "unknown".to_string(), |n| n.to_string())
 }
 
 fn direction_name(d: &sticky::Direction) -> &'static str {
@@ -466,7 +471,7 @@ fn ruler_svg(d: &sticky::Direction) -> io::Result<String> {
                     ])
                     .write_empty()?;
                 if b - a > 24.0 {
-                    text_mid(wr, (a + b) / 2.0, 66.0, &format!("m{}", m + 1))?;
+                    text_mid(wr, (a + b) / 2.0, 66.0, &format!("m{m}"))?;
                 }
             }
             Ok(())

@@ -270,7 +270,8 @@ fn part_name(p: PartKind) -> &'static str {
 /// segment carried several messages or some message came in several segments.
 fn parts(pair: &[sticky::Direction; 2], arrows: &mut [Arrow]) {
     for report in pair {
-        let sticky = report.coalesced_segments > 0 || report.split_messages > 0;
+        let sticky =
+            report.coalesced_segments.unwrap_or(0) > 0 || report.split_messages.unwrap_or(0) > 0;
         for seg in &report.segments {
             if seg.parts.is_empty() {
                 continue;
@@ -282,7 +283,7 @@ fn parts(pair: &[sticky::Direction; 2], arrows: &mut [Arrow]) {
                 .parts
                 .iter()
                 .map(|p| Part {
-                    message: p.message + 1,
+                    message: p.message,
                     part: part_name(p.part),
                     bytes: p.bytes,
                 })
