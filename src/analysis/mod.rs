@@ -2,7 +2,9 @@
 //! structs ([`sticky`], [`follow`], [`stats`], [`streams`]). Nothing here prints.
 
 pub mod follow;
+pub mod ladder;
 pub mod order;
+pub mod page;
 pub mod spill;
 pub mod stats;
 pub mod sticky;

@@ -230,6 +230,21 @@ pub const NOT_APPLICABLE: &[(&str, &str, &str)] = &[
     ("follow", "wide", "follow prints no table"),
     ("follow", "width", "follow prints no table"),
     (
+        "ladder",
+        "no_header",
+        "the ladder draws arrows, not a table",
+    ),
+    (
+        "ladder",
+        "time_format",
+        "--time-format chooses how packet tables (packets, show) show times",
+    ),
+    (
+        "ladder",
+        "wide",
+        "the ladder fits the width it is given: set it with --width",
+    ),
+    (
         "grade",
         "no_header",
         "the grade table always names its columns; use --format json for data",
@@ -279,7 +294,7 @@ pub struct InputArgs {
 }
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => s.split_at(i),
         None => (s, ""),
@@ -305,12 +320,17 @@ fn parse_size(s: &str) -> Result<u64, String> {
 impl InputArgs {
     /// An engine with the TCP reassembly memory limits of these options and no consumer yet.
     pub fn engine<'c>(&self) -> pcaplab::engine::Engine<'c> {
+        pcaplab::engine::Engine::new(self.table_limits())
+    }
+
+    /// The TCP reassembly memory limits of these options.
+    pub fn table_limits(&self) -> pcaplab::flow::tcp::TableLimits {
         let mut limits = pcaplab::flow::tcp::TableLimits::default();
         limits.reassembly.direction_cap = self.max_buffer_per_direction;
         limits.global_budget = self.max_buffer_total;
         limits.idle_timeout = std::time::Duration::from_secs(self.tcp_idle_timeout);
         limits.max_flows = self.max_flows.max(1);
-        pcaplab::engine::Engine::new(limits)
+        limits
     }
 
     /// TFTP tracker settings: the server ports of these options (69 always).

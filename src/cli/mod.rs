@@ -49,6 +49,10 @@ pub enum Command {
     Http(commands::http::HttpArgs),
     /// Protocol hierarchy by OSI layer, endpoints, conversations, rates.
     Stats(commands::stats::StatsArgs),
+    /// The ladder diagram of a TCP stream, UDP conversation or TFTP transfer (text or SVG).
+    Ladder(commands::ladder::LadderArgs),
+    /// One self-contained HTML page about a capture: statistics, ladders, warnings.
+    Report(commands::report::ReportArgs),
     /// Grade captures of student programs against a TOML rubric.
     Grade(commands::grade::GradeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
@@ -70,7 +74,8 @@ impl Command {
             Command::Http(a) => Some(&a.output),
             Command::Stats(a) => Some(&a.output),
             Command::Grade(a) => Some(&a.output),
-            Command::Completions(_) | Command::Man(_) => None,
+            Command::Ladder(a) => Some(&a.output),
+            Command::Report(_) | Command::Completions(_) | Command::Man(_) => None,
         }
     }
 }

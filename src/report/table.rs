@@ -318,6 +318,12 @@ impl<'o, W: Write> TableWriter<'o, W> {
         self.out.flush()
     }
 
+    /// The output, to write lines between rows once the table has chosen its widths (before
+    /// that, rows are held and would come after such lines).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Writes what is still held and gives the output back.
     ///
     /// # Errors
@@ -510,14 +516,23 @@ impl<'o, W: Write> TableWriter<'o, W> {
     ///
     /// # Errors
     /// When writing fails.
-    pub fn finish_or(mut self, note: &str) -> io::Result<()> {
+    pub fn finish_or(self, note: &str) -> io::Result<()> {
+        self.finish_into(note).map(|_| ())
+    }
+
+    /// [`finish_or`](Self::finish_or), giving the output back for lines after the table.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish_into(mut self, note: &str) -> io::Result<W> {
         if self.rows == 0 && !note.is_empty() {
-            return writeln!(self.out, "{}{}", self.indent, text::escape(note));
+            writeln!(self.out, "{}{}", self.indent, text::escape(note))?;
+            return Ok(self.out);
         }
         if self.layout.is_none() {
             self.start()?;
         }
-        Ok(())
+        Ok(self.out)
     }
 }
 
@@ -570,6 +585,14 @@ impl<'o, W: Write> ChunkedTable<'o, W> {
     /// When writing fails.
     pub fn finish_or(self, note: &str) -> io::Result<()> {
         self.0.finish_or(note)
+    }
+
+    /// [`finish_or`](Self::finish_or), giving the output back for lines after the table.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish_into(self, note: &str) -> io::Result<&'o mut W> {
+        self.0.finish_into(note)
     }
 }
 

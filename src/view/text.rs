@@ -69,6 +69,25 @@ pub fn push_escaped_keep_lines(out: &mut String, s: &str) {
     }
 }
 
+/// Appends `s` escaped (line breaks and tabs kept when `keep_lines`) and returns how many
+/// characters were escaped, not counting kept line breaks nor an escaped LF or tab (for a
+/// caller that tells text from binary by it).
+pub fn push_escaped_counting(out: &mut String, s: &str, keep_lines: bool) -> usize {
+    let mut escapes = 0;
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' if keep_lines => out.push(c),
+            '\n' | '\t' => push_char(out, c),
+            c if is_unsafe(c) => {
+                push_char(out, c);
+                escapes += 1;
+            }
+            c => out.push(c),
+        }
+    }
+    escapes
+}
+
 fn push_char(out: &mut String, c: char) {
     match c {
         '\n' => out.push_str("\\n"),
