@@ -3,7 +3,7 @@
 //!
 //! Text is shown as text: UTF-8 as the characters it encodes (Chinese chat lines stay
 //! readable); only what could disturb the terminal is escaped — control characters (C0 but tab
-//! and LF, DEL, C1: `\x1b`, `\r`, `\u{0085}`), the invisible bidi and direction marks
+//! and LF, DEL, C1: `\x1b`, `\r`, `\u{85}`), the invisible bidi and direction marks
 //! (U+202A–U+202E, U+2066–U+2069, U+200E/F: `\u{202e}`), and bytes that are not UTF-8
 //! (`\xff`), all by [`crate::view::text`]. A segment that is mostly such bytes is shown as a hex dump instead. FIN and RST
 //! are marked where they happen with who sent them; bytes lost before the capture point and

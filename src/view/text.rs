@@ -97,7 +97,7 @@ fn push_char(out: &mut String, c: char) {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
         c if is_unsafe(c) => {
-            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
         c => out.push(c),
     }
@@ -188,14 +188,14 @@ mod tests {
         );
         assert_eq!(escape("\u{1b}[31mred\u{7}"), "\\x1b[31mred\\x07");
         assert_eq!(escape("a\nb\tc\rd\u{7f}"), "a\\nb\\tc\\rd\\x7f");
-        assert_eq!(escape("\u{9b}31m"), "\\u{009b}31m");
+        assert_eq!(escape("\u{9b}31m"), "\\u{9b}31m");
         for c in [
             '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
             '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}',
         ] {
             let s = format!("x{c}y");
             let e = escape(&s);
-            assert_eq!(e, format!("x\\u{{{:04x}}}y", c as u32));
+            assert_eq!(e, format!("x\\u{{{:x}}}y", c as u32));
             assert!(!needs_escape(&e), "{e}");
         }
         // Escaping twice changes nothing.
