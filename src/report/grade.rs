@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Terminal;
-use super::table::{Cell, Color, Column, Spec, Step, TableWriter};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter, write_prose};
 use crate::grade::Verdict;
 use crate::view::text::Escaped;
 
@@ -81,13 +81,13 @@ fn table<W: Write>(out: &mut W, term: Terminal, verdicts: &[Verdict]) -> io::Res
     t.finish()?;
     for v in verdicts {
         for c in v.checks.iter().filter(|c| !c.passed) {
-            writeln!(
-                out,
+            let line = format!(
                 "{}: {} failed: {}",
                 Escaped(&v.capture),
                 Escaped(&c.id),
                 Escaped(&c.message)
-            )?;
+            );
+            write_prose(out, term, &line)?;
         }
     }
     Ok(())

@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use super::table::{CHUNK_ROWS, Cell, Color, Column, Spec, Step, TableWriter, cell};
+use super::table::{CHUNK_ROWS, Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::app::http::Transaction;
 use crate::view::text::{Escaped, escape};
@@ -259,12 +259,13 @@ impl<'o, W: Write> Writer<'o, W> {
     /// Prints the lines under the chunk just written (its rows are out once the table chose
     /// its widths, at the first chunk's end).
     fn flush_chunk(&mut self) -> io::Result<()> {
+        let term = self.term;
         let Sink::Table { table, notes } = &mut self.sink else {
             return Ok(());
         };
         let out = table.get_mut();
         for line in notes.drain(..) {
-            writeln!(out, "{line}")?;
+            write_prose(*out, term, &line)?;
         }
         Ok(())
     }
@@ -282,7 +283,7 @@ impl<'o, W: Write> Writer<'o, W> {
             Sink::Table { table, notes } => {
                 let out = table.finish_into("no HTTP transactions found")?;
                 for line in notes {
-                    writeln!(out, "{line}")?;
+                    write_prose(out, self.term, &line)?;
                 }
                 out.flush()
             }

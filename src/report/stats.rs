@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::streams::handshake_name;
-use super::table::{Column, Spec, Step, TableWriter, cell};
+use super::table::{Column, Spec, Step, TableWriter, cell, write_prose};
 
 const PROTOCOLS: Spec<'static> = Spec {
     name: "protocol hierarchy",
@@ -92,8 +92,7 @@ pub fn write<W: Write>(
         Format::Csv => return write_csv(out, s, header),
         Format::Table => {}
     }
-    writeln!(
-        out,
+    let line = format!(
         "{} packets, {} bytes, {:.6} s, {} malformed{}",
         s.packets,
         s.bytes,
@@ -105,7 +104,8 @@ pub fn write<W: Write>(
                 s.bits_per_second.unwrap_or(0.0)
             ))
             .unwrap_or_default()
-    )?;
+    );
+    write_prose(out, term, &line)?;
     writeln!(out, "\nProtocol hierarchy")?;
     let mut t = TableWriter::new(&mut *out, PROTOCOLS, term, header);
     for p in &s.protocols {

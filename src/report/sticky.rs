@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 
 use super::follow::escape_line;
-use super::table::{Cell, Color, Column, Spec, Step, TableWriter, cell};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::analysis::sticky::{Direction, IssueKind, Status};
 use crate::flow::Direction as FlowDirection;
@@ -329,21 +329,21 @@ impl<'o, W: Write> Writer<'o, W> {
     /// One direction's section of the table form.
     fn details(&mut self, r: &Direction) -> io::Result<()> {
         let (out, term, header) = (&mut *self.out, self.term, self.header);
-        writeln!(out, "{}", Self::heading(r))?;
+        write_prose(out, term, &Self::heading(r))?;
         for issue in &r.issues {
             let what = match issue.kind {
                 IssueKind::Mismatch => "error",
                 IssueKind::Capture => "capture problem",
             };
-            writeln!(
-                out,
+            let line = format!(
                 "  {what} at offset {}: {}",
                 grouped(issue.offset),
                 escape_line(issue.reason.as_bytes())
-            )?;
+            );
+            write_prose(out, term, &line)?;
         }
         if r.status == Status::Unknown && r.auto {
-            unknown_details(out, r)?;
+            unknown_details(out, r, term)?;
         }
         if let Some(width) = term.width.filter(|_| r.status != Status::Unknown) {
             // "  segments  " (12 columns) and one column past the last byte.
@@ -373,12 +373,12 @@ impl<'o, W: Write> Writer<'o, W> {
         }
         let out = table.finish_into("")?;
         if r.unlisted_segments > 0 {
-            writeln!(
-                out,
+            let line = format!(
                 "  … and {} more data segments, counted but not listed (the listing keeps the first {} of a direction)",
                 grouped(r.unlisted_segments),
                 grouped(crate::analysis::sticky::MAX_LISTED_SEGMENTS as u64)
-            )?;
+            );
+            write_prose(out, term, &line)?;
         }
         writeln!(out)
     }
@@ -423,15 +423,17 @@ impl<'o, W: Write> Writer<'o, W> {
             ])?;
         }
         let out = summary.finish_into("")?;
-        writeln!(out, "\n{RECV_NOTE}")
+        writeln!(out)?;
+        write_paragraph(out, term, RECV_NOTE.split('\n'))
     }
 }
 
 /// Why no framing fits: the framings tried, the first bytes, the fix.
-fn unknown_details<W: Write>(out: &mut W, r: &Direction) -> io::Result<()> {
+fn unknown_details<W: Write>(out: &mut W, r: &Direction, term: Terminal) -> io::Result<()> {
     if let Some(first) = &r.first_bytes {
-        writeln!(out, "  first bytes as text: {}", escape_line(&first.bytes))?;
-        writeln!(out, "  first bytes in hex:  {}", first.hex)?;
+        let text = format!("  first bytes as text: {}", escape_line(&first.bytes));
+        write_prose(out, term, &text)?;
+        write_prose(out, term, &format!("  first bytes in hex:  {}", first.hex))?;
     }
     if !r.tried.is_empty() {
         writeln!(out, "  framings tried:")?;
@@ -441,25 +443,50 @@ fn unknown_details<W: Write>(out: &mut W, r: &Direction) -> io::Result<()> {
                 others.push(t.framing.as_str());
                 continue;
             }
-            writeln!(
-                out,
-                "    {:<6} {}",
-                t.framing,
-                escape_line(t.reason.as_bytes())
-            )?;
+            let line = format!("    {:<6} {}", t.framing, escape_line(t.reason.as_bytes()));
+            write_prose(out, term, &line)?;
         }
         if !others.is_empty() {
-            writeln!(
-                out,
+            let line = format!(
                 "    (also tried little-endian and inclusive lengths: {} more, none fits; each: --format json)",
                 others.len()
-            )?;
+            );
+            write_prose(out, term, &line)?;
         }
     }
-    for line in FIX {
-        writeln!(out, "  {line}")?;
+    write_paragraph(out, term, FIX.iter().map(|l| format!("  {l}")))
+}
+
+/// Lines laid out by hand (for a pipe): as they are when they fit the terminal, else joined and
+/// wrapped at its width.
+fn write_paragraph<W: Write, S: AsRef<str>>(
+    out: &mut W,
+    term: Terminal,
+    lines: impl Iterator<Item = S> + Clone,
+) -> io::Result<()> {
+    let fits = match (term.wide, term.width) {
+        (false, Some(w)) => lines
+            .clone()
+            .all(|l| unicode_width::UnicodeWidthStr::width(l.as_ref()) <= usize::from(w)),
+        _ => true,
+    };
+    if fits {
+        for l in lines {
+            writeln!(out, "{}", l.as_ref())?;
+        }
+        return Ok(());
     }
-    Ok(())
+    let mut joined = String::new();
+    for (i, l) in lines.enumerate() {
+        let l = l.as_ref();
+        if i == 0 {
+            joined.push_str(l);
+        } else {
+            joined.push(' ');
+            joined.push_str(l.trim_start());
+        }
+    }
+    write_prose(out, term, &joined)
 }
 
 /// Writes the reports in `format` (see [`Writer`]).

@@ -596,6 +596,44 @@ impl<'o, W: Write> ChunkedTable<'o, W> {
     }
 }
 
+/// Writes a line of prose (a note under a table, a heading): as it is without a width or with
+/// `--wide`, else wrapped between words at the terminal's width, the continuation lines
+/// indented under the first line's text. A word wider than the terminal is never cut.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_prose<W: Write + ?Sized>(out: &mut W, term: Terminal, line: &str) -> io::Result<()> {
+    let limit = match (term.wide, term.width) {
+        (false, Some(w)) if w > 0 => usize::from(w),
+        _ => return writeln!(out, "{line}"),
+    };
+    if line.width() <= limit {
+        return writeln!(out, "{line}");
+    }
+    let lead = line.len() - line.trim_start().len();
+    let indent = format!("{}    ", line.get(..lead).unwrap_or_default());
+    let mut current = line.get(..lead).unwrap_or_default().to_string();
+    let mut used = current.width();
+    let mut empty = true;
+    for word in line.trim_start().split(' ') {
+        let w = word.width();
+        if !empty && used + 1 + w > limit {
+            writeln!(out, "{}", current.trim_end())?;
+            current.clone_from(&indent);
+            used = indent.width();
+            empty = true;
+        }
+        if !empty {
+            current.push(' ');
+            used += 1;
+        }
+        current.push_str(word);
+        used += w;
+        empty = false;
+    }
+    writeln!(out, "{}", current.trim_end())
+}
+
 /// Gives the text columns what the line has left, cutting the widest first, down to their
 /// minimum; the atoms keep their width.
 fn fit_text(layout: &mut Layout, columns: &[Column<'_>], limit: usize) {
@@ -841,6 +879,21 @@ mod tests {
         assert_eq!(cut("日本語テキスト", 7), "日本語…");
         assert_eq!(cut("abc", 3), "abc");
         assert_eq!(join_and(&["a", "b", "c"]), "a, b and c");
+    }
+
+    #[test]
+    fn prose_wraps_between_words_at_the_width() {
+        let mut out = Vec::new();
+        let line = "  error at offset 4: the length prefix reads 1,836,279,600 bytes";
+        write_prose(&mut out, term(Some(30)), line).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "  error at offset 4: the\n      length prefix reads\n      1,836,279,600 bytes\n"
+        );
+        let mut out = Vec::new();
+        write_prose(&mut out, term(None), line).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), format!("{line}\n"));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::table::{ChunkedTable, Color, cell};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
 use super::{Format, Terminal, write_records};
 use crate::app::tftp::{Transfer, TransferDirection};
+use crate::view::text::{Escaped, escape};
 
 const HEADER: [&str; 17] = [
     "client",
@@ -26,6 +27,42 @@ const HEADER: [&str; 17] = [
     "warnings",
 ];
 
+const TABLE_COLUMNS: [Column<'static>; 15] = [
+    Column::number("#"),
+    Column::atom("Client"),
+    Column::atom("Server"),
+    Column::atom("Dir"),
+    Column::text("File", 8),
+    Column::atom("Mode"),
+    Column::number("Blksize"),
+    Column::number("Blocks"),
+    Column::number("Bytes"),
+    Column::atom("Complete"),
+    Column::number("Retrans"),
+    Column::number("Dup ACK"),
+    Column::number("Missing"),
+    Column::number("Time s"),
+    Column::atom("SHA-256"),
+];
+
+/// The transfers table; the file name is cut with `…` first, then a narrow terminal leaves
+/// out, in this order: the SHA-256 prefix, the mode, the duration, the block size, the block
+/// count, the duplicate ACKs, the direction, the retransmissions.
+const TABLE_SPEC: Spec<'static> = Spec {
+    name: "tftp",
+    columns: &TABLE_COLUMNS,
+    steps: &[
+        Step::Drop(14),
+        Step::Drop(5),
+        Step::Drop(13),
+        Step::Drop(6),
+        Step::Drop(7),
+        Step::Drop(11),
+        Step::Drop(3),
+        Step::Drop(10),
+    ],
+};
+
 fn direction(t: &Transfer) -> &'static str {
     match t.direction {
         TransferDirection::Read => "read",
@@ -45,13 +82,13 @@ fn csv_row(t: &Transfer) -> Vec<String> {
         t.client.to_string(),
         t.server.to_string(),
         direction(t).to_string(),
-        t.file.clone(),
-        t.mode.clone(),
+        escape(&t.file).into_owned(),
+        escape(&t.mode).into_owned(),
         t.block_size.to_string(),
         t.blocks.to_string(),
         t.bytes.to_string(),
         t.complete.to_string(),
-        error_text(t),
+        escape(&error_text(t)).into_owned(),
         t.retransmitted_blocks.to_string(),
         t.duplicate_acks.to_string(),
         t.missing_blocks.to_string(),
@@ -60,11 +97,14 @@ fn csv_row(t: &Transfer) -> Vec<String> {
             .map(|v| format!("{v:.0}"))
             .unwrap_or_default(),
         t.sha256.clone().unwrap_or_default(),
-        t.warnings
-            .iter()
-            .map(|w| w.message.clone())
-            .collect::<Vec<_>>()
-            .join("; "),
+        escape(
+            &t.warnings
+                .iter()
+                .map(|w| w.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .into_owned(),
     ]
 }
 
@@ -85,20 +125,12 @@ pub fn write<W: Write>(
     if transfers.is_empty() {
         return writeln!(out, "no TFTP transfers found");
     }
-    let mut table = ChunkedTable::new(
-        out,
-        &[
-            "#", "Client", "Server", "Dir", "File", "Mode", "Blksize", "Blocks", "Bytes",
-            "Complete", "Retrans", "Dup ACK", "Missing", "Time s", "SHA-256",
-        ],
-        term,
-        header,
-    );
+    let mut table = TableWriter::new(&mut *out, TABLE_SPEC, term, header);
     for t in transfers {
         let ok = if t.complete { "yes" } else { "no" };
         let color = Some(if t.complete { Color::Green } else { Color::Red });
         table.add_row(vec![
-            cell(t.index, None, term),
+            Cell::new(t.index),
             cell(t.client, None, term),
             cell(t.server, None, term),
             cell(direction(t), None, term),
@@ -124,28 +156,38 @@ pub fn write<W: Write>(
     table.finish()?;
     for t in transfers {
         if let Some(e) = &t.error {
-            writeln!(
-                out,
+            let line = format!(
                 "transfer {}: ERROR {} ({}) from {:?}: {}",
-                t.index, e.code, e.meaning, e.from, e.message
-            )?;
+                t.index,
+                e.code,
+                e.meaning,
+                e.from,
+                Escaped(&e.message)
+            );
+            write_prose(out, term, &line)?;
         }
         for w in &t.warnings {
             let at = w.frame.map(|f| format!(" (frame {f})")).unwrap_or_default();
-            writeln!(out, "transfer {}: warning{at}: {}", t.index, w.message)?;
+            let line = format!("transfer {}: warning{at}: {}", t.index, Escaped(&w.message));
+            write_prose(out, term, &line)?;
         }
         if let Some(x) = &t.extracted {
-            writeln!(
-                out,
+            let line = format!(
                 "transfer {}: extracted {} ({} bytes, sha256 {}){}",
                 t.index,
-                x.path,
+                Escaped(&x.path),
                 x.size,
                 x.sha256,
                 if x.complete { "" } else { ", incomplete" }
-            )?;
+            );
+            write_prose(out, term, &line)?;
             for change in &x.name_changes {
-                writeln!(out, "transfer {}: file name made safe: {change}", t.index)?;
+                let line = format!(
+                    "transfer {}: file name made safe: {}",
+                    t.index,
+                    Escaped(&change.to_string())
+                );
+                write_prose(out, term, &line)?;
             }
         }
     }
