@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::table::{CHUNK_ROWS, Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
+use super::time::{Clock, TimeFormat};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::app::http::Transaction;
 use crate::view::text::{Escaped, escape};
@@ -36,7 +37,7 @@ const HEADER: [&str; 17] = [
 
 const TABLE_COLUMNS: [Column<'static>; 13] = [
     Column::number("Stream"),
-    Column::number("Time s"),
+    Column::number("Time"),
     Column::atom("Client"),
     Column::atom("Server"),
     Column::atom("Method"),
@@ -110,7 +111,7 @@ fn csv_row(t: &Transaction) -> Vec<String> {
 }
 
 /// The table cells of one transaction; times relative to `first`.
-fn table_row(t: &Transaction, first: Duration, term: Terminal) -> Vec<Cell> {
+fn table_row(t: &Transaction, first: Duration, term: Terminal, clock: &mut Clock) -> Vec<Cell> {
     let status_color = t.status.map(|s| match s {
         200..=299 => Color::Green,
         300..=399 => Color::Cyan,
@@ -123,14 +124,14 @@ fn table_row(t: &Transaction, first: Duration, term: Terminal) -> Vec<Cell> {
     };
     vec![
         Cell::new(t.stream),
-        cell(
-            t.time.map_or_else(
-                || "-".into(),
-                |d| format!("{:.6}", d.saturating_sub(first).as_secs_f64()),
-            ),
-            None,
-            term,
-        ),
+        Cell::new(t.time.map_or_else(
+            || "-".into(),
+            |d| {
+                clock.set_first(first);
+                // Transaction times are kept to the microsecond.
+                clock.text(d, 6)
+            },
+        )),
         cell(t.client, None, term),
         cell(t.server, None, term),
         cell(t.method.as_deref().unwrap_or("-"), None, term),
@@ -203,6 +204,7 @@ pub struct Writer<'o, W: Write> {
     sink: Sink<'o, W>,
     term: Terminal,
     rows: u64,
+    clock: Clock,
 }
 
 impl<'o, W: Write> Writer<'o, W> {
@@ -230,7 +232,15 @@ impl<'o, W: Write> Writer<'o, W> {
             sink,
             term,
             rows: 0,
+            clock: Clock::new(TimeFormat::Relative),
         })
+    }
+
+    /// How the table shows each transaction's time (`-t`; default seconds since the capture's
+    /// first packet; `d`/`dd` since the previous transaction).
+    pub fn time_format(mut self, format: TimeFormat) -> Self {
+        self.clock = Clock::new(format);
+        self
     }
 
     /// Writes one transaction; the table shows its time relative to `first` (the capture's
@@ -246,7 +256,7 @@ impl<'o, W: Write> Writer<'o, W> {
             Sink::Ndjson(w) => write_ndjson(w, t),
             Sink::Csv(w) => w.write_record(csv_row(t)).map_err(super::csv_error),
             Sink::Table { table, notes: n } => {
-                table.add_row(table_row(t, first, term))?;
+                table.add_row(table_row(t, first, term, &mut self.clock))?;
                 notes(t, n);
                 if table.rows().is_multiple_of(CHUNK_ROWS as u64) {
                     self.flush_chunk()?;

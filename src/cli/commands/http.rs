@@ -55,6 +55,11 @@ pub struct HttpArgs {
 /// directory that cannot be created, or a write error.
 pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    if args.output.time_format.is_some() && args.format != FormatArg::Table {
+        anyhow::bail!(
+            "http: --time-format/-t chooses how the table shows times; CSV and JSON carry `time` (seconds since the epoch)"
+        );
+    }
     let filter = args.output.packet_filter("http")?;
     let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
         filter
@@ -79,7 +84,8 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     // soon as it is final and no earlier one can still come (in order of its first frame).
     let mut out = BufWriter::new(io::stdout().lock());
     let mut writer =
-        report::http::Writer::new(&mut out, args.format.into(), term, !args.output.no_header)?;
+        report::http::Writer::new(&mut out, args.format.into(), term, !args.output.no_header)?
+            .time_format(args.output.time_format());
     let first = Rc::new(Cell::new(None));
     let mut write_error = None;
     let mut written = 0u64;
