@@ -2,7 +2,11 @@
 //! structs ([`sticky`], [`follow`], [`stats`], [`streams`]). Nothing here prints.
 
 pub mod follow;
+pub mod follow_udp;
+pub mod icmp;
+pub mod lru;
 pub mod order;
 pub mod stats;
 pub mod sticky;
 pub mod streams;
+pub mod udp;

@@ -4,13 +4,14 @@
 //! number of distinct protocols, endpoints, ports and conversations, not with the packets.
 
 use foldhash::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use etherparse::TransportSlice;
 use serde::Serialize;
 
 use crate::analysis::streams::StreamRow;
+use crate::analysis::udp;
 use crate::app::{Notes, PacketObserver};
 use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
 use crate::decode::{OsiLayer, Packet};
@@ -65,31 +66,6 @@ pub struct Port {
     pub packets: u64,
 }
 
-/// A UDP conversation: datagrams between two endpoints, both ways.
-#[derive(Debug, Clone, Serialize)]
-pub struct UdpConversation {
-    /// The endpoint that sent first.
-    pub a: SocketAddr,
-    /// The other endpoint.
-    pub b: SocketAddr,
-    /// Datagrams from `a` to `b`.
-    pub packets_a_to_b: u64,
-    /// Wire bytes from `a` to `b`.
-    pub bytes_a_to_b: u64,
-    /// Datagrams from `b` to `a`.
-    pub packets_b_to_a: u64,
-    /// Wire bytes from `b` to `a`.
-    pub bytes_b_to_a: u64,
-    /// First frame.
-    pub first_frame: u64,
-    /// Seconds from the first to the last datagram.
-    pub duration: f64,
-    #[serde(skip)]
-    first: Duration,
-    #[serde(skip)]
-    last: Duration,
-}
-
 /// Everything `pcaplab stats` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
@@ -117,8 +93,12 @@ pub struct Stats {
     pub ports: Vec<Port>,
     /// TCP conversations (the rows of `pcaplab streams`).
     pub tcp_conversations: Vec<StreamRow>,
-    /// UDP conversations, in order of their first datagram.
-    pub udp_conversations: Vec<UdpConversation>,
+    /// UDP conversations, in order of their first datagram, with the ICMP errors that
+    /// answered them ([`udp::Conversation`]).
+    pub udp_conversations: Vec<udp::Conversation>,
+    /// What the UDP conversation table counted (conversations timed out, evicted; ICMP errors
+    /// about no live conversation).
+    pub udp: udp::Counters,
 }
 
 /// Accumulates statistics packet by packet.
@@ -134,8 +114,9 @@ pub struct Collector {
     endpoints: HashMap<IpAddr, [u64; 4]>,
     /// Packets per port, TCP then UDP, indexed by port number (no hashing per packet).
     ports: Vec<[u64; 2]>,
-    udp: HashMap<(SocketAddr, SocketAddr), usize>,
-    udp_list: Vec<UdpConversation>,
+    /// The UDP conversations (bounded: [`udp::Limits`]), and the rows of those that ended.
+    udp: udp::Table,
+    udp_list: Vec<udp::Conversation>,
     /// The layer names of the packet being counted (reused: no allocation per packet).
     names: Vec<(OsiLayer, &'static str)>,
 }
@@ -144,6 +125,14 @@ impl Collector {
     /// A collector with nothing counted.
     pub fn new() -> Self {
         Collector::default()
+    }
+
+    /// A collector whose UDP conversation table has these bounds.
+    pub fn with_udp_limits(limits: udp::Limits) -> Self {
+        Collector {
+            udp: udp::Table::new(limits),
+            ..Collector::default()
+        }
     }
 
     /// Counts one packet, with the notes the engine gathered for it.
@@ -191,6 +180,9 @@ impl Collector {
         let Some((src, dst)) = packet.ip_addrs() else {
             return;
         };
+        self.udp.on_packet(packet);
+        let list = &mut self.udp_list;
+        self.udp.drain_ended(|c| list.push(c));
         let s = self.endpoints.entry(src).or_default();
         s[0] += 1;
         s[1] += len;
@@ -222,41 +214,6 @@ impl Collector {
                 *c += 1;
             }
         }
-        if udp {
-            let a = SocketAddr::new(src, sport);
-            let b = SocketAddr::new(dst, dport);
-            let index = match self.udp.get(&(b, a)) {
-                Some(i) => Some((*i, false)),
-                None => self.udp.get(&(a, b)).map(|i| (*i, true)),
-            };
-            let (i, forward) = index.unwrap_or_else(|| {
-                self.udp_list.push(UdpConversation {
-                    a,
-                    b,
-                    packets_a_to_b: 0,
-                    bytes_a_to_b: 0,
-                    packets_b_to_a: 0,
-                    bytes_b_to_a: 0,
-                    first_frame: packet.frame.number.0,
-                    duration: 0.0,
-                    first: ts,
-                    last: ts,
-                });
-                self.udp.insert((a, b), self.udp_list.len() - 1);
-                (self.udp_list.len() - 1, true)
-            });
-            if let Some(c) = self.udp_list.get_mut(i) {
-                if forward {
-                    c.packets_a_to_b += 1;
-                    c.bytes_a_to_b += len;
-                } else {
-                    c.packets_b_to_a += 1;
-                    c.bytes_b_to_a += len;
-                }
-                c.last = ts;
-                c.duration = ts.saturating_sub(c.first).as_secs_f64();
-            }
-        }
     }
 }
 
@@ -268,7 +225,11 @@ impl PacketObserver for Collector {
 
 impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
-    pub fn finish(self, tcp: Vec<StreamRow>) -> Stats {
+    pub fn finish(mut self, tcp: Vec<StreamRow>) -> Stats {
+        let list = &mut self.udp_list;
+        self.udp.finish(|c| list.push(c));
+        // Rows come out as conversations end; they are shown in order of first datagram.
+        self.udp_list.sort_by_key(|c| c.id);
         let total = self.packets.max(1) as f64;
         let mut protocols = self.protocols;
         for p in &mut protocols {
@@ -339,6 +300,7 @@ impl Collector {
             ports,
             tcp_conversations: tcp,
             udp_conversations: self.udp_list,
+            udp: self.udp.counters(),
         }
     }
 }

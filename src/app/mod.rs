@@ -17,5 +17,7 @@ pub mod http;
 mod parse_error;
 pub mod tftp;
 
-pub use consumer::{At, Datagram, DatagramConsumer, Note, Notes, PacketObserver, StreamConsumer};
+pub use consumer::{
+    At, Datagram, DatagramConsumer, IcmpLink, Note, Notes, PacketObserver, StreamConsumer,
+};
 pub use parse_error::ParseError;

@@ -2,6 +2,7 @@
 //! Nothing here computes a number shown to the user; it formats result structs.
 
 pub mod follow;
+pub mod follow_udp;
 pub mod grade;
 pub mod http;
 pub mod packets;

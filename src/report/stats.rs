@@ -130,6 +130,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     let mut t = ChunkedTable::new(
         out,
         &[
+            "No.",
             "A",
             "B",
             "Pkts A→B",
@@ -137,12 +138,14 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             "Pkts B→A",
             "Bytes B→A",
             "Duration s",
+            "ICMP errors",
         ],
         term,
         true,
     );
     for c in &s.udp_conversations {
         t.add_row(vec![
+            cell(c.id, None, term),
             cell(c.a, None, term),
             cell(c.b, None, term),
             cell(c.packets_a_to_b, None, term),
@@ -150,9 +153,75 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(c.packets_b_to_a, None, term),
             cell(c.bytes_b_to_a, None, term),
             cell(format!("{:.3}", c.duration), None, term),
+            cell(
+                if c.icmp_errors_total > 0 {
+                    c.icmp_errors_total.to_string()
+                } else {
+                    String::new()
+                },
+                None,
+                term,
+            ),
         ])?;
     }
-    t.finish()
+    t.finish()?;
+    write_udp_icmp_notes(out, s)
+}
+
+/// Most ICMP errors listed under the UDP conversations table (all are in JSON).
+const MAX_ICMP_NOTES: usize = 20;
+
+/// One line per ICMP error that answered a UDP conversation: what it answered and what it
+/// means, e.g. `conversation 0: frame 2 Destination unreachable (Port unreachable) answers
+/// frame 1 (127.0.0.1:49213 → 127.0.0.1:8080): nothing listened on 127.0.0.1:8080 …`.
+fn write_udp_icmp_notes<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
+    let total: u64 = s
+        .udp_conversations
+        .iter()
+        .map(|c| c.icmp_errors_total)
+        .sum();
+    if total == 0 {
+        return Ok(());
+    }
+    writeln!(out, "\nICMP errors about UDP datagrams")?;
+    let mut shown = 0;
+    for c in &s.udp_conversations {
+        for e in &c.icmp_errors {
+            if shown == MAX_ICMP_NOTES {
+                break;
+            }
+            shown += 1;
+            let (src, dst) = match e.direction {
+                crate::flow::Direction::ClientToServer => (c.a, c.b),
+                crate::flow::Direction::ServerToClient => (c.b, c.a),
+            };
+            write!(
+                out,
+                "  conversation {}: frame {} {}{} from {} answers ",
+                c.id,
+                e.frame,
+                e.type_name,
+                e.code_name.map(|n| format!(" ({n})")).unwrap_or_default(),
+                e.from
+            )?;
+            match e.answers {
+                Some(f) => write!(out, "frame {f} ({src} → {dst})")?,
+                None => write!(out, "a datagram {src} → {dst} not in the capture")?,
+            }
+            match &e.meaning {
+                Some(m) => writeln!(out, ": {m}")?,
+                None => writeln!(out)?,
+            }
+        }
+    }
+    if (shown as u64) < total {
+        writeln!(
+            out,
+            "  … {} more (all in --format json)",
+            total - shown as u64
+        )?;
+    }
+    Ok(())
 }
 
 /// CSV: `section,key,detail,packets,bytes,packets_reverse,bytes_reverse,share`.
@@ -241,8 +310,8 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
     for c in &s.udp_conversations {
         w.write_record([
             "udp".to_string(),
-            format!("{} {}", c.a, c.b),
-            format!("{:.6} s", c.duration),
+            format!("{} {} {}", c.id, c.a, c.b),
+            udp_detail(c),
             c.packets_a_to_b.to_string(),
             c.bytes_a_to_b.to_string(),
             c.packets_b_to_a.to_string(),
@@ -252,4 +321,25 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
         .map_err(e)?;
     }
     w.flush()
+}
+
+/// The CSV detail of a UDP conversation: `0.000123 s`, then its end when it did not last to
+/// the end of the capture and its ICMP errors, e.g. `0.002451 s; 1 ICMP error (Port unreachable)`.
+fn udp_detail(c: &crate::analysis::udp::Conversation) -> String {
+    let mut d = format!("{:.6} s", c.duration);
+    if c.end != crate::analysis::udp::End::EndOfCapture {
+        d.push_str("; ");
+        d.push_str(c.end.name());
+    }
+    if c.icmp_errors_total > 0 {
+        d.push_str(&format!(
+            "; {} ICMP error{}",
+            c.icmp_errors_total,
+            if c.icmp_errors_total == 1 { "" } else { "s" }
+        ));
+        if let Some(name) = c.icmp_errors.first().and_then(|e| e.code_name) {
+            d.push_str(&format!(" ({name})"));
+        }
+    }
+    d
 }

@@ -68,9 +68,11 @@ pub fn row_with(
         return columns.to_row(packet);
     }
     let mut ctx = super::context(packet, notes);
-    let layers = describe::take_layers(packet, &mut ctx);
+    let mut layers = describe::take_layers(packet, &mut ctx);
+    super::icmp::add_link_fields(&mut layers, packet, notes);
     let ctx = &ctx;
     let mut summary = describe::summary_with_layers(packet, ctx, &layers);
+    super::icmp::write_link(&mut summary.info, packet, notes);
     write_cut(&mut summary.info, packet);
     let ts = packet.frame.timestamp;
     PacketRow {
@@ -178,6 +180,7 @@ impl Columns {
             }
             None => describe::write_info(&mut self.info, packet, tcp.as_ref()),
         }
+        super::icmp::write_link(&mut self.info, packet, notes);
         write_cut(&mut self.info, packet);
         self.malformed.clear();
         match (&packet.malformed, app) {

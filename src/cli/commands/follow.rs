@@ -1,5 +1,6 @@
 //! `pcaplab follow FILE --stream N`: the reassembled conversation of one TCP stream, like
 //! Wireshark's Follow TCP Stream, with segment (and, with `--framing`, message) boundaries.
+//! `--udp ADDR:PORT` / `--udp-conv N` follow a UDP conversation instead ([`super::follow_udp`]).
 
 use std::io::{self, BufWriter, Write};
 
@@ -38,12 +39,20 @@ pub enum DirArg {
 
 /// `pcaplab follow`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["stream", "udp", "udp_conv"])))]
 pub struct FollowArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// The TCP stream to follow (Wireshark's `tcp.stream`).
     #[arg(long, value_name = "N")]
-    pub stream: u64,
+    pub stream: Option<u64>,
+    /// Follow the UDP conversation of this endpoint instead (the first one that involves it),
+    /// like Wireshark's Follow UDP Stream: every datagram with its frame, direction and size.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = super::follow_udp::parse_endpoint)]
+    pub udp: Option<std::net::SocketAddr>,
+    /// Follow UDP conversation N (numbered from 0 in order of first datagram, as `stats` shows).
+    #[arg(long = "udp-conv", value_name = "N")]
+    pub udp_conv: Option<u64>,
     /// How to show the bytes.
     #[arg(long = "as", value_enum, default_value_t = FollowAs::Ascii)]
     pub show_as: FollowAs,
@@ -59,13 +68,16 @@ pub struct FollowArgs {
 ///
 /// # Errors
 /// Unreadable input, an unknown stream, or a write error.
-pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
+pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
+    let Some(stream_id) = args.stream else {
+        return super::follow_udp::run(args, term);
+    };
     let shown = args.input.file.display().to_string();
-    let mut follow = Follow::new(args.stream);
+    let mut follow = Follow::new(stream_id);
     let mut sticky = args.framing.clone().map(|framing| {
         Sticky::new(sticky::Options {
             framing,
-            stream: Some(args.stream),
+            stream: Some(stream_id),
             keep_segments: true,
         })
     });
@@ -83,7 +95,7 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
         }
         anyhow::bail!(
             "{shown}: no TCP stream {} (the capture has {} streams)",
-            args.stream,
+            stream_id,
             summary.tcp_streams
         );
     };

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod follow;
+pub mod follow_udp;
 pub mod grade;
 pub mod http;
 pub mod packets;

@@ -39,7 +39,7 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         bodies: None,
     });
     let mut tftp = tftp::Tracker::new(args.input.tftp_config());
-    let mut collector = Collector::new();
+    let mut collector = Collector::with_udp_limits(args.input.udp_limits());
     let mut conversations = Vec::new();
     let mut push = |r| conversations.push(r);
     let mut rows = streams::Rows::new(None, &mut push);
@@ -67,6 +67,7 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     input::report_notes(&summary);
     drop(rows);
     let stats = collector.finish(conversations);
+    input::report_udp_notes(&stats.udp);
     let mut out = BufWriter::new(io::stdout().lock());
     report::stats::write(&mut out, args.format.into(), term, &stats)?;
     out.flush()?;
