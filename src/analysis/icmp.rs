@@ -17,7 +17,8 @@
 //! whole datagram; an error quoting a later fragment (no ports) links to nothing.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use etherparse::{IpNumber, TransportSlice};
@@ -74,13 +75,18 @@ pub struct Link {
     pub type_name: &'static str,
     /// Wireshark's name of the code, when it has one.
     pub code_name: Option<&'static str>,
-    /// `tcp` or `udp`: the quoted datagram's protocol.
-    pub protocol: &'static str,
-    /// The quoted datagram's source (the host the error went back to).
-    pub src: SocketAddr,
-    /// The quoted datagram's destination.
-    pub dst: SocketAddr,
-    /// The packet it answers: the latest earlier one with that flow key.
+    /// The quoted datagram's protocol (IP protocol number: 6 TCP, 17 UDP).
+    pub protocol: u8,
+    /// The quoted datagram's source address (the host the error went back to).
+    pub src: IpAddr,
+    /// Its source port, when quoted (not in a later fragment).
+    pub src_port: Option<u16>,
+    /// The quoted datagram's destination address.
+    pub dst: IpAddr,
+    /// Its destination port, when quoted.
+    pub dst_port: Option<u16>,
+    /// The packet it answers: the latest earlier one with that flow key (or, for a quoted
+    /// fragment without ports, with that fragment's identification).
     pub answers: Option<FrameNumber>,
     /// The TCP stream of that packet, when TCP was tracked.
     pub stream: Option<StreamId>,
@@ -89,7 +95,7 @@ pub struct Link {
 /// What the linker counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
-    /// ICMP and ICMPv6 errors quoting a TCP or UDP datagram.
+    /// ICMP and ICMPv6 errors quoting a TCP or UDP datagram (or a fragment of one).
     pub errors: u64,
     /// Those linked to a captured packet.
     pub linked: u64,
@@ -112,6 +118,9 @@ struct Last {
 pub struct Linker {
     limits: Limits,
     flows: Lru<QuotedFlow, Last>,
+    /// The last frame of each recent IP fragment identity (for quotes of later fragments,
+    /// which carry no ports).
+    fragments: Lru<FragmentKey, Last>,
     links: Vec<Link>,
     counters: Counters,
 }
@@ -121,6 +130,7 @@ impl std::fmt::Debug for Linker {
         f.debug_struct("Linker")
             .field("limits", &self.limits)
             .field("flows", &self.flows.len())
+            .field("fragments", &self.fragments.len())
             .field("links", &self.links.len())
             .field("counters", &self.counters)
             .finish()
@@ -139,36 +149,57 @@ impl Linker {
         Linker {
             limits,
             flows: Lru::new(),
+            fragments: Lru::new(),
             links: Vec::new(),
             counters: Counters::default(),
         }
     }
 
-    /// Looks at one packet: remembers it as the last packet of its flow (TCP or UDP), or, for
-    /// an ICMP error quoting a TCP or UDP datagram, returns the packet it answers (and keeps a
-    /// [`Link`]).
+    /// Looks at one packet: remembers it as the last packet of its flow (TCP or UDP) and, for
+    /// a fragment, of its fragment identity; or, for an ICMP error quoting a TCP or UDP
+    /// datagram, returns the packet it answers (and keeps a [`Link`]).
     pub fn on_packet(&mut self, packet: &Packet<'_>, notes: &Notes<'_>) -> Option<IcmpLink> {
         let ts = packet.frame.timestamp;
         self.expire(ts);
         if let Some(error) = icmp::decode_error(packet) {
             return self.link(packet.frame.number, &error);
         }
-        let (key, stream) = flow_of(packet, notes)?;
+        let fragment = Fragment::from_packet(packet);
+        if let Some(f) = &fragment {
+            let key = FragmentKey {
+                src: f.key.src(),
+                dst: f.key.dst(),
+                id: f.key.id(),
+                protocol: f.protocol.0,
+            };
+            let last = Last {
+                frame: packet.frame.number,
+                ts,
+                stream: None,
+                app: None,
+            };
+            remember(
+                &mut self.fragments,
+                key,
+                last,
+                self.limits.max_flows,
+                &mut self.counters,
+            );
+        }
+        let (key, stream) = flow_of(packet, fragment.as_ref(), notes)?;
         let last = Last {
             frame: packet.frame.number,
             ts,
             stream,
             app: notes.app.as_ref().map(Note::protocol),
         };
-        if let Some(l) = self.flows.touch(&key) {
-            *l = last;
-            return None;
-        }
-        if self.flows.len() >= self.limits.max_flows.max(1) {
-            self.flows.pop_oldest();
-            self.counters.evicted_flows += 1;
-        }
-        self.flows.insert(key, last);
+        remember(
+            &mut self.flows,
+            key,
+            last,
+            self.limits.max_flows,
+            &mut self.counters,
+        );
         None
     }
 
@@ -191,17 +222,29 @@ impl Linker {
 
     /// Forgets the flows idle for longer than the timeout at capture time `now`.
     fn expire(&mut self, now: Duration) {
-        while let Some((_, last)) = self.flows.oldest() {
-            if now.saturating_sub(last.ts) <= self.limits.idle_timeout {
-                break;
-            }
-            self.flows.pop_oldest();
-        }
+        let idle = self.limits.idle_timeout;
+        self.flows.expire(now, idle);
+        self.fragments.expire(now, idle);
     }
 
     fn link(&mut self, frame: FrameNumber, error: &ErrorMessage<'_>) -> Option<IcmpLink> {
-        let flow = error.flow()?;
-        let last = self.flows.get(&flow).copied();
+        let q = error.quote?;
+        let flow = error.flow();
+        let fragment = (q.identification.is_some() && (q.fragment_offset != 0 || q.more_fragments))
+            .then(|| FragmentKey {
+                src: q.src,
+                dst: q.dst,
+                id: q.identification.unwrap_or(0),
+                protocol: q.protocol.0,
+            });
+        if flow.is_none() && fragment.is_none() {
+            // Not a TCP or UDP datagram (an ICMP echo, a quote cut before the ports).
+            return None;
+        }
+        let last = flow
+            .and_then(|f| self.flows.get(&f))
+            .or_else(|| fragment.and_then(|k| self.fragments.get(&k)))
+            .copied();
         self.counters.errors += 1;
         self.counters.linked += u64::from(last.is_some());
         let link = IcmpLink {
@@ -217,13 +260,11 @@ impl Linker {
                 code: error.code,
                 type_name: error.type_name(),
                 code_name: error.code_name(),
-                protocol: if flow.protocol == IpNumber::TCP {
-                    "tcp"
-                } else {
-                    "udp"
-                },
-                src: flow.src,
-                dst: flow.dst,
+                protocol: q.protocol.0,
+                src: q.src,
+                src_port: flow.map(|f| f.src.port()),
+                dst: q.dst,
+                dst_port: flow.map(|f| f.dst.port()),
                 answers: link.answers,
                 stream: link.stream,
             });
@@ -255,9 +296,59 @@ impl PacketObserver for Linker {
     }
 }
 
+/// Which datagram a fragment belongs to (RFC 791 §3.2, RFC 8200 §4.5), with its upper-layer
+/// protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FragmentKey {
+    src: IpAddr,
+    dst: IpAddr,
+    id: u32,
+    protocol: u8,
+}
+
+/// Makes `last` the last packet of `key`, forgetting the longest idle key when `map` is full.
+fn remember<K: Hash + Eq + Clone>(
+    map: &mut Lru<K, Last>,
+    key: K,
+    last: Last,
+    max: usize,
+    counters: &mut Counters,
+) {
+    if let Some(l) = map.touch(&key) {
+        *l = last;
+        return;
+    }
+    if map.len() >= max.max(1) {
+        map.pop_oldest();
+        counters.evicted_flows += 1;
+    }
+    map.insert(key, last);
+}
+
+/// A map whose entries can go idle.
+trait Expire {
+    /// Forgets the entries idle for longer than `idle` at capture time `now`.
+    fn expire(&mut self, now: Duration, idle: Duration);
+}
+
+impl<K: Hash + Eq + Clone> Expire for Lru<K, Last> {
+    fn expire(&mut self, now: Duration, idle: Duration) {
+        while let Some((_, last)) = self.oldest() {
+            if now.saturating_sub(last.ts) <= idle {
+                break;
+            }
+            self.pop_oldest();
+        }
+    }
+}
+
 /// The flow key of a TCP segment or UDP datagram (also of a first fragment, whose payload
 /// starts with the ports), with its TCP stream when the engine tracked it.
-fn flow_of(packet: &Packet<'_>, notes: &Notes<'_>) -> Option<(QuotedFlow, Option<StreamId>)> {
+fn flow_of(
+    packet: &Packet<'_>,
+    fragment: Option<&Fragment<'_>>,
+    notes: &Notes<'_>,
+) -> Option<(QuotedFlow, Option<StreamId>)> {
     let (src, dst) = packet.ip_addrs()?;
     let (protocol, sport, dport) = match packet.transport() {
         Some(TransportSlice::Udp(u)) => (IpNumber::UDP, u.source_port(), u.destination_port()),
@@ -266,7 +357,7 @@ fn flow_of(packet: &Packet<'_>, notes: &Notes<'_>) -> Option<(QuotedFlow, Option
         None => match packet.partial_tcp() {
             Some(t) => (IpNumber::TCP, t.src_port, t.dst_port),
             None => {
-                let f = Fragment::from_packet(packet)?;
+                let f = fragment?;
                 if f.offset != 0 || !matches!(f.protocol, IpNumber::UDP | IpNumber::TCP) {
                     return None;
                 }
@@ -360,7 +451,9 @@ mod tests {
         let links = l.links();
         assert_eq!(links.len(), 3);
         assert_eq!(links[0].frame, FrameNumber(4));
-        assert_eq!(links[0].dst, "127.0.0.2:8080".parse().unwrap());
+        assert_eq!(links[0].dst, "127.0.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(links[0].dst_port, Some(8080));
+        assert_eq!(links[0].protocol, 17);
         assert_eq!(links[0].code_name, Some("Port unreachable"));
         assert_eq!(
             l.counters(),
@@ -370,6 +463,47 @@ mod tests {
                 ..Counters::default()
             }
         );
+    }
+
+    /// IPv4 fragment `offset` (bytes) of datagram `id`: UDP 4000 → 8080 in the first one.
+    fn fragment(id: u16, offset: u16, more: bool) -> Vec<u8> {
+        let mut ip = etherparse::Ipv4Header::new(
+            16,
+            64,
+            etherparse::IpNumber::UDP,
+            [127, 0, 0, 1],
+            [127, 0, 0, 2],
+        )
+        .unwrap();
+        ip.identification = id;
+        ip.more_fragments = more;
+        ip.fragment_offset = etherparse::IpFragOffset::try_new(offset / 8).unwrap();
+        let mut p = Vec::new();
+        ip.write(&mut p).unwrap();
+        // The first fragment starts with the UDP header (ports 4000 → 8080).
+        p.extend_from_slice(&[0x0f, 0xa0, 0x1f, 0x90, 0, 24, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        p
+    }
+
+    #[test]
+    fn a_quoted_fragment_answers_its_fragment() {
+        let mut l = Linker::default();
+        let first = fragment(7, 0, true);
+        let second = fragment(7, 16, false);
+        feed(&mut l, 1, 0, &first);
+        feed(&mut l, 2, 0, &second);
+        // The first fragment quotes the ports: the flow key finds it.
+        assert_eq!(
+            feed(&mut l, 3, 0, &unreachable(&first)).unwrap().answers,
+            Some(FrameNumber(1))
+        );
+        // A later fragment has no ports: its identification finds it.
+        let link = feed(&mut l, 4, 0, &unreachable(&second)).unwrap();
+        assert_eq!(link.answers, Some(FrameNumber(2)));
+        assert_eq!(l.links()[1].dst_port, None);
+        // Another datagram's fragment is not in the capture.
+        let link = feed(&mut l, 5, 0, &unreachable(&fragment(8, 16, false))).unwrap();
+        assert_eq!(link.answers, None);
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn write_info(out: &mut String, e: &ErrorMessage<'_>) {
         None => {
             let _ = write!(out, " {} → {}", q.src, q.dst);
             if q.fragment_offset != 0 {
-                let _ = write!(out, " (fragment at offset {})", q.fragment_offset);
+                let _ = write!(out, ", fragment at offset {}", q.fragment_offset);
             }
         }
     }
