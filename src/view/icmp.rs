@@ -454,6 +454,26 @@ mod tests {
         assert_eq!(s, "Source quench (flow control)");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_error_bytes_are_shown_without_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 8..120),
+            v6 in proptest::prelude::any::<bool>(),
+        ) {
+            let e = if v6 {
+                crate::decode::icmp::decode_v6(&bytes)
+            } else {
+                decode_v4(&bytes)
+            };
+            if let Some(e) = e {
+                let mut s = String::new();
+                write_info(&mut s, &e);
+                proptest::prop_assert!(s.starts_with(e.type_name()));
+                let _ = (meaning(&e), error_layer("ICMP", &e, 0));
+            }
+        }
+    }
+
     #[test]
     fn every_prefix_has_a_title_and_no_panic() {
         for n in 8..=PORT_UNREACHABLE.len() {
