@@ -66,7 +66,7 @@ pub fn write_info(out: &mut String, e: &ErrorMessage<'_>) {
 
 /// Appends the packet the error answers, from the linker's note: ` (frame 1)`,
 /// ` (frame 21, stream 0)`, or ` (datagram not in the capture)` when the capture has no earlier
-/// packet of the quoted flow.
+/// packet of the quoted flow; then, for a Port unreachable, `: nothing listened on ADDR:PORT`.
 /// Nothing when the linker did not run or the packet is not a linked error.
 pub fn write_link(out: &mut String, packet: &Packet<'_>, notes: &Notes<'_>) {
     let Some(link) = notes.icmp else {
@@ -92,6 +92,19 @@ pub fn write_link(out: &mut String, packet: &Packet<'_>, notes: &Notes<'_>) {
             let _ = write!(out, " ({what} not in the capture)");
         }
     }
+    // The course's most common error says what it means in the Info column itself.
+    if let Some(e) = crate::decode::icmp::decode_error(packet)
+        && is_port_unreachable(&e)
+        && let Some(flow) = e.flow()
+    {
+        let _ = write!(out, ": nothing listened on {}", flow.dst);
+    }
+}
+
+/// ICMP Port unreachable (RFC 792) or ICMPv6 Port unreachable (RFC 4443 §3.1).
+fn is_port_unreachable(e: &ErrorMessage<'_>) -> bool {
+    e.kind == ErrorKind::DestinationUnreachable
+        && matches!((e.version, e.code), (Version::V4, 3) | (Version::V6, 4))
 }
 
 /// Adds the linked packet to the ICMP layer of `layers`: `answers_frame` (and

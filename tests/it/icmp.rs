@@ -243,7 +243,7 @@ fn issue_12_udp_no_server_names_frame_1_and_says_nothing_listened() {
     let rows = packets(&path);
     assert_eq!(
         rows[&2]["info"],
-        "Destination unreachable (Port unreachable) for UDP 127.0.0.1:49213 → 127.0.0.1:8080 (frame 1)"
+        "Destination unreachable (Port unreachable) for UDP 127.0.0.1:49213 → 127.0.0.1:8080 (frame 1): nothing listened on 127.0.0.1:8080"
     );
     let meaning = text(icmp_fields(&rows[&2]), "meaning");
     assert!(
@@ -328,7 +328,7 @@ fn issue_12_tftp_final_ack_error_answers_frame_9() {
     assert_eq!(
         rows[&10]["info"].as_str().unwrap(),
         format!(
-            "Destination unreachable (Port unreachable) for UDP 127.0.0.1:49095 → 127.0.0.1:60675 (frame 9, TFTP Acknowledgement, Block: {ack})"
+            "Destination unreachable (Port unreachable) for UDP 127.0.0.1:49095 → 127.0.0.1:60675 (frame 9, TFTP Acknowledgement, Block: {ack}): nothing listened on 127.0.0.1:60675"
         )
     );
 }
