@@ -136,12 +136,6 @@ pub struct Conversation {
     pub last_frame: u64,
     /// Seconds from the first to the last datagram.
     pub duration: f64,
-    /// Capture time of the first datagram.
-    #[serde(skip)]
-    pub first_ts: Duration,
-    /// Capture time of the last datagram.
-    #[serde(skip)]
-    pub last_ts: Duration,
     /// ICMP errors that answered its datagrams (the first [`Limits::max_icmp_errors`]).
     pub icmp_errors: Vec<IcmpError>,
     /// Every such error, listed or not.
@@ -203,6 +197,9 @@ pub struct Counters {
 /// A live conversation.
 struct Live {
     row: Conversation,
+    /// Capture time of its first and last datagram.
+    first_ts: Duration,
+    last_ts: Duration,
     /// The last datagram each way (for the ICMP errors).
     last: [Option<FrameNumber>; 2],
 }
@@ -294,12 +291,12 @@ impl Table {
                 first_frame: frame,
                 last_frame: frame,
                 duration: 0.0,
-                first_ts: ts,
-                last_ts: ts,
                 icmp_errors: Vec::new(),
                 icmp_errors_total: 0,
                 end: End::EndOfCapture,
             },
+            first_ts: ts,
+            last_ts: ts,
             last: [None, None],
         };
         let event = count(&mut c, packet, src);
@@ -345,7 +342,7 @@ impl Table {
     /// Ends the conversations idle for longer than the timeout at capture time `now`.
     fn expire(&mut self, now: Duration) {
         while let Some((_, c)) = self.live.oldest() {
-            if now.saturating_sub(c.row.last_ts) <= self.limits.idle_timeout {
+            if now.saturating_sub(c.last_ts) <= self.limits.idle_timeout {
                 break;
             }
             self.end_oldest(End::TimedOut);
@@ -415,8 +412,8 @@ fn count(c: &mut Live, packet: &Packet<'_>, src: SocketAddr) -> Event {
         }
     }
     r.last_frame = frame.0;
-    r.last_ts = ts;
-    r.duration = ts.saturating_sub(r.first_ts).as_secs_f64();
+    c.last_ts = ts;
+    r.duration = ts.saturating_sub(c.first_ts).as_secs_f64();
     if let Some(l) = c.last.get_mut(direction.index()) {
         *l = Some(frame);
     }
