@@ -6,6 +6,7 @@ pub mod follow_udp;
 pub mod icmp;
 pub mod lru;
 pub mod order;
+pub mod spill;
 pub mod stats;
 pub mod sticky;
 pub mod streams;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use etherparse::TransportSlice;
 use serde::Serialize;
 
+use crate::analysis::spill::Spill;
 use crate::analysis::streams::StreamRow;
 use crate::analysis::udp;
 use crate::app::{Notes, PacketObserver};
@@ -67,7 +68,7 @@ pub struct Port {
 }
 
 /// Everything `pcaplab stats` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Stats {
     /// Packets read.
     pub packets: u64,
@@ -91,8 +92,9 @@ pub struct Stats {
     pub endpoints: Vec<Endpoint>,
     /// TCP and UDP ports, most packets first.
     pub ports: Vec<Port>,
-    /// TCP conversations (the rows of `pcaplab streams`).
-    pub tcp_conversations: Vec<StreamRow>,
+    /// TCP conversations (the rows of `pcaplab streams`), in memory up to a bound and then in
+    /// a temporary file ([`Spill`]).
+    pub tcp_conversations: Spill<StreamRow>,
     /// UDP conversations, in order of their first datagram, with the ICMP errors that
     /// answered them ([`udp::Conversation`]).
     pub udp_conversations: Vec<udp::Conversation>,
@@ -225,7 +227,7 @@ impl PacketObserver for Collector {
 
 impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
-    pub fn finish(mut self, tcp: Vec<StreamRow>) -> Stats {
+    pub fn finish(mut self, tcp: Spill<StreamRow>) -> Stats {
         let list = &mut self.udp_list;
         self.udp.finish(|c| list.push(c));
         // Rows come out as conversations end; they are shown in order of first datagram.

@@ -79,6 +79,9 @@ pub struct Notes<'a> {
     pub tcp: Option<Outcome>,
     /// The application layer's note, when a consumer recognised the payload.
     pub app: Option<Note<'a>>,
+    /// When this packet's fragment completed an IP datagram: the frames of its fragments, in
+    /// fragment-offset order (the packet then carries the whole datagram).
+    pub reassembled_from: Option<&'a [FrameNumber]>,
     /// On an ICMP or ICMPv6 error quoting a TCP or UDP datagram: the packet it answers, when
     /// the command ran the ICMP linker (`analysis::icmp::Linker`; the engine leaves it empty).
     pub icmp: Option<IcmpLink>,

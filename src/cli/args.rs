@@ -66,7 +66,7 @@ pub struct InputArgs {
 }
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => s.split_at(i),
         None => (s, ""),
