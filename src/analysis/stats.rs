@@ -10,6 +10,7 @@ use std::time::Duration;
 use etherparse::TransportSlice;
 use serde::Serialize;
 
+use crate::analysis::order::InOrder;
 use crate::analysis::spill::Spill;
 use crate::analysis::streams::StreamRow;
 use crate::analysis::udp;
@@ -96,8 +97,9 @@ pub struct Stats {
     /// a temporary file ([`Spill`]).
     pub tcp_conversations: Spill<StreamRow>,
     /// UDP conversations, in order of their first datagram, with the ICMP errors that
-    /// answered them ([`udp::Conversation`]).
-    pub udp_conversations: Vec<udp::Conversation>,
+    /// answered them ([`udp::Conversation`]); in memory up to a bound and then in a temporary
+    /// file, like the TCP ones.
+    pub udp_conversations: Spill<udp::Conversation>,
     /// What the UDP conversation table counted (conversations timed out, evicted; ICMP errors
     /// about no live conversation).
     pub udp: udp::Counters,
@@ -118,7 +120,7 @@ pub struct Collector {
     ports: Vec<[u64; 2]>,
     /// The UDP conversations (bounded: [`udp::Limits`]), and the rows of those that ended.
     udp: udp::Table,
-    udp_list: Vec<udp::Conversation>,
+    udp_rows: UdpRows,
     /// The layer names of the packet being counted (reused: no allocation per packet).
     names: Vec<(OsiLayer, &'static str)>,
 }
@@ -183,8 +185,8 @@ impl Collector {
             return;
         };
         self.udp.on_packet(packet);
-        let list = &mut self.udp_list;
-        self.udp.drain_ended(|c| list.push(c));
+        let rows = &mut self.udp_rows;
+        self.udp.drain_ended(|c| rows.push(c));
         let s = self.endpoints.entry(src).or_default();
         s[0] += 1;
         s[1] += len;
@@ -219,6 +221,44 @@ impl Collector {
     }
 }
 
+/// Most UDP rows held back to hand them out in order of first datagram.
+const UDP_ORDER_WINDOW: usize = 65_536;
+
+/// The rows of the UDP conversations that ended, put back in order of first datagram (they
+/// end in any order) through a bounded window, into a list that spills to a temporary file.
+#[derive(Debug)]
+struct UdpRows {
+    order: InOrder<udp::Conversation>,
+    list: Spill<udp::Conversation>,
+}
+
+impl Default for UdpRows {
+    fn default() -> Self {
+        UdpRows::new(UDP_ORDER_WINDOW, crate::analysis::spill::IN_MEMORY)
+    }
+}
+
+impl UdpRows {
+    fn new(window: usize, in_memory: usize) -> Self {
+        UdpRows {
+            order: InOrder::new(window),
+            list: Spill::with_capacity(in_memory),
+        }
+    }
+
+    fn push(&mut self, c: udp::Conversation) {
+        let list = &mut self.list;
+        self.order.push(c.id, Some(c), &mut |c| list.push(c));
+    }
+
+    fn finish(mut self) -> std::io::Result<Spill<udp::Conversation>> {
+        let list = &mut self.list;
+        self.order.flush(&mut |c| list.push(c));
+        self.list.flush()?;
+        Ok(self.list)
+    }
+}
+
 impl PacketObserver for Collector {
     fn on_packet(&mut self, packet: &Packet<'_>, notes: &Notes<'_>) {
         Collector::on_packet(self, packet, notes);
@@ -227,11 +267,13 @@ impl PacketObserver for Collector {
 
 impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
-    pub fn finish(mut self, tcp: Spill<StreamRow>) -> Stats {
-        let list = &mut self.udp_list;
-        self.udp.finish(|c| list.push(c));
-        // Rows come out as conversations end; they are shown in order of first datagram.
-        self.udp_list.sort_by_key(|c| c.id);
+    ///
+    /// # Errors
+    /// Writing the UDP conversations to their temporary file failed.
+    pub fn finish(mut self, tcp: Spill<StreamRow>) -> std::io::Result<Stats> {
+        let rows = &mut self.udp_rows;
+        self.udp.finish(|c| rows.push(c));
+        let udp_conversations = self.udp_rows.finish()?;
         let total = self.packets.max(1) as f64;
         let mut protocols = self.protocols;
         for p in &mut protocols {
@@ -288,7 +330,7 @@ impl Collector {
             (Some(f), Some(l)) => l.saturating_sub(f).as_secs_f64(),
             _ => 0.0,
         };
-        Stats {
+        Ok(Stats {
             packets: self.packets,
             bytes: self.bytes,
             malformed: self.malformed,
@@ -301,8 +343,50 @@ impl Collector {
             endpoints,
             ports,
             tcp_conversations: tcp,
-            udp_conversations: self.udp_list,
+            udp_conversations,
             udp: self.udp.counters(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: u64) -> udp::Conversation {
+        udp::Conversation {
+            id,
+            a: "10.0.0.1:1000".parse().unwrap(),
+            b: "10.0.0.2:7".parse().unwrap(),
+            packets_a_to_b: id,
+            bytes_a_to_b: 0,
+            payload_bytes_a_to_b: 0,
+            packets_b_to_a: 0,
+            bytes_b_to_a: 0,
+            payload_bytes_b_to_a: 0,
+            first_frame: id + 1,
+            last_frame: id + 1,
+            duration: 0.0,
+            icmp_errors: Vec::new(),
+            icmp_errors_total: 0,
+            end: udp::End::TimedOut,
         }
+    }
+
+    #[test]
+    fn udp_rows_come_back_in_order_from_memory_and_disk() {
+        // Three rows in memory, the rest in the temporary file; ends out of order.
+        let mut rows = UdpRows::new(4, 3);
+        for id in [2, 0, 1, 5, 3, 4, 9, 7, 8, 6] {
+            rows.push(row(id));
+        }
+        let list = rows.finish().unwrap();
+        let mut ids = Vec::new();
+        list.for_each(|c| {
+            ids.push((c.id, c.packets_a_to_b));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids, (0..10).map(|i| (i, i)).collect::<Vec<_>>());
     }
 }

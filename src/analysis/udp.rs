@@ -21,11 +21,12 @@
 //! A live conversation costs about 300 bytes; a row keeps at most [`Limits::max_icmp_errors`]
 //! errors (and counts the rest).
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use etherparse::{IpNumber, TransportSlice};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::lru::Lru;
 use crate::decode::Packet;
@@ -61,7 +62,7 @@ impl Default for Limits {
 }
 
 /// Why a conversation's row was handed out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum End {
     /// Idle for longer than the idle timeout.
@@ -84,7 +85,7 @@ impl End {
 }
 
 /// An ICMP or ICMPv6 error that answered a datagram of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IcmpError {
     /// The frame of the error.
     pub frame: FrameNumber,
@@ -101,15 +102,15 @@ pub struct IcmpError {
     /// Code number.
     pub code: u8,
     /// Wireshark's name of the type, e.g. `Destination unreachable`.
-    pub type_name: &'static str,
+    pub type_name: Cow<'static, str>,
     /// Wireshark's name of the code, e.g. `Port unreachable`.
-    pub code_name: Option<&'static str>,
+    pub code_name: Option<Cow<'static, str>>,
     /// What it means for the datagram, e.g. `nothing listened on 127.0.0.1:8080: …`.
     pub meaning: Option<String>,
 }
 
 /// One UDP conversation's summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     /// Its number, from 0 in order of first datagram (Wireshark's `udp.stream`, as long as no
     /// conversation timed out or was evicted).
@@ -325,8 +326,8 @@ impl Table {
             version: e.version,
             icmp_type: e.icmp_type,
             code: e.code,
-            type_name: e.type_name(),
-            code_name: e.code_name(),
+            type_name: Cow::Borrowed(e.type_name()),
+            code_name: e.code_name().map(Cow::Borrowed),
             meaning: crate::view::icmp::meaning(e),
         };
         c.row.icmp_errors_total += 1;
@@ -518,7 +519,7 @@ mod tests {
         assert_eq!(id, 0);
         assert_eq!(error.answers, Some(FrameNumber(2)));
         assert_eq!(error.direction, Direction::ClientToServer);
-        assert_eq!(error.code_name, Some("Port unreachable"));
+        assert_eq!(error.code_name.as_deref(), Some("Port unreachable"));
         assert!(
             error
                 .meaning

@@ -91,7 +91,7 @@ pub fn write_text<W: Write>(
                     e.from,
                     e.type_name
                 );
-                if let Some(code) = e.code_name {
+                if let Some(code) = &e.code_name {
                     let _ = write!(line, " ({code})");
                 }
                 match e.answers {

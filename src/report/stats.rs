@@ -143,7 +143,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
         term,
         true,
     );
-    for c in &s.udp_conversations {
+    s.udp_conversations.for_each(|c| {
         t.add_row(vec![
             cell(c.id, None, term),
             cell(c.a, None, term),
@@ -162,8 +162,8 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
                 None,
                 term,
             ),
-        ])?;
-    }
+        ])
+    })?;
     t.finish()?;
     write_udp_icmp_notes(out, s)
 }
@@ -175,50 +175,54 @@ const MAX_ICMP_NOTES: usize = 20;
 /// means, e.g. `conversation 0: frame 2 Destination unreachable (Port unreachable) answers
 /// frame 1 (127.0.0.1:49213 → 127.0.0.1:8080): nothing listened on 127.0.0.1:8080 …`.
 fn write_udp_icmp_notes<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
-    let total: u64 = s
-        .udp_conversations
-        .iter()
-        .map(|c| c.icmp_errors_total)
-        .sum();
-    if total == 0 {
-        return Ok(());
-    }
-    writeln!(out, "\nICMP errors about UDP datagrams")?;
-    let mut shown = 0;
-    for c in &s.udp_conversations {
-        for e in &c.icmp_errors {
-            if shown == MAX_ICMP_NOTES {
-                break;
-            }
-            shown += 1;
+    let mut total: u64 = 0;
+    let mut lines = Vec::new();
+    s.udp_conversations.for_each(|c| {
+        total += c.icmp_errors_total;
+        for e in c
+            .icmp_errors
+            .iter()
+            .take(MAX_ICMP_NOTES - lines.len().min(MAX_ICMP_NOTES))
+        {
             let (src, dst) = match e.direction {
                 crate::flow::Direction::ClientToServer => (c.a, c.b),
                 crate::flow::Direction::ServerToClient => (c.b, c.a),
             };
-            write!(
-                out,
+            let mut line = format!(
                 "  conversation {}: frame {} {}{} from {} answers ",
                 c.id,
                 e.frame,
                 e.type_name,
-                e.code_name.map(|n| format!(" ({n})")).unwrap_or_default(),
+                e.code_name
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
                 e.from
-            )?;
+            );
             match e.answers {
-                Some(f) => write!(out, "frame {f} ({src} → {dst})")?,
-                None => write!(out, "a datagram {src} → {dst} not in the capture")?,
+                Some(f) => line.push_str(&format!("frame {f} ({src} → {dst})")),
+                None => line.push_str(&format!("a datagram {src} → {dst} not in the capture")),
             }
-            match &e.meaning {
-                Some(m) => writeln!(out, ": {m}")?,
-                None => writeln!(out)?,
+            if let Some(m) = &e.meaning {
+                line.push_str(": ");
+                line.push_str(m);
             }
+            lines.push(line);
         }
+        Ok(())
+    })?;
+    if total == 0 {
+        return Ok(());
     }
-    if (shown as u64) < total {
+    writeln!(out, "\nICMP errors about UDP datagrams")?;
+    for line in &lines {
+        writeln!(out, "{line}")?;
+    }
+    if (lines.len() as u64) < total {
         writeln!(
             out,
             "  … {} more (all in --format json)",
-            total - shown as u64
+            total - lines.len() as u64
         )?;
     }
     Ok(())
@@ -307,7 +311,7 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
         ])
         .map_err(e)
     })?;
-    for c in &s.udp_conversations {
+    s.udp_conversations.for_each(|c| {
         w.write_record([
             "udp".to_string(),
             format!("{} {} {}", c.id, c.a, c.b),
@@ -318,8 +322,8 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
             c.bytes_b_to_a.to_string(),
             String::new(),
         ])
-        .map_err(e)?;
-    }
+        .map_err(e)
+    })?;
     w.flush()
 }
 
@@ -337,7 +341,7 @@ fn udp_detail(c: &crate::analysis::udp::Conversation) -> String {
             c.icmp_errors_total,
             if c.icmp_errors_total == 1 { "" } else { "s" }
         ));
-        if let Some(name) = c.icmp_errors.first().and_then(|e| e.code_name) {
+        if let Some(name) = c.icmp_errors.first().and_then(|e| e.code_name.as_ref()) {
             d.push_str(&format!(" ({name})"));
         }
     }

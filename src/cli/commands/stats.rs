@@ -70,7 +70,9 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     conversations
         .flush()
         .context("writing the TCP conversations to a temporary file")?;
-    let stats = collector.finish(conversations);
+    let stats = collector
+        .finish(conversations)
+        .context("writing the UDP conversations to a temporary file")?;
     input::report_udp_notes(&stats.udp);
     let mut out = BufWriter::new(io::stdout().lock());
     report::stats::write(&mut out, args.format.into(), term, &stats)?;
