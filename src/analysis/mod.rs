@@ -4,8 +4,10 @@
 pub mod follow;
 pub mod follow_udp;
 pub mod icmp;
+pub mod ladder;
 pub mod lru;
 pub mod order;
+pub mod page;
 pub mod spill;
 pub mod stats;
 pub mod sticky;

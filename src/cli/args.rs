@@ -92,12 +92,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 impl InputArgs {
     /// An engine with the TCP reassembly memory limits of these options and no consumer yet.
     pub fn engine<'c>(&self) -> pcaplab::engine::Engine<'c> {
+        pcaplab::engine::Engine::new(self.table_limits())
+    }
+
+    /// The TCP reassembly memory limits of these options.
+    pub fn table_limits(&self) -> pcaplab::flow::tcp::TableLimits {
         let mut limits = pcaplab::flow::tcp::TableLimits::default();
         limits.reassembly.direction_cap = self.max_buffer_per_direction;
         limits.global_budget = self.max_buffer_total;
         limits.idle_timeout = std::time::Duration::from_secs(self.tcp_idle_timeout);
         limits.max_flows = self.max_flows.max(1);
-        pcaplab::engine::Engine::new(limits)
+        limits
     }
 
     /// The bounds of the UDP conversation table.

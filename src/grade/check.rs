@@ -594,7 +594,7 @@ fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool,
         .iter()
         .filter(|r| ids.contains(&r.stream) && r.data_segments > 0)
         .collect();
-    let messages: u64 = reports.iter().map(|r| r.messages).sum();
+    let messages: u64 = reports.iter().filter_map(|r| r.messages).sum();
     let issues: Vec<String> = reports
         .iter()
         .flat_map(|r| {
@@ -603,8 +603,8 @@ fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool,
                 .map(move |i| format!("stream {} offset {}: {}", r.stream, i.offset, i.reason))
         })
         .collect();
-    let coalesced: u64 = reports.iter().map(|r| r.coalesced_segments).sum();
-    let split: u64 = reports.iter().map(|r| r.split_messages).sum();
+    let coalesced: u64 = reports.iter().filter_map(|r| r.coalesced_segments).sum();
+    let split: u64 = reports.iter().filter_map(|r| r.split_messages).sum();
     let mut problems = Vec::new();
     if messages == 0 {
         problems.push(format!("no {spec} message found"));

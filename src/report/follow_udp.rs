@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::show::hex_dump;
 use crate::analysis::follow_udp::{Followed, Item};
 use crate::analysis::udp::{Conversation, End};
 use crate::flow::Direction;
@@ -74,11 +73,8 @@ pub fn write_text<W: Write>(
                     let _ = write!(head, " ({} captured)", bytes.len());
                 }
                 writeln!(out, "{head} ──")?;
-                if hex {
-                    out.write_all(hex_dump(bytes).as_bytes())?;
-                } else {
-                    out.write_all(escape_text(bytes).as_bytes())?;
-                }
+                // The same text (or hex dump) as Follow TCP Stream.
+                super::follow::write_piece(out, bytes, hex)?;
             }
             Item::IcmpError(e) if only.is_none_or(|d| d == e.direction) => {
                 let mut line = format!(
@@ -169,48 +165,4 @@ fn write_summary<W: Write>(out: &mut W, f: &Followed, c: &Conversation) -> io::R
 /// `1 datagram`, `2 datagrams`.
 fn datagrams(n: u64) -> String {
     format!("{n} datagram{}", if n == 1 { "" } else { "s" })
-}
-
-/// A payload as text: UTF-8 shown as it is, except control and bidirectional-formatting
-/// characters, which are escaped (`\x07`, `\u{202e}`); a carriage return shows as `␍`; bytes
-/// that are not UTF-8 show as `\xNN`. Ends with a newline.
-pub fn escape_text(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() + 1);
-    for chunk in bytes.utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            match ch {
-                '\n' | '\t' => s.push(ch),
-                '\r' => s.push('␍'),
-                c if c.is_control() => {
-                    let _ = write!(s, "\\x{:02x}", u32::from(c));
-                }
-                '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-                    let _ = write!(s, "\\u{{{:04x}}}", u32::from(ch));
-                }
-                c => s.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(s, "\\x{b:02x}");
-        }
-    }
-    if !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_keeps_utf8_and_escapes_controls() {
-        assert_eq!(escape_text("你好\r\n".as_bytes()), "你好␍\n");
-        assert_eq!(escape_text(b"a\x07b\xffc"), "a\\x07b\\xffc\n");
-        assert_eq!(escape_text("x\u{202e}y".as_bytes()), "x\\u{202e}y\n");
-        assert_eq!(escape_text(b"\x1b[31m"), "\\x1b[31m\n");
-        assert_eq!(escape_text("\u{85}".as_bytes()), "\\x85\n");
-        assert_eq!(escape_text(b""), "\n");
-    }
 }

@@ -4,7 +4,10 @@
 pub mod follow;
 pub mod follow_udp;
 pub mod grade;
+pub mod html;
 pub mod http;
+pub mod ladder_svg;
+pub mod ladder_text;
 pub mod packets;
 pub mod show;
 pub mod stats;

@@ -20,7 +20,8 @@ use crate::cli::input;
 /// How to show the bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FollowAs {
-    /// Printable text; other bytes as `.`.
+    /// Text: UTF-8 shown as text, control characters and bytes that are not UTF-8 escaped
+    /// (`\x1b`, `\r`, `\xff`); a mostly binary segment as a hex dump.
     Ascii,
     /// A hex dump per segment.
     Hex,
@@ -107,10 +108,15 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     match args.show_as {
         FollowAs::Raw => {
-            let gaps = report::follow::write_raw(&mut out, &followed, only)?;
-            if gaps > 0 {
+            let (lost, cut) = report::follow::write_raw(&mut out, &followed, only)?;
+            if lost > 0 {
                 eprintln!(
-                    "pcaplab: warning: {gaps} bytes of this direction were never captured and are missing from the output"
+                    "pcaplab: warning: {lost} bytes of this direction were never captured (lost before the capture point) and are missing from the output"
+                );
+            }
+            if cut > 0 {
+                eprintln!(
+                    "pcaplab: warning: {cut} bytes of this direction were cut by the capture's snap length and are missing from the output"
                 );
             }
         }
