@@ -291,6 +291,15 @@ pub struct InputArgs {
     #[arg(long, value_name = "N", default_value_t = pcaplab::flow::tcp::DEFAULT_MAX_FLOWS,
           value_parser = clap::value_parser!(usize))]
     pub max_flows: usize,
+    /// A UDP conversation with no datagram for this many seconds of capture time ends as
+    /// `timed_out` (Zeek's UDP inactivity timeout); the ICMP linker forgets a flow as fast.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub udp_idle_timeout: u64,
+    /// Most UDP conversations tracked at once (also the recent flows remembered to link ICMP
+    /// errors); past it the longest idle one ends as `evicted`.
+    #[arg(long, value_name = "N", default_value_t = pcaplab::analysis::udp::DEFAULT_MAX_CONVERSATIONS,
+          value_parser = clap::value_parser!(usize))]
+    pub max_udp_conversations: usize,
 }
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
@@ -331,6 +340,24 @@ impl InputArgs {
         limits.idle_timeout = std::time::Duration::from_secs(self.tcp_idle_timeout);
         limits.max_flows = self.max_flows.max(1);
         limits
+    }
+
+    /// The bounds of the UDP conversation table.
+    pub fn udp_limits(&self) -> pcaplab::analysis::udp::Limits {
+        pcaplab::analysis::udp::Limits {
+            max_conversations: self.max_udp_conversations.max(1),
+            idle_timeout: std::time::Duration::from_secs(self.udp_idle_timeout),
+            ..Default::default()
+        }
+    }
+
+    /// The bounds of the ICMP linker (the UDP conversations' timeout and cap).
+    pub fn icmp_limits(&self) -> pcaplab::analysis::icmp::Limits {
+        pcaplab::analysis::icmp::Limits {
+            max_flows: self.max_udp_conversations.max(1),
+            idle_timeout: std::time::Duration::from_secs(self.udp_idle_timeout),
+            ..Default::default()
+        }
     }
 
     /// TFTP tracker settings: the server ports of these options (69 always).

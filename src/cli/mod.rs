@@ -86,8 +86,7 @@ pub fn command() -> clap::Command {
     for (sub, arg, _) in NOT_APPLICABLE {
         cmd = cmd.mut_subcommand(sub, |c| c.mut_arg(arg, |a| a.hide(true)));
     }
-    // follow needs its stream.
-    cmd.mut_subcommand("follow", |c| c.mut_arg("stream", |a| a.required(true)))
+    cmd
 }
 
 /// Refuses a flag given to a command it cannot apply to, with the reason.

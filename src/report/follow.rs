@@ -289,7 +289,12 @@ fn message_starts(
 /// A piece of at least this many bytes that is mostly escapes is shown as a hex dump.
 const HEX_FALLBACK_MIN: usize = 16;
 
-fn write_piece<W: Write>(out: &mut W, piece: &[u8], hex: bool) -> io::Result<()> {
+/// Writes `piece` as escaped text (a mostly binary piece as a hex dump), or as a hex dump when
+/// `hex`, ending with a newline (also used by `follow --udp`, one datagram at a time).
+///
+/// # Errors
+/// When writing fails.
+pub fn write_piece<W: Write>(out: &mut W, piece: &[u8], hex: bool) -> io::Result<()> {
     if piece.is_empty() {
         return Ok(());
     }

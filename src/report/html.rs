@@ -109,6 +109,14 @@ fn frames_text(frames: &[crate::units::FrameNumber], more: u64) -> String {
 
 fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
     let s = &page.stats;
+    // The first 50 UDP conversations (the list may wait in a temporary file).
+    let mut udp_rows = Vec::new();
+    s.udp_conversations.for_each(|c| {
+        if udp_rows.len() < 50 {
+            udp_rows.push(c.clone());
+        }
+        Ok(())
+    })?;
     let mut stream_figures = Vec::new();
     for row in &page.streams {
         let ladder = match page.stream_ladders.get(&row.stream) {
@@ -230,7 +238,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                         h3 { "UDP conversations" }
                         table {
                             tr { th { "A" } th { "B" } th { "A → B" } th { "B → A" } th { "First frame" } }
-                            @for c in s.udp_conversations.iter().take(50) {
+                            @for c in &udp_rows {
                                 tr {
                                     td { (c.a) } td { (c.b) }
                                     td.num { (c.packets_a_to_b) } td.num { (c.packets_b_to_a) }

@@ -4,6 +4,7 @@
 //! messages ([`crate::view::text::escape`]); JSON keeps it as it is, escaped by JSON's rules.
 
 pub mod follow;
+pub mod follow_udp;
 pub mod grade;
 pub mod html;
 pub mod http;

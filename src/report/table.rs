@@ -424,6 +424,20 @@ impl<'o, W: Write> TableWriter<'o, W> {
             };
         }
         fit_text(&mut layout, columns, limit);
+        if self.streaming {
+            // Rows not seen yet may be longer: a text column at the end gets the rest of the line.
+            let shown: Vec<usize> = (0..n).filter(|i| layout.visible[*i]).collect();
+            if let Some(&last) = shown.last()
+                && columns[last].text_min.is_some()
+            {
+                let others: usize = shown
+                    .iter()
+                    .filter(|i| **i != last)
+                    .map(|i| layout.widths[*i] + GAP)
+                    .sum();
+                layout.widths[last] = layout.widths[last].max(limit.saturating_sub(others));
+            }
+        }
         if !taken.is_empty() {
             self.term
                 .say(&omitted_note(self.name, limit, columns, &taken));
@@ -466,7 +480,7 @@ impl<'o, W: Write> TableWriter<'o, W> {
             let cell = cells.get(i).unwrap_or(&blank);
             let width = layout.widths[i];
             let shown = cell.shown(layout.short[i]);
-            let shown: Cow<'_, str> = if c.text_min.is_some() {
+            let shown: Cow<'_, str> = if c.text_min.is_some() && layout.limit.is_some() {
                 cut(shown, width)
             } else {
                 Cow::Borrowed(shown)
@@ -870,6 +884,32 @@ mod tests {
         let at: Vec<usize> = text.lines().map(|l| l.find("L2").unwrap_or(0)).collect();
         assert_eq!(at[1], at[2], "{text}");
         assert_eq!(text.lines().next().unwrap().find("Layers"), Some(at[1]));
+    }
+
+    #[test]
+    fn a_streaming_table_never_cuts_later_text_without_a_width_and_fills_the_line_with_one() {
+        for (width, want) in [
+            (None, "a much longer info text than the first"),
+            (Some(40), "a much longer info tex…"),
+        ] {
+            let mut out = Vec::new();
+            let mut t = TableWriter::new(&mut out, SPEC, term(width), false).streaming();
+            for info in ["short", "a much longer info text than the first"] {
+                t.add_row(vec![
+                    Cell::new(1),
+                    Cell::new("10.0.0.1"),
+                    Cell::new("L2"),
+                    Cell::new(info),
+                ])
+                .unwrap();
+            }
+            t.finish().unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.lines().nth(1).unwrap().ends_with(want), "{text}");
+            if let Some(w) = width {
+                assert!(text.lines().all(|l| l.width() <= usize::from(w)), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod extract;
 mod filter;
 mod grade;
 mod http;
+mod icmp;
 mod ladder;
 mod layers;
 mod network;

@@ -1,5 +1,6 @@
 //! `pcaplab follow FILE --stream N`: the reassembled conversation of one TCP stream, like
 //! Wireshark's Follow TCP Stream, with segment (and, with `--framing`, message) boundaries.
+//! `--udp ADDR:PORT` / `--udp-conv N` follow a UDP conversation instead ([`super::follow_udp`]).
 
 use std::io::{self, BufWriter, Write};
 
@@ -39,6 +40,7 @@ pub enum DirArg {
 
 /// `pcaplab follow`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["stream", "udp", "udp_conv"])))]
 pub struct FollowArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -49,6 +51,13 @@ pub struct FollowArgs {
     /// Not for follow (refused with the reason).
     #[arg(long, short = 'f', hide = true)]
     pub format: Option<String>,
+    /// Follow the UDP conversation of this endpoint instead (the first one that involves it),
+    /// like Wireshark's Follow UDP Stream: every datagram with its frame, direction and size.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = super::follow_udp::parse_endpoint)]
+    pub udp: Option<std::net::SocketAddr>,
+    /// Follow UDP conversation N (numbered from 0 in order of first datagram, as `stats` shows).
+    #[arg(long = "udp-conv", value_name = "N")]
+    pub udp_conv: Option<u64>,
     /// How to show the bytes.
     #[arg(long = "as", value_enum, default_value_t = FollowAs::Ascii)]
     pub show_as: FollowAs,
@@ -65,10 +74,10 @@ pub struct FollowArgs {
 /// # Errors
 /// Unreadable input, an unknown stream, or a write error.
 pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
-    let shown = args.input.file.display().to_string();
     let Some(stream_id) = args.output.stream else {
-        anyhow::bail!("follow: which stream? give --stream N (`pcaplab streams FILE` lists them)");
+        return super::follow_udp::run(args, term);
     };
+    let shown = args.input.file.display().to_string();
     let mut follow = Follow::new(stream_id);
     let mut sticky = args.framing.clone().map(|framing| {
         Sticky::new(sticky::Options {

@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod follow;
+pub mod follow_udp;
 pub mod grade;
 pub mod http;
 pub mod ladder;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
+use pcaplab::analysis::icmp;
 use pcaplab::app::{http, tftp};
 use pcaplab::capture::{FileFormat, Writer};
 use pcaplab::report::Terminal;
@@ -119,10 +120,14 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let progress = input.progress.clone();
     // Table and CSV rows are built in reused buffers; JSON needs every layer's fields.
     let mut columns = view::Columns::default();
+    // Links each ICMP error to the datagram it answers, for its Info and fields (it sees every
+    // packet, shown or not).
+    let mut linker = icmp::Linker::new(args.input.icmp_limits());
     let result = engine.run(&mut input.reader, |pos, packet, notes| {
         if written >= limit {
             return false;
         }
+        let notes = &*linker.annotate(packet, notes);
         if let Some(bar) = &progress
             && pos.packets.is_multiple_of(4096)
         {

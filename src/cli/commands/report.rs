@@ -82,7 +82,9 @@ pub fn build(
         },
     );
     // The page lists the streams from `rows`; the statistics need not keep them again.
-    let stats = stats.finish(Default::default());
+    let stats = stats
+        .finish(Default::default())
+        .context("writing the UDP conversations to a temporary file")?;
     Ok(Page::build(Parts {
         file: path.display().to_string(),
         stats,
