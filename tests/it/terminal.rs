@@ -774,3 +774,51 @@ fn issue_16_hostile_text_is_escaped_on_every_output_path_and_kept_in_json() {
     assert_clean("packets stderr", &err);
     let _ = std::fs::remove_file(&path);
 }
+
+/// Runs `pcaplab ARGS` on a real pseudo-terminal `cols` wide (util-linux `script`), or `None`
+/// when `script` is not installed.
+fn on_a_pty(cols: u16, args: &[&str], no_color: bool) -> Option<String> {
+    let quoted: Vec<String> = std::iter::once(util::bin().to_string_lossy().into_owned())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let line = format!("stty cols {cols} rows 24; exec {}", quoted.join(" "));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .env_remove("COLUMNS");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).replace('\r', ""))
+}
+
+#[test]
+fn issue_13_a_real_terminal_gives_its_width_and_colours() {
+    let file = fixture("http-keepalive.pcap");
+    let Some(text) = on_a_pty(80, &["packets", &file], false) else {
+        eprintln!(
+            "note: util-linux `script` is not installed; the pseudo-terminal test is skipped"
+        );
+        return;
+    };
+    let sgr = regex::Regex::new("\u{1b}\\[[0-9;]*m").unwrap();
+    assert!(sgr.is_match(&text), "colours on a terminal:\n{text}");
+    for cols in [80u16, 120] {
+        for cmd in ["packets", "streams", "http"] {
+            let text = on_a_pty(cols, &[cmd, &file], false).unwrap();
+            let plain = sgr.replace_all(&text, "");
+            for line in plain.lines().filter(|l| !l.starts_with("pcaplab: ")) {
+                assert!(line.width() <= usize::from(cols), "{cmd} at {cols}: {line}");
+                assert!(!broken_address(line), "{cmd} at {cols}: {line}");
+            }
+        }
+    }
+    let text = on_a_pty(80, &["packets", &file], true).unwrap();
+    assert!(!text.contains('\u{1b}'), "NO_COLOR:\n{text}");
+}
