@@ -196,6 +196,11 @@ impl<'a> Options<'a> {
         Options { raw }
     }
 
+    /// The validated bytes (for a tracker that must keep the options of a request).
+    pub(crate) fn as_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
     /// True when there is no option.
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
