@@ -2129,6 +2129,585 @@ mod tests {
         assert_eq!(ts[4].end, EndReason::CaptureEnd);
     }
 
+    /// An ICMP port unreachable (IPv4) quoting a UDP datagram `src → dst` with `payload`.
+    fn port_unreachable(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+        let (src, dst) = (addr(src), addr(dst));
+        let ip = |a: SocketAddr| match a.ip() {
+            std::net::IpAddr::V4(v4) => v4.octets(),
+            std::net::IpAddr::V6(_) => unreachable!(),
+        };
+        let mut m = vec![3, 3, 0, 0, 0, 0, 0, 0];
+        let total = (20 + 8 + payload.len()) as u16;
+        m.extend_from_slice(&[0x45, 0]);
+        m.extend_from_slice(&total.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0]);
+        m.extend_from_slice(&ip(src));
+        m.extend_from_slice(&ip(dst));
+        m.extend_from_slice(&src.port().to_be_bytes());
+        m.extend_from_slice(&dst.port().to_be_bytes());
+        m.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+        m.extend_from_slice(&[0, 0]);
+        m.extend_from_slice(payload);
+        m
+    }
+
+    impl Sim {
+        fn icmp(&mut self, message: &[u8]) {
+            self.frame += 1;
+            self.ts += Duration::from_millis(1);
+            let e = crate::decode::icmp::decode_v4(message).unwrap();
+            self.tracker
+                .on_icmp_error(FrameNumber(self.frame), self.ts, &e);
+        }
+    }
+
+    fn warning(t: &Transfer, kind: WarningKind) -> &crate::app::tftp::Warning {
+        t.warning(kind)
+            .unwrap_or_else(|| panic!("no {kind:?} in {:?}", t.warnings))
+    }
+
+    #[test]
+    fn timeout_resends_are_not_the_sorcerers_apprentice() {
+        // Like tftp-timeout-resends.pcap: ACK 3 and ACK 4 are slow, DATA 3 and DATA 4 are sent
+        // again after a timeout; the duplicate ACK 3 is followed by a fresh ACK 4 before DATA
+        // 4 is re-sent.
+        let mut sim = Sim::new(Config::default());
+        let file = content(512 * 4 + 10);
+        let block = |b: usize| file[(b - 1) * 512..(b * 512).min(file.len())].to_vec();
+        sim.send(CLIENT, SERVER, &rrq("f.bin", "octet", &[]))
+            .unwrap();
+        for (src, dst, p) in [
+            (TID, CLIENT, data(1, &block(1))),
+            (CLIENT, TID, ack(1)),
+            (TID, CLIENT, data(2, &block(2))),
+            (CLIENT, TID, ack(2)),
+            (TID, CLIENT, data(3, &block(3))),
+            (CLIENT, TID, ack(3)),
+            (TID, CLIENT, data(3, &block(3))),
+            (CLIENT, TID, ack(3)),
+            (TID, CLIENT, data(4, &block(4))),
+            (CLIENT, TID, ack(4)),
+            (TID, CLIENT, data(4, &block(4))),
+            (CLIENT, TID, ack(4)),
+            (TID, CLIENT, data(5, &block(5))),
+            (CLIENT, TID, ack(5)),
+        ] {
+            sim.send(src, dst, &p).unwrap();
+        }
+        let t = &sim.finish()[0];
+        assert!(t.complete && t.clean_end);
+        assert_eq!((t.retransmitted_blocks, t.duplicate_acks), (2, 2));
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        let wire = |b| crate::app::tftp::BlockNumber {
+            wire: b,
+            rollovers: 0,
+        };
+        assert_eq!(t.resent[0].block, wire(3));
+        assert_eq!(t.resent[0].frames, vec![FrameNumber(6), FrameNumber(8)]);
+        assert_eq!(t.resent[1].frames, vec![FrameNumber(10), FrameNumber(12)]);
+        assert_eq!(
+            t.repeated_acks[0].frames,
+            vec![FrameNumber(7), FrameNumber(9)]
+        );
+    }
+
+    #[test]
+    fn data_answering_a_duplicate_ack_is_the_sorcerers_apprentice() {
+        let mut sim = Sim::new(Config::default());
+        let b = content(512);
+        sim.send(CLIENT, SERVER, &rrq("f", "octet", &[])).unwrap();
+        sim.send(TID, CLIENT, &data(1, &b)).unwrap();
+        // ACK 1 is late: the server re-sends DATA 1 on timeout, and both ACK 1s come back.
+        sim.send(TID, CLIENT, &data(1, &b)).unwrap();
+        sim.send(CLIENT, TID, &ack(1)).unwrap();
+        sim.send(TID, CLIENT, &data(2, &b)).unwrap(); // frame 5
+        sim.send(CLIENT, TID, &ack(1)).unwrap(); // duplicate
+        sim.send(TID, CLIENT, &data(2, &b)).unwrap(); // frame 7: answers the duplicate
+        let t = &sim.finish()[0];
+        let w = warning(t, WarningKind::SorcerersApprentice);
+        assert_eq!(
+            (w.by, w.rfc),
+            (Some(Role::Server), Some("RFC 1123 §4.2.3.1"))
+        );
+        assert_eq!(w.frames, vec![FrameNumber(7)]);
+    }
+
+    #[test]
+    fn a_second_server_port_opens_its_own_transfer() {
+        // Like tftp-duplicate-request-two-tids.pcap.
+        let mut sim = Sim::new(Config::default());
+        let tid2 = "10.0.0.2:40490";
+        sim.send(CLIENT, SERVER, &rrq("start4.elf", "octet", &[]))
+            .unwrap();
+        sim.wait(1);
+        sim.send(CLIENT, SERVER, &rrq("start4.elf", "octet", &[]))
+            .unwrap();
+        assert_eq!(
+            sim.send(TID, CLIENT, &data(1, &content(512)))
+                .unwrap()
+                .transfer,
+            Some(0)
+        );
+        let second = sim.send(tid2, CLIENT, &data(1, &content(512))).unwrap();
+        assert_eq!(
+            (second.transfer, second.role),
+            (Some(1), Some(Role::Server))
+        );
+        sim.send(CLIENT, TID, &ack(1)).unwrap();
+        let e = sim
+            .send(CLIENT, tid2, &error(5, "Unknown transfer ID"))
+            .unwrap();
+        assert_eq!((e.transfer, e.role), (Some(1), Some(Role::Client)));
+        sim.send(TID, CLIENT, &data(2, b"end")).unwrap();
+        sim.send(CLIENT, TID, &ack(2)).unwrap();
+        let ts = sim.finish();
+        assert_eq!(ts.len(), 2);
+        assert!(ts[0].complete && ts[0].clean_end);
+        assert_eq!(ts[0].duplicate_requests, 1);
+        let t = &ts[1];
+        assert_eq!(
+            (t.duplicate_of, t.server, t.request_frame),
+            (Some(0), addr(tid2), FrameNumber(2))
+        );
+        assert_eq!((t.end, t.complete), (EndReason::Error, false));
+        let err = t.error.as_ref().unwrap();
+        assert_eq!(
+            (err.code, err.from, err.frame),
+            (5, Role::Client, FrameNumber(6))
+        );
+        // The client's ERROR 5 is right: no wrong-code finding, and no side at fault.
+        assert_eq!(kinds(t), vec![WarningKind::SecondAnswer]);
+        assert_eq!(t.warnings[0].by, None);
+        assert_eq!(t.warnings[0].frames, vec![FrameNumber(4)]);
+    }
+
+    #[test]
+    fn a_reply_from_another_address_is_followed_and_named() {
+        let mut sim = Sim::new(Config::default());
+        let other = "10.0.0.9:5000";
+        sim.send(CLIENT, SERVER, &rrq("f", "octet", &[])).unwrap();
+        assert_eq!(
+            sim.send(other, CLIENT, &data(1, b"x")).unwrap().transfer,
+            Some(0)
+        );
+        sim.send(CLIENT, other, &ack(1)).unwrap();
+        let t = &sim.finish()[0];
+        assert!(t.complete && t.answered);
+        assert_eq!(t.server, addr(other));
+        let w = warning(t, WarningKind::ReplyFromOtherAddress);
+        assert_eq!(w.by, Some(Role::Server));
+        assert!(
+            w.message.contains("10.0.0.9:5000") && w.message.contains("10.0.0.2"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
+    fn acks_sent_to_the_listening_port_belong_to_the_transfer() {
+        // Like student-tftpclient-wrongport.pcap.
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("small.txt", "octet", &[]))
+            .unwrap();
+        sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
+        let a = sim.send(CLIENT, SERVER, &ack(1)).unwrap();
+        assert_eq!((a.transfer, a.role), (Some(0), Some(Role::Client)));
+        sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
+        sim.send(CLIENT, SERVER, &ack(1)).unwrap();
+        let t = &sim.finish()[0];
+        assert!(!t.complete);
+        assert_eq!(t.duplicate_acks, 0, "the ACKs never reached the transfer");
+        let w = warning(t, WarningKind::SentToListenPort);
+        assert_eq!((w.by, w.rfc), (Some(Role::Client), Some("RFC 1350 §4")));
+        assert_eq!(w.frames, vec![FrameNumber(3), FrameNumber(5)]);
+    }
+
+    #[test]
+    fn error_codes_are_checked_against_the_situation() {
+        let code_warning = |code: u16, msg: &str| {
+            let mut sim = Sim::new(Config::default());
+            sim.send(CLIENT, SERVER, &rrq("nosuch.txt", "octet", &[]))
+                .unwrap();
+            sim.send(TID, CLIENT, &error(code, msg)).unwrap();
+            sim.finish()[0]
+                .warning(WarningKind::WrongErrorCode)
+                .map(|w| (w.by, w.frames.clone()))
+        };
+        // course-tftp-missing-file.pcap: code 5 for a missing file.
+        assert_eq!(
+            code_warning(5, "error"),
+            Some((Some(Role::Server), vec![FrameNumber(2)]))
+        );
+        assert!(code_warning(0, "File not found").is_some());
+        assert!(code_warning(6, "File exists").is_some());
+        assert_eq!(code_warning(1, "File not found"), None);
+        assert_eq!(code_warning(2, "Permission denied"), None);
+        assert_eq!(code_warning(0, "busy"), None);
+        // ERROR 5 from the client to the transfer's own port is wrong too.
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("f", "octet", &[])).unwrap();
+        sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
+        sim.send(CLIENT, TID, &error(5, "bye")).unwrap();
+        let t = &sim.finish()[0];
+        assert_eq!(
+            warning(t, WarningKind::WrongErrorCode).by,
+            Some(Role::Client)
+        );
+    }
+
+    #[test]
+    fn serving_names_outside_the_folder_is_directory_traversal() {
+        for (name, served) in [
+            ("../../etc/passwd", true),
+            ("/etc/passwd", true),
+            ("C:\\boot.ini", true),
+            ("sub/../x", true),
+            ("sub/file.txt", false),
+            ("..hidden", false),
+        ] {
+            let mut sim = Sim::new(Config::default());
+            sim.send(CLIENT, SERVER, &rrq(name, "octet", &[])).unwrap();
+            sim.send(TID, CLIENT, &data(1, b"root:x:0:0")).unwrap();
+            sim.send(CLIENT, TID, &ack(1)).unwrap();
+            let t = &sim.finish()[0];
+            let w = t.warning(WarningKind::DirectoryTraversal);
+            assert_eq!(w.is_some(), served, "{name}");
+            if let Some(w) = w {
+                assert_eq!(
+                    (w.by, w.frames.clone()),
+                    (Some(Role::Server), vec![FrameNumber(2)])
+                );
+            }
+        }
+        // Refused: no finding.
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("../secret", "octet", &[]))
+            .unwrap();
+        sim.send(TID, CLIENT, &error(2, "Access violation"))
+            .unwrap();
+        assert!(
+            sim.finish()[0]
+                .warning(WarningKind::DirectoryTraversal)
+                .is_none()
+        );
+        // A write accepted with ACK 0.
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &wrq("/tmp/x", "octet")).unwrap();
+        sim.send(TID, CLIENT, &ack(0)).unwrap();
+        assert!(
+            sim.finish()[0]
+                .warning(WarningKind::DirectoryTraversal)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_sender_stuck_at_block_65535_is_named() {
+        // blksize 8: 65535 full blocks, then the sender stops (struct.pack('!H', 65536) fails).
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("big", "octet", &[("blksize", "8")]))
+            .unwrap();
+        sim.send(TID, CLIENT, &oack(&[("blksize", "8")])).unwrap();
+        sim.send(CLIENT, TID, &ack(0)).unwrap();
+        for b in 1..=65535u16 {
+            sim.send(TID, CLIENT, &data(b, b"12345678")).unwrap();
+            sim.send(CLIENT, TID, &ack(b)).unwrap();
+        }
+        let t = &sim.finish()[0];
+        assert!(!t.complete);
+        assert_eq!(t.missing_blocks, 0);
+        let w = warning(t, WarningKind::StoppedAtBlock65535);
+        assert_eq!(w.by, Some(Role::Server));
+        assert!(w.message.contains("struct.pack('!H', n)"), "{}", w.message);
+    }
+
+    #[test]
+    fn unanswered_requests_say_which_mode_or_opcode() {
+        let mut sim = Sim::new(Config::default());
+        // An octet read is answered...
+        sim.send(CLIENT, SERVER, &rrq("a", "octet", &[])).unwrap();
+        sim.lockstep(TID, CLIENT, b"ok", 512);
+        // ... a netascii read and a write from other ports are not.
+        sim.send("10.0.0.1:5001", SERVER, &rrq("b", "netascii", &[]))
+            .unwrap();
+        sim.send("10.0.0.1:5002", SERVER, &wrq("c", "octet"))
+            .unwrap();
+        let ts = sim.finish();
+        let na = warning(&ts[1], WarningKind::NoAnswer);
+        assert_eq!(na.by, Some(Role::Server));
+        assert!(
+            na.message.contains("netascii") && na.message.contains("mode it does not handle"),
+            "{}",
+            na.message
+        );
+        let wr = warning(&ts[2], WarningKind::NoAnswer);
+        assert!(wr.message.contains("WRQ"), "{}", wr.message);
+        assert_eq!(wr.frames, vec![FrameNumber(5)]);
+        // Alone, an unanswered octet read blames nobody.
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("a", "octet", &[])).unwrap();
+        assert_eq!(warning(&sim.finish()[0], WarningKind::NoAnswer).by, None);
+    }
+
+    #[test]
+    fn requests_to_other_ports_leave_a_hint() {
+        let mut sim = Sim::new(Config::default());
+        assert!(
+            sim.send(CLIENT, "10.0.0.2:6969", &rrq("f.txt", "octet", &[]))
+                .is_none()
+        );
+        assert!(
+            sim.send(CLIENT, "10.0.0.2:6969", &rrq("f.txt", "octet", &[]))
+                .is_none()
+        );
+        assert!(
+            sim.send(CLIENT, "10.0.0.2:53", b"\x00\x01not tftp")
+                .is_none()
+        );
+        let h = sim.tracker.port_hints().to_vec();
+        assert_eq!(h.len(), 1);
+        assert_eq!(
+            (h[0].port, h[0].first_frame, h[0].count),
+            (6969, FrameNumber(1), 2)
+        );
+        assert_eq!(h[0].file, "f.txt");
+        assert!(sim.finish().is_empty());
+    }
+
+    #[test]
+    fn a_sender_that_never_resends_is_named() {
+        // Like student-tftpserver-wrong.pcap, transfer 3: the ACK of DATA 2 was lost and the
+        // server stayed silent until the client's own re-sent ACK 5 s later.
+        let run = |resend: bool| {
+            let mut sim = Sim::new(Config::default());
+            sim.send(CLIENT, SERVER, &rrq("notes.txt", "octet", &[]))
+                .unwrap();
+            sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
+            sim.send(CLIENT, TID, &ack(1)).unwrap();
+            sim.send(TID, CLIENT, &data(2, &content(512))).unwrap();
+            if resend {
+                sim.wait(1);
+                sim.send(TID, CLIENT, &data(2, &content(512))).unwrap();
+                sim.wait(4);
+            } else {
+                sim.wait(5);
+            }
+            sim.send(CLIENT, TID, &ack(2)).unwrap();
+            sim.send(TID, CLIENT, &data(3, b"end")).unwrap();
+            sim.send(CLIENT, TID, &ack(3)).unwrap();
+            sim.finish().remove(0)
+        };
+        let t = run(false);
+        let w = warning(&t, WarningKind::NoRetransmission);
+        assert_eq!((w.by, w.rfc), (Some(Role::Server), Some("RFC 1350 §2")));
+        assert_eq!(w.frames, vec![FrameNumber(4), FrameNumber(5)]);
+        assert!(t.complete && t.clean_end, "a late ending is still clean");
+        assert!(run(true).warnings.is_empty());
+    }
+
+    #[test]
+    fn icmp_port_unreachable_says_who_closed_early() {
+        // The server closes before the final ACK (course-tftp-server-closes-before-final-ack).
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("small.txt", "octet", &[]))
+            .unwrap();
+        sim.lockstep(TID, CLIENT, &content(700), 512);
+        sim.icmp(&port_unreachable(CLIENT, TID, &ack(2)));
+        let t = &sim.finish()[0];
+        assert!(t.complete && !t.clean_end);
+        assert_eq!(t.final_ack_frame, Some(FrameNumber(5)));
+        let w = warning(t, WarningKind::ClosedBeforeFinalAck);
+        assert_eq!(w.by, Some(Role::Server));
+        assert_eq!(w.frames, vec![FrameNumber(5), FrameNumber(6)]);
+        assert_eq!(t.icmp.len(), 1);
+        assert_eq!(t.icmp[0].quoted.as_deref(), Some("ACK block 2"));
+        assert_eq!(
+            (t.icmp[0].quoted_from, t.icmp[0].port_unreachable),
+            (Role::Client, true)
+        );
+
+        // The client closes without the final ACK (student-tftpclient-wrong).
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("small.txt", "octet", &[]))
+            .unwrap();
+        sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
+        sim.send(CLIENT, TID, &ack(1)).unwrap();
+        sim.send(TID, CLIENT, &data(2, b"tail")).unwrap();
+        sim.wait(1);
+        sim.send(TID, CLIENT, &data(2, b"tail")).unwrap();
+        sim.icmp(&port_unreachable(TID, CLIENT, &data(2, b"tail")));
+        let t = &sim.finish()[0];
+        assert!(t.complete && !t.clean_end);
+        assert!(t.sha256.is_some(), "data complete: hashed");
+        let w = warning(t, WarningKind::LastBlockNotAcked);
+        assert_eq!(w.by, Some(Role::Client));
+        assert_eq!(
+            w.frames,
+            vec![FrameNumber(4), FrameNumber(5), FrameNumber(6)]
+        );
+        assert!(
+            w.message.contains("sent it again") && w.message.contains("closed its socket"),
+            "{}",
+            w.message
+        );
+        assert_eq!(kinds(t), vec![WarningKind::LastBlockNotAcked]);
+
+        // After an ERROR, a closed port is expected (student-tftpserver-correct, frame 13).
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("missing.txt", "octet", &[]))
+            .unwrap();
+        sim.send(TID, CLIENT, &error(1, "File not found")).unwrap();
+        sim.icmp(&port_unreachable(CLIENT, TID, &ack(1)));
+        let t = &sim.finish()[0];
+        assert_eq!(t.icmp.len(), 1);
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+
+        // Nothing listens on port 69.
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("f", "octet", &[])).unwrap();
+        sim.icmp(&port_unreachable(CLIENT, SERVER, &rrq("f", "octet", &[])));
+        let t = &sim.finish()[0];
+        let w = warning(t, WarningKind::NoServer);
+        assert_eq!(w.frames, vec![FrameNumber(1), FrameNumber(2)]);
+    }
+
+    #[test]
+    fn the_client_that_skips_the_final_ack_is_worded_for_what_it_did() {
+        // course-tftp-client-skips-final-ack.pcap: no re-send, no ICMP; the capture ends.
+        let mut sim = Sim::new(Config::default());
+        sim.send(CLIENT, SERVER, &rrq("small.txt", "octet", &[]))
+            .unwrap();
+        sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
+        sim.send(CLIENT, TID, &ack(1)).unwrap();
+        sim.send(TID, CLIENT, &data(2, b"end")).unwrap();
+        let t = &sim.finish()[0];
+        assert!(t.complete && !t.clean_end && t.sha256.is_some());
+        let w = warning(t, WarningKind::LastBlockNotAcked);
+        assert_eq!(
+            (w.by, w.frames.clone()),
+            (Some(Role::Client), vec![FrameNumber(4)])
+        );
+        assert!(!w.message.contains("retransmits until"), "{}", w.message);
+        assert!(
+            w.message.contains("did not send the block again"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
+    fn finished_transfers_leave_after_their_linger_and_memory_stays_flat() {
+        let mut sim = Sim::new(Config::default());
+        let mut handed_out = 0;
+        for i in 0..5_000u32 {
+            let client = format!("10.1.{}.{}:{}", i / 250 % 250, i % 250, 1024 + i % 50_000);
+            sim.send(&client, SERVER, &rrq("f", "octet", &[])).unwrap();
+            sim.send(TID, &client, &data(1, b"x")).unwrap();
+            sim.send(&client, TID, &ack(1)).unwrap();
+            sim.wait(1);
+            handed_out += sim.tracker.drain_finished().count();
+            // Only the transfers of the last linger period are still held.
+            assert!(sim.tracker.slots.len() <= 12, "{}", sim.tracker.slots.len());
+            assert!(sim.tracker.deadlines.len() <= 2 * sim.tracker.slots.len() + 64);
+        }
+        let rest = sim.finish();
+        assert_eq!(handed_out + rest.len(), 5_000);
+        assert!(rest.iter().all(|t| t.clean_end));
+    }
+
+    #[test]
+    fn idle_transfers_expire_and_eviction_prefers_finished_ones() {
+        let config = Config {
+            max_active: 3,
+            ..Config::default()
+        };
+        let mut sim = Sim::new(config);
+        // A finished transfer, lingering.
+        sim.send(CLIENT, SERVER, &rrq("done", "octet", &[]))
+            .unwrap();
+        sim.lockstep(TID, CLIENT, b"x", 512);
+        // Two running ones.
+        sim.send("10.0.0.1:2001", SERVER, &rrq("a", "octet", &[]))
+            .unwrap();
+        sim.send("10.0.0.2:3001", "10.0.0.1:2001", &data(1, &content(512)))
+            .unwrap();
+        sim.send("10.0.0.1:2002", SERVER, &rrq("b", "octet", &[]))
+            .unwrap();
+        // A fourth: the finished one makes room, nothing is evicted.
+        sim.send("10.0.0.1:2003", SERVER, &rrq("c", "octet", &[]))
+            .unwrap();
+        assert_eq!(sim.tracker.counters().evicted, 0);
+        assert_eq!(
+            sim.tracker
+                .drain_finished()
+                .map(|t| t.index)
+                .collect::<Vec<_>>(),
+            vec![0]
+        );
+        // A fifth: the running transfer closest to expiry goes (the pending request "b").
+        sim.send("10.0.0.1:2004", SERVER, &rrq("d", "octet", &[]))
+            .unwrap();
+        assert_eq!(sim.tracker.counters().evicted, 1);
+        let evicted: Vec<Transfer> = sim.tracker.drain_finished().collect();
+        assert_eq!((evicted[0].index, evicted[0].end), (2, EndReason::Evicted));
+        assert!(kinds(&evicted[0]).contains(&WarningKind::Evicted));
+        // Long silence: the running transfer times out, the requests expire.
+        sim.wait(400);
+        sim.send("10.9.9.9:1", "10.9.9.8:2", b"other")
+            .ok_or(())
+            .unwrap_err();
+        let mut ended: Vec<(usize, EndReason)> = sim
+            .tracker
+            .drain_finished()
+            .map(|t| (t.index, t.end))
+            .collect();
+        ended.sort_by_key(|e| e.0);
+        assert_eq!(
+            ended,
+            vec![
+                (1, EndReason::IdleTimeout),
+                (3, EndReason::NoAnswer),
+                (4, EndReason::NoAnswer)
+            ]
+        );
+        assert_eq!(sim.tracker.counters().idle_timeouts, 1);
+        assert!(sim.tracker.slots.is_empty() && sim.tracker.pairs.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_memory_is_bounded_in_total() {
+        let config = Config {
+            max_buffered_bytes: 4096,
+            max_buffered_total: 1500,
+            ..Config::default()
+        };
+        let mut sim = Sim::new(config);
+        let (c1, c2) = ("10.0.0.1:1001", "10.0.0.1:1002");
+        let (t1, t2) = ("10.0.0.2:3001", "10.0.0.2:3002");
+        sim.send(c1, SERVER, &rrq("a", "octet", &[])).unwrap();
+        sim.send(c2, SERVER, &rrq("b", "octet", &[])).unwrap();
+        // Block 1 of each is missing; blocks 2 and 3 of transfer a fit, b's do not.
+        sim.send(t1, c1, &data(2, &content(512))).unwrap();
+        sim.send(t1, c1, &data(3, &content(512))).unwrap();
+        assert_eq!(sim.tracker.buffered_total, 2 * (512 + 64));
+        sim.send(t2, c2, &data(2, &content(512))).unwrap();
+        sim.send(t2, c2, &data(3, &content(512))).unwrap();
+        assert_eq!(sim.tracker.buffered_total, 2 * (512 + 64));
+        // a's block 1 arrives: its buffer drains into the hash.
+        sim.send(t1, c1, &data(1, &content(512))).unwrap();
+        sim.send(t1, c1, &data(4, b"end")).unwrap();
+        sim.send(c1, t1, &ack(4)).unwrap();
+        assert_eq!(sim.tracker.buffered_total, 0);
+        let ts = sim.finish();
+        assert!(ts[0].complete && ts[0].sha256.is_some());
+        let w = warning(&ts[1], WarningKind::BufferLimit);
+        assert!(
+            w.message.contains("all transfers together"),
+            "{}",
+            w.message
+        );
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         /// Any mix of DATA/ACK/ERROR/OACK/garbage between the endpoints: no panic, and the
