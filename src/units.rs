@@ -6,7 +6,19 @@
 //! `flow::Direction` re-export these.
 
 /// 1-based frame number, the same as Wireshark's `frame.number`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct FrameNumber(pub u64);
 
 impl std::fmt::Display for FrameNumber {
@@ -27,7 +39,7 @@ impl std::fmt::Display for StreamId {
 }
 
 /// Which way a TCP segment or UDP datagram travels relative to the conversation's initiator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// From the initiator (the client) to the responder.

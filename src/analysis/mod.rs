@@ -3,6 +3,7 @@
 
 pub mod follow;
 pub mod order;
+pub mod spill;
 pub mod stats;
 pub mod sticky;
 pub mod streams;

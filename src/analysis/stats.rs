@@ -10,6 +10,7 @@ use std::time::Duration;
 use etherparse::TransportSlice;
 use serde::Serialize;
 
+use crate::analysis::spill::Spill;
 use crate::analysis::streams::StreamRow;
 use crate::app::{Notes, PacketObserver};
 use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
@@ -91,7 +92,7 @@ pub struct UdpConversation {
 }
 
 /// Everything `pcaplab stats` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Stats {
     /// Packets read.
     pub packets: u64,
@@ -115,8 +116,9 @@ pub struct Stats {
     pub endpoints: Vec<Endpoint>,
     /// TCP and UDP ports, most packets first.
     pub ports: Vec<Port>,
-    /// TCP conversations (the rows of `pcaplab streams`).
-    pub tcp_conversations: Vec<StreamRow>,
+    /// TCP conversations (the rows of `pcaplab streams`), in memory up to a bound and then in
+    /// a temporary file ([`Spill`]).
+    pub tcp_conversations: Spill<StreamRow>,
     /// UDP conversations, in order of their first datagram.
     pub udp_conversations: Vec<UdpConversation>,
 }
@@ -268,7 +270,7 @@ impl PacketObserver for Collector {
 
 impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
-    pub fn finish(self, tcp: Vec<StreamRow>) -> Stats {
+    pub fn finish(self, tcp: Spill<StreamRow>) -> Stats {
         let total = self.packets.max(1) as f64;
         let mut protocols = self.protocols;
         for p in &mut protocols {

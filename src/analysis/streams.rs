@@ -20,7 +20,7 @@ use crate::flow::tcp::{
 use crate::units::{Direction, StreamId};
 
 /// One row of `pcaplab streams` (and its JSON object).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StreamRow {
     /// Stream id, as Wireshark's `tcp.stream`.
     pub stream: u64,

@@ -80,6 +80,9 @@ pub struct Notes<'a> {
     pub tcp: Option<Outcome>,
     /// The application layer's note, when a consumer recognised the payload.
     pub app: Option<Note<'a>>,
+    /// When this packet's fragment completed an IP datagram: the frames of its fragments, in
+    /// fragment-offset order (the packet then carries the whole datagram).
+    pub reassembled_from: Option<&'a [FrameNumber]>,
 }
 
 /// A consumer of TCP stream events (reassembled bytes, gaps, ends, retransmissions...).

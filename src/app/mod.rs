@@ -18,4 +18,11 @@ mod parse_error;
 pub mod tftp;
 
 pub use consumer::{At, Datagram, DatagramConsumer, Note, Notes, PacketObserver, StreamConsumer};
+
+/// The content hook of the TCP stream table ([`crate::flow::tcp::StreamTable::with_role_hint`]):
+/// whose first payload this is, by every application protocol that can tell — today HTTP's
+/// request line (the client's) and status line (the server's).
+pub fn role_hint(payload: &[u8]) -> Option<crate::flow::tcp::Role> {
+    http::detect::role(payload)
+}
 pub use parse_error::ParseError;

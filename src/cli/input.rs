@@ -80,9 +80,9 @@ pub fn analyze(
     Ok(result)
 }
 
-/// Says on stderr, one note each with its count, when the run bounded its memory: TCP
-/// connections given up as timed out or evicted, reassembly memory limits hit. Nothing when
-/// none happened.
+/// Says on stderr, one note each with its count, when the run bounded its memory or gave
+/// something up: TCP connections given up as timed out or evicted, IP datagrams whose fragments
+/// could not be reassembled, TCP reassembly memory limits hit. Nothing when none happened.
 pub fn report_notes(summary: &pcaplab::engine::Summary) {
     let table = summary.table;
     if table.timed_out > 0 {
@@ -95,6 +95,30 @@ pub fn report_notes(summary: &pcaplab::engine::Summary) {
         note(&format!(
             "{} TCP connections were evicted (the longest idle) because {} were open at once: their rows say `evicted` (raise --max-flows)",
             table.evicted, table.peak_live
+        ));
+    }
+    let f = summary.fragments;
+    if f.dropped() > 0 {
+        let reasons: Vec<String> = [
+            (f.end_of_capture, "incomplete at the end of the capture"),
+            (f.expired, "timed out waiting for a fragment"),
+            (f.evicted, "evicted when the reassembly memory was full"),
+            (f.too_large, "larger than the largest IP datagram"),
+            (f.too_many_fragments, "made of too many fragments"),
+            (
+                f.inconsistent_length,
+                "with fragments that disagree on its length",
+            ),
+            (f.cut, "with a fragment cut by the snaplen"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect();
+        note(&format!(
+            "{} fragmented IP datagrams could not be reassembled ({}): their fragments are shown as layer-3 packets and their transport and application layers are not analysed",
+            f.dropped(),
+            reasons.join(", ")
         ));
     }
     let hit = summary.limits_hit;

@@ -30,9 +30,10 @@ use std::time::Duration;
 use etherparse::TransportSlice;
 
 use crate::app::{At, Datagram, DatagramConsumer, Notes, PacketObserver, StreamConsumer};
-use crate::capture::{CaptureReader, Frame};
+use crate::capture::{CaptureReader, Frame, FrameNumber};
 use crate::decode::{self, Packet};
 use crate::error::Error;
+use crate::flow::ip::{Counters as FragmentCounters, Defragmenter, Fragment, Push};
 use crate::flow::tcp::{
     Event, Flags, LimitKind, SegmentInfo, StreamEvent, StreamTable, TableCounters, TableLimits,
 };
@@ -82,6 +83,8 @@ pub struct Summary {
     pub table: TableCounters,
     /// How often the reassembly memory limits were hit.
     pub limits_hit: LimitsHit,
+    /// What IP fragment reassembly did: datagrams completed, dropped (and why).
+    pub fragments: FragmentCounters,
     /// Packets read.
     pub packets: u64,
     /// Timestamp of the first packet.
@@ -92,6 +95,14 @@ pub struct Summary {
 
 /// One run over a capture, with the consumers lent for it.
 pub struct Engine<'c> {
+    /// IP fragment reassembly (always on: a datagram's consumers must see it whole).
+    defrag: Defragmenter,
+    d: Dispatch<'c>,
+}
+
+/// Everything but the fragment reassembly (so a reassembled datagram, which borrows the
+/// defragmenter, can be dispatched).
+struct Dispatch<'c> {
     limits: TableLimits,
     track_tcp: bool,
     table: Option<StreamTable>,
@@ -109,43 +120,46 @@ impl<'c> Engine<'c> {
     /// An engine with no consumer; `limits` bound TCP reassembly memory when TCP is tracked.
     pub fn new(limits: TableLimits) -> Self {
         Engine {
-            limits,
-            track_tcp: false,
-            table: None,
-            streams: Vec::new(),
-            datagrams: Vec::new(),
-            observers: Vec::new(),
-            limits_hit: LimitsHit::default(),
-            tcp_streams: 0,
-            position: Position::default(),
-            first_timestamp: None,
-            last: At::default(),
+            defrag: Defragmenter::default(),
+            d: Dispatch {
+                limits,
+                track_tcp: false,
+                table: None,
+                streams: Vec::new(),
+                datagrams: Vec::new(),
+                observers: Vec::new(),
+                limits_hit: LimitsHit::default(),
+                tcp_streams: 0,
+                position: Position::default(),
+                first_timestamp: None,
+                last: At::default(),
+            },
         }
     }
 
     /// Tracks TCP connections even without a stream consumer: every TCP packet's notes then
     /// carry its stream and relative numbers, and [`Summary::tcp_streams`] counts the connections.
     pub fn track_tcp(&mut self) -> &mut Self {
-        self.track_tcp = true;
+        self.d.track_tcp = true;
         self
     }
 
     /// Plugs in a consumer of TCP stream events (and tracks TCP).
     pub fn stream_consumer(&mut self, consumer: &'c mut dyn StreamConsumer) -> &mut Self {
-        self.streams.push(consumer);
-        self.track_tcp = true;
+        self.d.streams.push(consumer);
+        self.d.track_tcp = true;
         self
     }
 
     /// Plugs in a consumer of UDP datagrams.
     pub fn datagram_consumer(&mut self, consumer: &'c mut dyn DatagramConsumer) -> &mut Self {
-        self.datagrams.push(consumer);
+        self.d.datagrams.push(consumer);
         self
     }
 
     /// Plugs in an observer of every packet and its notes.
     pub fn packet_observer(&mut self, observer: &'c mut dyn PacketObserver) -> &mut Self {
-        self.observers.push(observer);
+        self.d.observers.push(observer);
         self
     }
 
@@ -159,11 +173,14 @@ impl<'c> Engine<'c> {
         reader: &mut CaptureReader<R>,
         mut on_packet: impl FnMut(&Position, &Packet<'_>, &Notes<'_>) -> bool,
     ) -> Result<(), Error> {
-        if self.track_tcp && self.table.is_none() {
-            self.table = Some(StreamTable::new(self.limits));
+        if self.d.track_tcp && self.d.table.is_none() {
+            // Client and server by content when the handshake was not captured (a request
+            // line is the client's, a status line the server's): see `flow::tcp::table`.
+            self.d.table =
+                Some(StreamTable::new(self.d.limits).with_role_hint(crate::app::role_hint));
         }
         loop {
-            self.position.input_offset = reader.offset();
+            self.d.position.input_offset = reader.offset();
             let Some(frame) = reader.next_frame() else {
                 break;
             };
@@ -175,24 +192,71 @@ impl<'c> Engine<'c> {
         Ok(())
     }
 
-    /// One frame: decode, consumers, callback.
+    /// One frame: decode, fragment reassembly, consumers, callback.
     fn process(
         &mut self,
         frame: &Frame<'_>,
         on_packet: &mut impl FnMut(&Position, &Packet<'_>, &Notes<'_>) -> bool,
     ) -> bool {
-        let first = *self.first_timestamp.get_or_insert(frame.timestamp);
-        self.position.packets += 1;
-        self.position.first_timestamp = first;
+        let d = &mut self.d;
+        let first = *d.first_timestamp.get_or_insert(frame.timestamp);
+        d.position.packets += 1;
+        d.position.first_timestamp = first;
         let at = At {
             frame: frame.number,
             ts: frame.timestamp,
         };
-        self.last = at;
+        d.last = at;
         let packet = decode::decode(frame);
-        let mut notes = Notes::default();
+        let go_on = match Fragment::from_packet(&packet) {
+            None => {
+                self.defrag.expire(frame.timestamp);
+                self.d.dispatch(&packet, None, at, on_packet)
+            }
+            // A fragment stays a layer-3 packet; the one that completes its datagram carries
+            // the whole datagram to the consumers (decoded at layers 4 and 7) and names the
+            // frames it came from.
+            Some(f) => match self.defrag.push(frame.number, frame.timestamp, &f) {
+                Push::Complete(datagram) => {
+                    let whole = datagram.to_packet(&packet);
+                    self.d
+                        .dispatch(&whole, Some(datagram.frames), at, on_packet)
+                }
+                Push::Pending | Push::Dropped(_) => self.d.dispatch(&packet, None, at, on_packet),
+            },
+        };
+        // The dropped datagrams are counted by the defragmenter; their records are not needed.
+        self.defrag.drain_dropped().for_each(drop);
+        go_on
+    }
+
+    /// Ends every connection still open (their last events and then every remaining row go to
+    /// the stream consumers, then [`StreamConsumer::finish`]) and returns what the run found.
+    /// The consumers are free again once the engine is gone.
+    pub fn finish(mut self) -> Summary {
+        self.defrag.finish();
+        self.defrag.drain_dropped().for_each(drop);
+        let fragments = *self.defrag.counters();
+        self.d.finish(fragments)
+    }
+}
+
+impl Dispatch<'_> {
+    /// One packet (or the whole datagram its fragment completed, `reassembled` naming the
+    /// frames of its fragments) through the consumers, then the callback.
+    fn dispatch(
+        &mut self,
+        packet: &Packet<'_>,
+        reassembled: Option<&[FrameNumber]>,
+        at: At,
+        on_packet: &mut impl FnMut(&Position, &Packet<'_>, &Notes<'_>) -> bool,
+    ) -> bool {
+        let mut notes = Notes {
+            reassembled_from: reassembled,
+            ..Notes::default()
+        };
         if let Some(table) = &mut self.table
-            && let Some(seg) = segment(&packet)
+            && let Some(seg) = segment(packet)
         {
             let consumers = &mut self.streams;
             let hit = &mut self.limits_hit;
@@ -208,9 +272,9 @@ impl<'c> Engine<'c> {
             notes.tcp = Some(outcome);
             notes.app = self.streams.iter().find_map(|c| c.note(outcome.stream));
             for o in self.observers.iter_mut() {
-                o.on_packet(&packet, &notes);
+                o.on_packet(packet, &notes);
             }
-            let go_on = on_packet(&self.position, &packet, &notes);
+            let go_on = on_packet(&self.position, packet, &notes);
             self.drain_rows(at);
             return go_on;
         }
@@ -239,9 +303,9 @@ impl<'c> Engine<'c> {
             }
         }
         for o in self.observers.iter_mut() {
-            o.on_packet(&packet, &notes);
+            o.on_packet(packet, &notes);
         }
-        on_packet(&self.position, &packet, &notes)
+        on_packet(&self.position, packet, &notes)
     }
 
     /// Hands the rows the table made final to the stream consumers (and forgets them).
@@ -262,7 +326,7 @@ impl<'c> Engine<'c> {
     /// Ends every connection still open (their last events and then every remaining row go to
     /// the stream consumers, then [`StreamConsumer::finish`]) and returns what the run found.
     /// The consumers are free again once the engine is gone.
-    pub fn finish(mut self) -> Summary {
+    fn finish(mut self, fragments: FragmentCounters) -> Summary {
         let at = self.last;
         let mut table_counters = TableCounters::default();
         // One connection at a time, its row handed out before the next ends, so the rows never
@@ -292,6 +356,7 @@ impl<'c> Engine<'c> {
             tcp_streams: self.tcp_streams,
             table: table_counters,
             limits_hit: self.limits_hit,
+            fragments,
             packets: self.position.packets,
             first_timestamp: self.first_timestamp,
             last_timestamp: (self.position.packets > 0).then_some(at.ts),

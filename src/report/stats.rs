@@ -113,7 +113,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
         term,
         true,
     );
-    for c in &s.tcp_conversations {
+    s.tcp_conversations.for_each(|c| {
         t.add_row(vec![
             cell(c.stream, None, term),
             cell(c.client, None, term),
@@ -123,8 +123,8 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(c.packets, None, term),
             cell(c.bytes_client_to_server, None, term),
             cell(c.bytes_server_to_client, None, term),
-        ])?;
-    }
+        ])
+    })?;
     t.finish()?;
     writeln!(out, "\nUDP conversations")?;
     let mut t = ChunkedTable::new(
@@ -225,7 +225,7 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
         ])
         .map_err(e)?;
     }
-    for c in &s.tcp_conversations {
+    s.tcp_conversations.for_each(|c| {
         w.write_record([
             "tcp".to_string(),
             format!("{} {} {}", c.stream, c.client, c.server),
@@ -236,8 +236,8 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
             c.bytes_server_to_client.to_string(),
             String::new(),
         ])
-        .map_err(e)?;
-    }
+        .map_err(e)
+    })?;
     for c in &s.udp_conversations {
         w.write_record([
             "udp".to_string(),

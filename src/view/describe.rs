@@ -19,6 +19,7 @@ use super::text::{push_ip, push_u64};
 use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
 use crate::decode::link::{Cooked, LinkHeader};
 use crate::decode::{OsiLayer, Packet, PartialTcp};
+use crate::flow::tcp::{AnalysisFlags, DupAck, Outcome, WindowScale};
 
 /// A field value: a number, a flag or text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,6 +33,32 @@ pub enum Value {
     Text(Cow<'static, str>),
     /// A short text kept inline (an address, a hex number): not allocated either.
     Short(ShortText),
+    /// tshark's names of TCP analysis flags (`["retransmission", "duplicate_ack"]` in JSON,
+    /// `retransmission, duplicate_ack` as text): not allocated.
+    Analysis(AnalysisNames),
+}
+
+/// The tshark field names of a segment's TCP analysis flags ([`AnalysisFlags::names`]), as a
+/// JSON list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalysisNames(pub AnalysisFlags);
+
+impl Serialize for AnalysisNames {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.names())
+    }
+}
+
+impl std::fmt::Display for AnalysisNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, name) in self.0.names().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
 }
 
 /// Text of at most [`ShortText::CAPACITY`] bytes stored inline.
@@ -119,6 +146,7 @@ impl std::fmt::Display for Value {
             Value::Bool(b) => b.fmt(f),
             Value::Text(t) => t.fmt(f),
             Value::Short(t) => t.as_str().fmt(f),
+            Value::Analysis(a) => a.fmt(f),
         }
     }
 }
@@ -208,7 +236,7 @@ impl LayerView {
         }
     }
 
-    fn add(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Self {
+    pub(crate) fn add(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Self {
         self.fields.push(Field {
             name,
             value: value.into(),
@@ -284,6 +312,136 @@ pub struct TcpRelative {
     pub ack: Option<u32>,
     /// The TCP stream id (Wireshark's `tcp.stream`).
     pub stream: u64,
+    /// The window, scaled when the scale is known (tshark's `tcp.window_size`).
+    pub window: u32,
+    /// What is known about the sender's window scale; `None` for a SYN (never scaled).
+    pub window_scale: Option<WindowScale>,
+    /// Wireshark's analysis flags of the segment.
+    pub analysis: AnalysisFlags,
+    /// For a duplicate ACK: its number and the frame it repeats.
+    pub dup_ack: Option<DupAck>,
+}
+
+impl TcpRelative {
+    /// The stream table's numbers and analysis of a segment.
+    pub fn from_outcome(o: &Outcome) -> TcpRelative {
+        TcpRelative {
+            seq: o.relative_seq,
+            ack: o.relative_ack,
+            stream: o.stream.0,
+            window: o.window,
+            window_scale: o.window_scale,
+            analysis: o.analysis,
+            dup_ack: o.dup_ack,
+        }
+    }
+}
+
+/// Wireshark's Info-column label of each analysis flag (packet-tcp.c), `None` for the
+/// duplicate ACK (its label carries numbers).
+fn analysis_label(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "reused_ports" => "[TCP Port numbers reused]",
+        "lost_segment" => "[TCP Previous segment not captured]",
+        "ack_lost_segment" => "[TCP ACKed unseen segment]",
+        "keep_alive" => "[TCP Keep-Alive]",
+        "keep_alive_ack" => "[TCP Keep-Alive ACK]",
+        "spurious_retransmission" => "[TCP Spurious Retransmission]",
+        "fast_retransmission" => "[TCP Fast Retransmission]",
+        "retransmission" => "[TCP Retransmission]",
+        "out_of_order" => "[TCP Out-Of-Order]",
+        "zero_window" => "[TCP ZeroWindow]",
+        "zero_window_probe" => "[TCP ZeroWindowProbe]",
+        "zero_window_probe_ack" => "[TCP ZeroWindowProbeAck]",
+        "window_full" => "[TCP Window Full]",
+        "window_update" => "[TCP Window Update]",
+        _ => return None,
+    })
+}
+
+/// The analysis flags in the order Wireshark's Info column shows them: Wireshark 4.0's
+/// `tcp_print_sequence_number_analysis` prepends each label in turn (port reuse, the
+/// retransmission family, lost segments, window, keep-alive, duplicate ACK, zero window), so
+/// they read in the reverse order. Checked against tshark's `_ws.col.Info`: `[TCP ACKed unseen
+/// segment] [TCP Fast Retransmission]`, `[TCP Window Full] [TCP Retransmission]`.
+const INFO_ORDER: [AnalysisFlags; 15] = [
+    AnalysisFlags::ZERO_WINDOW_PROBE_ACK,
+    AnalysisFlags::ZERO_WINDOW,
+    AnalysisFlags::ZERO_WINDOW_PROBE,
+    AnalysisFlags::DUPLICATE_ACK,
+    AnalysisFlags::KEEP_ALIVE_ACK,
+    AnalysisFlags::KEEP_ALIVE,
+    AnalysisFlags::WINDOW_FULL,
+    AnalysisFlags::WINDOW_UPDATE,
+    AnalysisFlags::ACK_LOST_SEGMENT,
+    AnalysisFlags::LOST_SEGMENT,
+    AnalysisFlags::OUT_OF_ORDER,
+    AnalysisFlags::SPURIOUS_RETRANSMISSION,
+    AnalysisFlags::FAST_RETRANSMISSION,
+    AnalysisFlags::RETRANSMISSION,
+    AnalysisFlags::REUSED_PORTS,
+];
+
+/// Appends Wireshark's analysis labels of a segment, each followed by a space
+/// (`[TCP Dup ACK 5#2] `), in Wireshark's Info order ([`INFO_ORDER`]); of the retransmission
+/// family (spurious, fast, plain, out-of-order), which the analysis makes exclusive, only one.
+pub fn write_analysis_labels(s: &mut String, rel: &TcpRelative) {
+    let family = AnalysisFlags(
+        AnalysisFlags::SPURIOUS_RETRANSMISSION.0
+            | AnalysisFlags::FAST_RETRANSMISSION.0
+            | AnalysisFlags::RETRANSMISSION.0
+            | AnalysisFlags::OUT_OF_ORDER.0,
+    );
+    let mut family_done = false;
+    for flag in INFO_ORDER {
+        if !rel.analysis.contains(flag) {
+            continue;
+        }
+        if family.contains(flag) {
+            if family_done {
+                continue;
+            }
+            family_done = true;
+        }
+        if flag == AnalysisFlags::DUPLICATE_ACK {
+            if let Some(d) = rel.dup_ack {
+                let _ = write!(s, "[TCP Dup ACK {}#{}] ", d.frame, d.num);
+            }
+            continue;
+        }
+        if let Some(label) = AnalysisFlags::ALL
+            .iter()
+            .find(|f| f.bit == flag.0)
+            .and_then(|f| analysis_label(f.name))
+        {
+            s.push_str(label);
+            s.push(' ');
+        }
+    }
+}
+
+/// Adds the stream table's window and analysis fields to a TCP layer.
+fn add_tcp_analysis(l: &mut LayerView, rel: &TcpRelative) {
+    l.add("calculated_window", rel.window);
+    match rel.window_scale {
+        Some(WindowScale::Unknown) => {
+            l.add("window_scale", "unknown");
+        }
+        Some(WindowScale::NotUsed) => {
+            l.add("window_scale", "not used");
+        }
+        Some(WindowScale::Shift(shift)) => {
+            l.add("window_scale", 1u64 << shift);
+        }
+        None => {}
+    }
+    if !rel.analysis.is_empty() {
+        l.add("analysis", Value::Analysis(AnalysisNames(rel.analysis)));
+    }
+    if let Some(d) = rel.dup_ack {
+        l.add("duplicate_ack_num", d.num)
+            .add("duplicate_ack_frame", d.frame.0);
+    }
 }
 
 /// What an application decoder (TFTP, HTTP) found in this packet, as display data.
@@ -950,8 +1108,11 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             }
             l.add("header_length", usize::from(tcp.data_offset()) * 4)
                 .add("flags", tcp_flags_static(tcp))
-                .add("window", tcp.window_size())
-                .add("checksum", text(format_args!("0x{:04x}", tcp.checksum())));
+                .add("window", tcp.window_size());
+            if let Some(r) = rel {
+                add_tcp_analysis(&mut l, r);
+            }
+            l.add("checksum", text(format_args!("0x{:04x}", tcp.checksum())));
             if tcp.urg() {
                 l.add("urgent_pointer", tcp.urgent_pointer());
             }
@@ -1023,6 +1184,9 @@ fn partial_tcp_layer(tcp: &PartialTcp, rel: Option<&TcpRelative>) -> LayerView {
     }
     if let Some(w) = tcp.window {
         l.add("window", w);
+    }
+    if let Some(r) = rel {
+        add_tcp_analysis(&mut l, r);
     }
     if let Some(len) = tcp.payload_len {
         l.add("payload_length", len);
@@ -1232,6 +1396,9 @@ pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelat
     };
     match (&sliced.transport, &sliced.net) {
         (Some(TransportSlice::Tcp(tcp)), _) => {
+            if let Some(r) = tcp_rel {
+                write_analysis_labels(s, r);
+            }
             push_u64(s, u64::from(tcp.source_port()));
             s.push_str(" → ");
             push_u64(s, u64::from(tcp.destination_port()));
@@ -1251,7 +1418,10 @@ pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelat
                 push_u64(s, u64::from(ack));
             }
             s.push_str(" Win=");
-            push_u64(s, u64::from(tcp.window_size()));
+            push_u64(
+                s,
+                tcp_rel.map_or(u64::from(tcp.window_size()), |r| u64::from(r.window)),
+            );
             s.push_str(" Len=");
             push_u64(s, packet.wire_payload_len() as u64);
             if tcp.syn() && tcp.options_iterator().next().is_some() {
@@ -1288,6 +1458,9 @@ pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelat
         (Some(_), _) => s.push_str("IGMP"),
         (None, _) if packet.partial_tcp().is_some() => {
             if let Some(t) = packet.partial_tcp() {
+                if let Some(r) = tcp_rel {
+                    write_analysis_labels(s, r);
+                }
                 let _ = write!(s, "{} → {} [{}]", t.src_port, t.dst_port, t.flags_text());
                 match (tcp_rel, t.seq) {
                     (Some(r), _) => {
@@ -1295,6 +1468,25 @@ pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelat
                     }
                     (None, Some(seq)) => {
                         let _ = write!(s, " Seq={seq}");
+                    }
+                    _ => {}
+                }
+                let has_ack = t.flags.is_some_and(|f| f & 0x10 != 0);
+                match (tcp_rel.and_then(|r| r.ack), t.ack) {
+                    (Some(ack), _) if has_ack => {
+                        let _ = write!(s, " Ack={ack}");
+                    }
+                    (None, Some(ack)) if has_ack => {
+                        let _ = write!(s, " Ack={ack}");
+                    }
+                    _ => {}
+                }
+                match (tcp_rel, t.window) {
+                    (Some(r), Some(_)) => {
+                        let _ = write!(s, " Win={}", r.window);
+                    }
+                    (None, Some(w)) => {
+                        let _ = write!(s, " Win={w}");
                     }
                     _ => {}
                 }

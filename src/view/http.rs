@@ -7,6 +7,7 @@ use crate::units::Direction;
 use std::fmt::Write as _;
 
 use super::describe::{self, AppView, Context, TcpRelative};
+use crate::flow::tcp::AnalysisFlags;
 
 /// The start line as Wireshark's info column shows it: `GET /index.html HTTP/1.1`,
 /// `HTTP/1.1 200 OK  (text/html)`.
@@ -23,12 +24,14 @@ pub fn write_start_line(out: &mut String, start: &StartSummary) {
             method,
             target,
             version,
+            ..
         } => write!(out, "{method} {target} {version}"),
         StartSummary::Status {
             version,
             code,
             reason,
             media_type,
+            ..
         } => match media_type {
             Some(media) => write!(out, "{version} {code} {reason}  ({media})"),
             None => write!(out, "{version} {code} {reason}"),
@@ -45,6 +48,10 @@ pub fn write_info(out: &mut String, label: &Label, packet: &Packet<'_>, tcp: Opt
             None => out.push_str("HTTP message"),
         }
     } else {
+        // Wireshark's analysis labels lead the Info column, before anything a protocol adds.
+        if let Some(t) = tcp {
+            describe::write_analysis_labels(out, t);
+        }
         let _ = write!(
             out,
             "[continuation of HTTP {} {}] ",
@@ -54,7 +61,12 @@ pub fn write_info(out: &mut String, label: &Label, packet: &Packet<'_>, tcp: Opt
             },
             label.message
         );
-        describe::write_info(out, packet, tcp);
+        let plain = tcp.map(|t| TcpRelative {
+            analysis: AnalysisFlags::default(),
+            dup_ack: None,
+            ..*t
+        });
+        describe::write_info(out, packet, plain.as_ref());
     }
 }
 

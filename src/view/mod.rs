@@ -24,11 +24,7 @@ use crate::decode::Packet;
 /// The display context of a packet: its TCP numbers and its application layer view.
 pub fn context(packet: &Packet<'_>, notes: &Notes<'_>) -> Context {
     let mut ctx = Context {
-        tcp: notes.tcp.map(|o| TcpRelative {
-            seq: o.relative_seq,
-            ack: o.relative_ack,
-            stream: o.stream.0,
-        }),
+        tcp: notes.tcp.as_ref().map(TcpRelative::from_outcome),
         app: None,
     };
     ctx.app = match &notes.app {

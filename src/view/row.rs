@@ -68,9 +68,17 @@ pub fn row_with(
         return columns.to_row(packet);
     }
     let mut ctx = super::context(packet, notes);
-    let layers = describe::take_layers(packet, &mut ctx);
+    let mut layers = describe::take_layers(packet, &mut ctx);
+    if let Some(frames) = notes.reassembled_from
+        && let Some(ip) = layers.iter_mut().find(|l| l.osi == OsiLayer::Network)
+    {
+        let mut list = String::new();
+        write_frame_list(&mut list, frames);
+        ip.add("reassembled_from", list);
+    }
     let ctx = &ctx;
     let mut summary = describe::summary_with_layers(packet, ctx, &layers);
+    write_reassembled(&mut summary.info, notes);
     write_cut(&mut summary.info, packet);
     let ts = packet.frame.timestamp;
     PacketRow {
@@ -93,6 +101,25 @@ pub fn row_with(
             .map(|m| m.to_string())
             .or_else(|| ctx.app.as_ref().and_then(|a| a.malformed.clone())),
         malformed_detail: packet.malformed.clone(),
+    }
+}
+
+/// `4, 5, 6`.
+fn write_frame_list(out: &mut String, frames: &[crate::units::FrameNumber]) {
+    for (i, f) in frames.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{f}");
+    }
+}
+
+/// Appends where a reassembled IP datagram came from (`[reassembled from frames 4, 5, 6]`).
+fn write_reassembled(info: &mut String, notes: &Notes<'_>) {
+    if let Some(frames) = notes.reassembled_from {
+        info.push_str(" [reassembled from frames ");
+        write_frame_list(info, frames);
+        info.push(']');
     }
 }
 
@@ -165,11 +192,7 @@ impl Columns {
         describe::write_addresses(packet, &mut self.src, &mut self.dst);
         self.layer_chain.clear();
         describe::write_layer_chain(&mut self.layer_chain, packet, app_name, &mut self.names);
-        let tcp = notes.tcp.map(|o| TcpRelative {
-            seq: o.relative_seq,
-            ack: o.relative_ack,
-            stream: o.stream.0,
-        });
+        let tcp = notes.tcp.as_ref().map(TcpRelative::from_outcome);
         self.info.clear();
         match app {
             Some(Note::Tftp(c)) => super::tftp::write_info(&mut self.info, c),
@@ -178,6 +201,7 @@ impl Columns {
             }
             None => describe::write_info(&mut self.info, packet, tcp.as_ref()),
         }
+        write_reassembled(&mut self.info, notes);
         write_cut(&mut self.info, packet);
         self.malformed.clear();
         match (&packet.malformed, app) {

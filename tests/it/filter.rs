@@ -2,11 +2,10 @@
 //! `tests/refs/filter/tshark-Y.tsv` (made by `scripts/refs/filter-refs.sh` with tshark 4.0.17),
 //! the frames pcaplab's filter selects must be the frames tshark selected.
 //!
-//! Filters on fields only the engine's per-packet annotations provide (`tcp.stream`, relative
-//! `tcp.seq`/`tcp.ack`, `tcp.analysis.*`, `tcp.window_size`, `tftp*`, `http*`) are listed in
-//! the reference but pending: they are compiled here and reported, and will be compared once
-//! the engine fills `view::filter::Annotations` (TODO(#13)). Evaluating them on the decoded
-//! packet alone would be wrong, not a test.
+//! Every packet goes through the engine as `packets` runs it (IP fragments reassembled, TCP
+//! tracked, HTTP and TFTP recognised), and the filter reads both the decoded packet
+//! (`PacketFields`) and the engine's notes on it (`NoteFields`: `tcp.stream`, relative
+//! `tcp.seq`/`tcp.ack`, `tcp.analysis.*`, `tcp.window_size`, `tftp*`, `http*`).
 //!
 //! A pair that disagrees for a reason outside the filter (a layer pcaplab does not decode, such
 //! as IP reassembly) must be listed with that reason in `tests/refs/filter/deviations.tsv`
@@ -17,9 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pcaplab::app::{http, tftp};
 use pcaplab::capture::CaptureReader;
-use pcaplab::decode;
-use pcaplab::view::filter::{Filter, PacketFields};
+use pcaplab::engine::Engine;
+use pcaplab::view::filter::{Filter, NoteFields, PacketFields};
 
 use crate::util;
 
@@ -88,24 +88,38 @@ fn capture_path(name: &str) -> Option<PathBuf> {
     }
 }
 
-/// The frames of `path` each filter selects, evaluated on the decoded packet alone.
+/// The frames of `path` each filter selects, with the engine's notes (as `packets` runs it).
 fn select(path: &Path, filters: &[&Filter]) -> Vec<Vec<u64>> {
     let mut selected = vec![Vec::new(); filters.len()];
     let mut reader =
         CaptureReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut http = http::Tracker::new(http::Options {
+        transactions: false,
+        labels: http::Labels::StartLines,
+        bodies: None,
+    });
+    let mut tftp = tftp::Tracker::new(tftp::Config::default());
+    let mut engine = Engine::new(Default::default());
+    engine
+        .track_tcp()
+        .stream_consumer(&mut http)
+        .datagram_consumer(&mut tftp);
     let mut first: Option<Duration> = None;
-    while let Some(frame) = reader.next_frame() {
-        // tshark stops at the first unreadable record too; the frames before it count.
-        let Ok(frame) = frame else { break };
-        let first = *first.get_or_insert(frame.timestamp);
-        let packet = decode::decode(&frame);
-        let fields = PacketFields::new(&packet, first);
+    // tshark stops at the first unreadable record too; the frames before it count.
+    let _ = engine.run(&mut reader, |_, packet, notes| {
+        let first = *first.get_or_insert(packet.frame.timestamp);
+        let fields = (
+            PacketFields::new(packet, first),
+            NoteFields::new(packet, notes),
+        );
         for (filter, frames) in filters.iter().zip(&mut selected) {
             if filter.matches(&fields) {
-                frames.push(frame.number.0);
+                frames.push(packet.frame.number.0);
             }
         }
-    }
+        true
+    });
+    engine.finish();
     selected
 }
 
@@ -129,8 +143,8 @@ fn frames_selected_equal_tshark_display_filter() {
     let mut compared = 0;
     let mut agreed = 0;
     let mut deviated = 0;
-    let mut stateless_filters = BTreeSet::new();
-    let mut pending_filters = BTreeSet::new();
+    let mut compared_filters = BTreeSet::new();
+    let mut engine_filters = BTreeSet::new();
     let mut skipped_captures = 0;
     let mut mismatches = Vec::new();
     let mut stale = Vec::new();
@@ -149,21 +163,16 @@ fn frames_selected_equal_tshark_display_filter() {
             .iter()
             .map(|r| Filter::compile(&r.filter).unwrap_or_else(|e| panic!("{}: {e}", r.filter)))
             .collect();
-        let stateless: Vec<(&Row, &Filter)> = rows
-            .iter()
-            .copied()
-            .zip(&compiled)
-            .filter(|(r, f)| {
-                if f.needs_annotations() {
-                    pending_filters.insert(r.filter.clone());
-                }
-                !f.needs_annotations()
-            })
-            .collect();
-        let filters: Vec<&Filter> = stateless.iter().map(|(_, f)| *f).collect();
+        let all: Vec<(&Row, &Filter)> = rows.iter().copied().zip(&compiled).collect();
+        for (r, f) in &all {
+            if f.needs_annotations() {
+                engine_filters.insert(r.filter.clone());
+            }
+        }
+        let filters: Vec<&Filter> = all.iter().map(|(_, f)| *f).collect();
         let got = select(&path, &filters);
-        for ((row, _), got) in stateless.iter().zip(got) {
-            stateless_filters.insert(row.filter.clone());
+        for ((row, _), got) in all.iter().zip(got) {
+            compared_filters.insert(row.filter.clone());
             compared += 1;
             let key = (row.capture.clone(), row.filter.clone());
             let listed = deviations.contains_key(&key);
@@ -196,15 +205,10 @@ fn frames_selected_equal_tshark_display_filter() {
     });
     eprintln!(
         "display filters vs tshark -Y: {agreed} of {compared} (capture, filter) pairs agree, \
-         {deviated} listed deviations; {} stateless filters compared; {} filters pending on the \
-         engine's annotations: {}",
-        stateless_filters.len(),
-        pending_filters.len(),
-        pending_filters
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ; ")
+         {deviated} listed deviations; {} filters compared, {} of them on the engine's \
+         annotations",
+        compared_filters.len(),
+        engine_filters.len(),
     );
     if skipped_captures > 0 {
         eprintln!(
@@ -218,15 +222,16 @@ fn frames_selected_equal_tshark_display_filter() {
     );
     if skipped_captures == 0 {
         assert!(
-            stateless_filters.len() >= 30,
-            "only {} filters compared",
-            stateless_filters.len()
+            compared_filters.len() >= 30 && engine_filters.len() >= 30,
+            "only {} filters compared ({} on annotations)",
+            compared_filters.len(),
+            engine_filters.len()
         );
     }
 }
 
 #[test]
-fn every_reference_filter_compiles_and_pending_ones_are_engine_fields() {
+fn every_reference_filter_compiles_and_engine_fields_need_annotations() {
     for row in reference() {
         let f = Filter::compile(&row.filter).unwrap_or_else(|e| panic!("{}: {e}", row.filter));
         let engine_words = [

@@ -535,3 +535,123 @@ fn issue_12_tftp_final_ack_drew_port_unreachable() {
     assert_eq!((flow.src, flow.dst), (src, dst));
     assert_eq!(flow.dst.port(), 60675);
 }
+
+/// The `pcaplab` rows of a capture (`packets --format ndjson`), by frame number.
+fn rows(path: &Path) -> BTreeMap<u64, serde_json::Value> {
+    let out = util::run(&["packets", path.to_str().unwrap(), "--format", "ndjson"]);
+    assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
+    util::ndjson(&out)
+        .into_iter()
+        .map(|r| (r["number"].as_u64().unwrap(), r))
+        .collect()
+}
+
+fn layer_names(row: &serde_json::Value) -> Vec<String> {
+    row["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn issue_11_tftp_over_fragments_is_complete_through_the_engine() {
+    let name = "tftp-ipv4-fragments.pcap";
+    let Some(path) = shared(name) else {
+        return skip(name);
+    };
+    // The case's README: complete, 8,292 bytes, SHA-256 starting 117fbb02, nothing "lost".
+    let out = util::run(&["tftp", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let transfers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &transfers[0];
+    assert_eq!(transfers.as_array().unwrap().len(), 1);
+    assert_eq!(t["complete"], true);
+    assert_eq!(t["bytes"], 8292);
+    assert_eq!(t["missing_blocks"], 0);
+    assert!(t["sha256"].as_str().unwrap().starts_with("117fbb02"));
+    let text = util::stdout(&util::run(&["tftp", path.to_str().unwrap()]));
+    for word in ["lost", "never appeared", "unsent"] {
+        assert!(!text.contains(word), "{word}: {text}");
+    }
+    // Fragments stay layer-3 packets; the frame that completes a datagram carries it whole
+    // and names its fragments' frames (tshark: DATA 1 = frames 4, 5, 6; DATA 2 arrived in
+    // reverse order, frames 8, 9, 10, listed by fragment offset).
+    let rows = rows(&path);
+    for n in [4, 5, 8, 9] {
+        assert_eq!(
+            layer_names(&rows[&n]),
+            vec!["Frame", "Ethernet", "IPv4 fragment", "Fragment data"],
+            "frame {n}"
+        );
+    }
+    for (n, block, from) in [(6, 1, "4, 5, 6"), (10, 2, "10, 9, 8")] {
+        let row = &rows[&n];
+        assert_eq!(
+            layer_names(row),
+            vec!["Frame", "Ethernet", "IPv4 fragment", "UDP", "TFTP"],
+            "frame {n}"
+        );
+        assert_eq!(row["protocol"], "TFTP");
+        let info = row["info"].as_str().unwrap();
+        assert_eq!(
+            info,
+            format!("Data Packet, Block: {block} [reassembled from frames {from}]")
+        );
+        let ip = &row["layers"][2]["fields"];
+        assert_eq!(ip["reassembled_from"], from, "frame {n}");
+    }
+}
+
+/// An Ethernet + IPv4 frame of a UDP datagram's fragment: `offset` in bytes, `more` fragments.
+fn fragment_frame(offset: u16, more: bool, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+    let total = (20 + payload.len()) as u16;
+    let flags_offset = (u16::from(more) << 13) | (offset / 8);
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&[0x12, 0x34]);
+    f.extend_from_slice(&flags_offset.to_be_bytes());
+    f.extend_from_slice(&[64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn datagrams_whose_fragments_never_all_came_are_counted_in_a_note() {
+    // The first fragment of a TFTP RRQ (UDP header + 16 bytes), its last one never captured.
+    let mut udp = vec![0xc3, 0x50, 0, 69, 0, 40, 0, 0];
+    udp.extend_from_slice(b"\x00\x01file.bin\x00octe");
+    let frame = fragment_frame(0, true, &udp);
+    let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    pcap.extend_from_slice(&65535u32.to_le_bytes());
+    pcap.extend_from_slice(&1u32.to_le_bytes());
+    pcap.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+    pcap.extend_from_slice(&0u32.to_le_bytes());
+    pcap.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    pcap.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    pcap.extend_from_slice(&frame);
+    let file = std::env::temp_dir().join(format!("pcaplab-frag-drop-{}.pcap", std::process::id()));
+    std::fs::write(&file, pcap).unwrap();
+    for cmd in ["packets", "tftp", "stats"] {
+        let out = util::run(&[cmd, file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        let err = util::stderr(&out);
+        assert_eq!(
+            err.lines()
+                .filter(|l| l.starts_with(
+                    "pcaplab: note: 1 fragmented IP datagrams could not be reassembled (1 incomplete at the end of the capture)"
+                ))
+                .count(),
+            1,
+            "{cmd}: {err}"
+        );
+    }
+    let rows = rows(&file);
+    assert_eq!(
+        layer_names(&rows[&1]),
+        vec!["Frame", "Ethernet", "IPv4 fragment", "Fragment data"]
+    );
+    let _ = std::fs::remove_file(&file);
+}

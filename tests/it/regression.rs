@@ -193,3 +193,102 @@ fn issue_10_a_stream_is_http_when_either_direction_starts_like_http() {
     }
     assert_eq!(got, expected);
 }
+
+/// A raw-IPv4 pcap of TCP segments `(from_client, payload)` with ACK set and no handshake,
+/// between 10.0.0.1:`client` and 10.0.0.2:`server`; sequence numbers follow the payloads.
+fn midstream_pcap(client: u16, server: u16, segments: &[(bool, &[u8])]) -> Vec<u8> {
+    let mut out = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&101u32.to_le_bytes());
+    let (mut c_seq, mut s_seq) = (1000u32, 5000u32);
+    for (i, (from_client, payload)) in segments.iter().enumerate() {
+        let (src, dst, sp, dp, seq, ack) = if *from_client {
+            ([10, 0, 0, 1], [10, 0, 0, 2], client, server, c_seq, s_seq)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], server, client, s_seq, c_seq)
+        };
+        let mut packet = Vec::new();
+        etherparse::PacketBuilder::ipv4(src, dst, 64)
+            .tcp(sp, dp, seq, 65535)
+            .ack(ack)
+            .psh()
+            .write(&mut packet, payload)
+            .unwrap();
+        if *from_client {
+            c_seq += payload.len() as u32;
+        } else {
+            s_seq += payload.len() as u32;
+        }
+        out.extend_from_slice(&(1_700_000_000u32 + i as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packet);
+    }
+    out
+}
+
+#[test]
+fn issue_11_midstream_server_first_http_transaction() {
+    let Some(path) = case("midstream-server-first.pcap") else {
+        eprintln!("note: ../shared is absent, skipping");
+        return;
+    };
+    // The case's README: client = the port 51000 side; `http` shows GET /mid -> 200.
+    let txs = json(&["http", path.to_str().unwrap(), "--format", "json"]);
+    let got: Vec<(String, String, String, u64)> = txs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["method"].is_string())
+        .map(|t| {
+            (
+                t["method"].as_str().unwrap().to_string(),
+                t["uri"].as_str().unwrap().to_string(),
+                t["client"].as_str().unwrap().to_string(),
+                t["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            "GET".to_string(),
+            "/mid".to_string(),
+            "192.0.2.10:51000".to_string(),
+            200
+        )]
+    );
+}
+
+#[test]
+fn issue_11_roles_by_content_when_the_ports_do_not_tell() {
+    // Both ports in the ephemeral range (no port evidence), no handshake, and the server's
+    // status line comes first: its sender is the server (the content hook), not the client.
+    let capture = midstream_pcap(
+        50000,
+        40000,
+        &[
+            (false, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+            (true, b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n"),
+            (false, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye"),
+        ],
+    );
+    let file = std::env::temp_dir().join(format!("pcaplab-roles-{}.pcap", std::process::id()));
+    std::fs::write(&file, capture).unwrap();
+    let path = file.to_str().unwrap();
+    let rows = json(&["streams", path, "--format", "json"]);
+    assert_eq!(rows[0]["client"], "10.0.0.1:50000");
+    assert_eq!(rows[0]["server"], "10.0.0.2:40000");
+    let txs = json(&["http", path, "--format", "json"]);
+    let get = txs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["method"] == "GET")
+        .expect("the GET is paired");
+    assert_eq!(get["uri"], "/next");
+    assert_eq!(get["status"], 200);
+    assert_eq!(get["client"], "10.0.0.1:50000");
+    let _ = std::fs::remove_file(&file);
+}

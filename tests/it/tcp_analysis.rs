@@ -497,3 +497,229 @@ fn issue_11_header_only_capture_counts_payload_like_tshark() {
     assert_eq!(s.server_to_client.not_captured_bytes, 23_783);
     assert!(s.server_to_client.retransmissions > 0);
 }
+
+/// Every capture with a reference in `tests/refs/tcp-analysis/`: (name, path).
+fn referenced_captures() -> Vec<(String, PathBuf)> {
+    let public = util::public_corpus();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(refs_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".tsv"))
+        else {
+            continue;
+        };
+        let capture = [
+            Some(util::fixtures()),
+            Some(refs_dir().join("crafted")),
+            public.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+        if let Some(capture) = capture {
+            out.push((name.to_string(), capture));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The TCP layer's fields of each frame, with the row's Info.
+type TcpRows = BTreeMap<u64, (serde_json::Value, String)>;
+
+/// The TCP layer of each frame of `packets --format ndjson`, with the row's Info.
+fn tcp_rows(capture: &Path) -> TcpRows {
+    let out = util::run(&["packets", capture.to_str().unwrap(), "--format", "ndjson"]);
+    util::ndjson(&out)
+        .into_iter()
+        .filter_map(|r| {
+            let tcp = r["layers"]
+                .as_array()?
+                .iter()
+                .find(|l| l["name"] == "TCP")?
+                .clone();
+            Some((
+                r["number"].as_u64()?,
+                (tcp["fields"].clone(), r["info"].as_str()?.to_string()),
+            ))
+        })
+        .collect()
+}
+
+fn json_tcp_fields_agree(all: &[(String, PathBuf, TcpRows)]) {
+    // The TCP layer of `packets` JSON: `calculated_window` = tshark's tcp.window_size,
+    // `window_scale` its scale factor ("unknown" for -1, "not used" for -2, else the
+    // multiplier), `analysis` the tcp.analysis.* fields set, the duplicate-ACK number and frame.
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    for (name, _, rows) in all {
+        let text = std::fs::read_to_string(refs_dir().join(format!("{name}.tsv"))).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+        for line in lines {
+            let cols: BTreeMap<&str, &str> = header.iter().copied().zip(line.split('\t')).collect();
+            let frame: u64 = cols["frame.number"].parse().unwrap();
+            // Frames tshark gives a TCP analysis to but pcaplab does not show as TCP (none
+            // expected) count as differences.
+            let Some((fields, _)) = rows.get(&frame) else {
+                mismatches.push(format!("{name} {frame}: no TCP layer"));
+                continue;
+            };
+            let scale = match cols["tcp.window_size_scalefactor"] {
+                "" => serde_json::Value::Null,
+                "-1" => "unknown".into(),
+                "-2" => "not used".into(),
+                n => n.parse::<u64>().unwrap().into(),
+            };
+            let flags: Vec<String> = AnalysisFlags::ALL
+                .iter()
+                .map(|f| f.name)
+                .filter(|n| !cols[format!("tcp.analysis.{n}").as_str()].is_empty())
+                .map(str::to_string)
+                .collect();
+            let ours_flags: Vec<String> = fields["analysis"]
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            let pairs = [
+                (
+                    "calculated_window",
+                    cols["tcp.window_size"].to_string(),
+                    fields["calculated_window"].to_string(),
+                ),
+                (
+                    "window_scale",
+                    scale.to_string(),
+                    fields["window_scale"].to_string(),
+                ),
+                ("analysis", flags.join(","), ours_flags.join(",")),
+                (
+                    "duplicate_ack_num",
+                    cols["tcp.analysis.duplicate_ack_num"].to_string(),
+                    fields["duplicate_ack_num"]
+                        .as_u64()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                ),
+            ];
+            for (field, want, have) in pairs {
+                compared += 1;
+                if want != have {
+                    mismatches.push(format!(
+                        "{name} {frame} {field}: tshark {want}, pcaplab {have}"
+                    ));
+                }
+            }
+        }
+    }
+    eprintln!("json tcp fields: {compared} values compared");
+    assert!(compared > 1000, "{compared}");
+    util::assert_no_mismatch("json tcp fields", &mismatches);
+}
+
+/// Frames whose Info differs from tshark's for a reason outside the TCP analysis: (capture,
+/// frame, reason).
+const INFO_ALLOWED: [(&str, u64, &str); 2] = [
+    (
+        "sv-http-close-headers-input.pcap",
+        6,
+        "tshark names the first segment of a multi-segment HTTP response by its status line \
+         (`[TCP segment of a reassembled PDU]`); pcaplab labels the segment that completes it",
+    ),
+    (
+        "zeek-http_large_req_8001.pcap",
+        4,
+        "tshark names the first segment of a multi-segment HTTP request by its request line \
+         (`[TCP segment of a reassembled PDU]`); pcaplab labels the segment that completes it",
+    ),
+];
+
+fn info_column_agrees(all: &[(String, PathBuf, TcpRows)]) {
+    // Wireshark's Info of a TCP segment: its analysis labels (`[TCP Retransmission]`,
+    // `[TCP Dup ACK 5#2]`, in Wireshark's order), ports, flags, relative Seq/Ack, the
+    // calculated window (`Win=`) and `Len=`. Compared up to `Len=N` (pcaplab does not repeat
+    // the TCP options of every segment, as tshark does with TSval/TSecr, SLE/SRE).
+    let cut = |s: &str| -> String {
+        match s.find(" Len=") {
+            Some(i) => {
+                let rest = &s[i + 5..];
+                let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                s[..i + 5 + digits].to_string()
+            }
+            None => s.to_string(),
+        }
+    };
+    let (mut compared, mut agreed, mut labelled) = (0, 0, 0);
+    let mut mismatches = Vec::new();
+    for (name, capture, rows) in all {
+        let Some(text) = tshark(&[
+            "-n",
+            "-r",
+            capture.to_str().unwrap(),
+            "-Y",
+            "tcp && !icmp && !icmpv6",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "_ws.col.Protocol",
+            "-e",
+            "_ws.col.Info",
+        ]) else {
+            return;
+        };
+        for line in text.lines() {
+            let cols: Vec<&str> = line.splitn(3, '\t').collect();
+            let [frame, protocol, info] = cols[..] else {
+                continue;
+            };
+            let frame: u64 = frame.parse().unwrap();
+            let Some((_, ours)) = rows.get(&frame) else {
+                continue;
+            };
+            // Segments both sides show as plain TCP (an application's Info is its own).
+            if protocol != "TCP" || ours.contains("[continuation of HTTP") || !ours.contains(" → ")
+            {
+                continue;
+            }
+            compared += 1;
+            if info.starts_with("[TCP ") {
+                labelled += 1;
+            }
+            if cut(info) == cut(ours) {
+                agreed += 1;
+            } else if !INFO_ALLOWED
+                .iter()
+                .any(|(f, n, _)| *f == name && *n == frame)
+            {
+                mismatches.push(format!(
+                    "{name} {frame}: tshark {info:?}\n  pcaplab {ours:?}"
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "info: {agreed} of {compared} TCP Info columns agree ({labelled} with analysis labels)"
+    );
+    assert!(compared > 500 && labelled > 50, "{compared} {labelled}");
+    util::assert_no_mismatch("tcp info", &mismatches);
+}
+
+#[test]
+fn packets_show_the_tcp_analysis_and_window_like_tshark() {
+    // One `packets --format ndjson` run per capture for both comparisons.
+    let all: Vec<(String, PathBuf, TcpRows)> = referenced_captures()
+        .into_iter()
+        .map(|(name, capture)| {
+            let rows = tcp_rows(&capture);
+            (name, capture, rows)
+        })
+        .collect();
+    json_tcp_fields_agree(&all);
+    info_column_agrees(&all);
+}

@@ -85,6 +85,10 @@ pub enum StartSummary {
         target: String,
         /// Version.
         version: Version,
+        /// The `Host` header (escaped text), when sent.
+        host: Option<String>,
+        /// A valid `Content-Length`, when sent.
+        content_length: Option<u64>,
     },
     /// A status line.
     Status {
@@ -96,7 +100,17 @@ pub enum StartSummary {
         reason: String,
         /// Media type of `Content-Type` (without parameters), when sent.
         media_type: Option<String>,
+        /// A valid `Content-Length`, when sent.
+        content_length: Option<u64>,
     },
+}
+
+/// The value of a valid `Content-Length` header.
+fn valid_content_length(head: &Head<'_>) -> Option<u64> {
+    match head.headers.content_length() {
+        ContentLength::Valid(n) => Some(n),
+        _ => None,
+    }
 }
 
 /// What a segment carried: the HTTP annotation of one packet.
@@ -115,6 +129,11 @@ pub struct Label {
     /// The start line of a message starting here, when labels keep start lines and the head
     /// parsed; `None` for continuations and unparseable starts.
     pub start: Option<StartSummary>,
+    /// The messages (their start lines) that ended during the packet this label is shown on:
+    /// where tshark, which reassembles messages, shows them. Set by the tracker on the label of
+    /// each packet it annotates (labels with start lines only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub completed: Vec<StartSummary>,
 }
 
 /// A transaction being built.
@@ -147,6 +166,9 @@ struct Side {
     /// Frame and time of the last data seen.
     last_data: Option<(FrameNumber, Duration)>,
     ended: bool,
+    /// The start line of the message being read (labels with start lines only), to name the
+    /// message again where it ends.
+    summary: Option<StartSummary>,
 }
 
 /// The HTTP analysis of one TCP stream. Keep one per stream whose first bytes are HTTP
@@ -172,6 +194,8 @@ struct State {
     requests: Side,
     responses: Side,
     labels: Vec<Label>,
+    /// Start lines of the messages that ended since the last [`Conversation::drain_completed`].
+    completed: Vec<StartSummary>,
     closed: bool,
 }
 
@@ -192,6 +216,7 @@ impl Conversation {
                 requests: Side::default(),
                 responses: Side::default(),
                 labels: Vec::new(),
+                completed: Vec::new(),
                 closed: false,
             },
         }
@@ -224,6 +249,7 @@ impl Conversation {
                 transaction: tx,
                 is_start: false,
                 start: None,
+                completed: Vec::new(),
             });
         }
         self.framer.feed_events(direction, offset, bytes, &mut |e| {
@@ -315,6 +341,12 @@ impl Conversation {
     /// Forgets the labels found since the last call.
     pub fn clear_labels(&mut self) {
         self.state.labels.clear();
+    }
+
+    /// Moves the start lines of the messages that ended since the last call into `out` (labels
+    /// with start lines only).
+    pub fn drain_completed(&mut self, out: &mut Vec<StartSummary>) {
+        out.append(&mut self.state.completed);
     }
 }
 
@@ -483,6 +515,7 @@ impl State {
             Labels::Frames => None,
             Labels::StartLines => start(),
         };
+        self.side_mut(direction).summary.clone_from(&start);
         self.labels.push(Label {
             frame,
             direction,
@@ -490,6 +523,7 @@ impl State {
             transaction,
             is_start: true,
             start,
+            completed: Vec::new(),
         });
     }
 
@@ -511,6 +545,8 @@ impl State {
                     method: text(line.method),
                     target: text(line.target),
                     version: line.version,
+                    host: head.headers.get("host").map(text),
+                    content_length: valid_content_length(head),
                 })
             },
         );
@@ -559,6 +595,7 @@ impl State {
                     code: line.code,
                     reason: text(line.reason),
                     media_type,
+                    content_length: valid_content_length(head),
                 })
             },
         );
@@ -669,6 +706,10 @@ impl State {
     ) {
         let side = self.side_mut(direction);
         let begin = side.begin.take();
+        if let Some(summary) = side.summary.take() {
+            self.completed.push(summary);
+        }
+        let side = self.side_mut(direction);
         let Some(id) = side.tx.take() else {
             // A message that never got a parsed head: give its warnings a row.
             self.orphan_message(direction, begin);
@@ -913,6 +954,7 @@ mod tests {
                 code: 404,
                 reason: "Not Found".into(),
                 media_type: Some("text/html".into()),
+                content_length: Some(2),
             })
         );
     }

@@ -18,6 +18,7 @@
 //! - any other token followed by a whole request line that ends in `HTTP/1.x`.
 
 use super::parser::{parse_line, parse_request_line, request_prefix_ok, status_prefix};
+use crate::flow::tcp::Role;
 
 /// Methods recognised on sight (RFC 9110 §9 and RFC 5789), case-sensitive.
 const KNOWN_METHODS: [&[u8]; 9] = [
@@ -79,6 +80,25 @@ pub fn classify(bytes: &[u8]) -> Start {
         }
         Err(_) if bytes.len() > MAX_DETECT_LINE => Start::NotHttp,
         Err(_) => Start::NeedMore,
+    }
+}
+
+/// Whose bytes these are, when they begin an HTTP/1.x message: a request line is the
+/// client's, a status line the server's (the TCP stream table's content hook, for connections
+/// whose handshake was not captured). `None` when they do not begin one, or not yet.
+///
+/// ```
+/// use pcaplab::app::http::detect::role;
+/// use pcaplab::flow::tcp::Role;
+/// assert_eq!(role(b"GET /mid HTTP/1.1\r\n"), Some(Role::Client));
+/// assert_eq!(role(b"HTTP/1.1 200 OK\r\n"), Some(Role::Server));
+/// assert_eq!(role(b"...tail of an earlier body"), None);
+/// ```
+pub fn role(bytes: &[u8]) -> Option<Role> {
+    match classify(bytes) {
+        Start::Http if status_prefix(bytes) == Some(true) => Some(Role::Server),
+        Start::Http => Some(Role::Client),
+        Start::NotHttp | Start::NeedMore => None,
     }
 }
 

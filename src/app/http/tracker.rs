@@ -260,6 +260,19 @@ impl Tracker {
     }
 }
 
+/// The label a packet's note shows: the message starting in it, else the first one.
+fn chosen_index(labels: &[Label]) -> Option<usize> {
+    labels
+        .iter()
+        .position(|l| l.is_start)
+        .or((!labels.is_empty()).then_some(0))
+}
+
+fn chosen(labels: &mut [Label]) -> Option<&mut Label> {
+    let i = chosen_index(labels)?;
+    labels.get_mut(i)
+}
+
 /// Fills in the client and server of the transactions from `from` on.
 fn set_endpoints(txs: &mut [Transaction], from: usize, endpoints: Option<(Endpoint, Endpoint)>) {
     let Some((client, server)) = endpoints else {
@@ -336,6 +349,13 @@ impl StreamConsumer for Tracker {
             if keep_labels {
                 conv.drain_labels(&mut self.labels);
                 self.labels.retain(|l| l.frame == at.frame);
+                // The messages that ended during this packet are shown on its label (where
+                // tshark shows a reassembled message).
+                let mut completed = Vec::new();
+                conv.drain_completed(&mut completed);
+                if let Some(label) = chosen(&mut self.labels) {
+                    label.completed = completed;
+                }
             }
         }
         // A stream whose two directions have ended is reported now and its state released, so
@@ -346,11 +366,8 @@ impl StreamConsumer for Tracker {
     }
 
     fn note(&self, _stream: StreamId) -> Option<Note<'_>> {
-        self.labels
-            .iter()
-            .find(|l| l.is_start)
-            .or(self.labels.first())
-            .map(Note::Http)
+        let i = chosen_index(&self.labels)?;
+        self.labels.get(i).map(Note::Http)
     }
 
     fn on_stream_end(&mut self, row: &Stream, at: At) {

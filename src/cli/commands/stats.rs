@@ -40,7 +40,8 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     });
     let mut tftp = tftp::Tracker::new(args.input.tftp_config());
     let mut collector = Collector::new();
-    let mut conversations = Vec::new();
+    // One row per TCP connection, in memory up to a bound and then in a temporary file.
+    let mut conversations = pcaplab::analysis::spill::Spill::default();
     let mut push = |r| conversations.push(r);
     let mut rows = streams::Rows::new(None, &mut push);
     let mut engine = args.input.engine();
@@ -66,6 +67,9 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     let summary = engine.finish();
     input::report_notes(&summary);
     drop(rows);
+    conversations
+        .flush()
+        .context("writing the TCP conversations to a temporary file")?;
     let stats = collector.finish(conversations);
     let mut out = BufWriter::new(io::stdout().lock());
     report::stats::write(&mut out, args.format.into(), term, &stats)?;

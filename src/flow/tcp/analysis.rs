@@ -36,8 +36,8 @@ use std::time::Duration;
 
 use crate::capture::FrameNumber;
 
+use super::segment::Flags;
 use super::seq::SeqNum;
-use super::table::Flags;
 
 /// Wireshark's per-packet TCP analysis flags, as a small bitset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize)]

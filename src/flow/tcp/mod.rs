@@ -10,6 +10,7 @@
 
 mod analysis;
 mod reassembly;
+mod segment;
 mod seq;
 mod stream;
 mod table;
@@ -20,12 +21,13 @@ pub use reassembly::{
     DiscardReason, EndCause, Event, GapCause, LimitKind, Limits, PIECE_OVERHEAD, Reassembler,
     Segment,
 };
+pub use segment::{Flags, SegmentInfo, StreamEvent};
 pub use seq::SeqNum;
 pub use stream::{
     CloseState, DirectionStats, Endpoint, Handshake, HandshakeState, RoleEvidence, Stream,
     StreamEnd, StreamId,
 };
 pub use table::{
-    DEFAULT_CLOSED_LINGER, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS, Flags, Outcome, Role, RoleHint,
-    SegmentInfo, StreamEvent, StreamTable, TableCounters, TableLimits,
+    DEFAULT_CLOSED_LINGER, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FLOWS, Outcome, Role, RoleHint,
+    StreamTable, TableCounters, TableLimits,
 };

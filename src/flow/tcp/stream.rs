@@ -24,8 +24,8 @@ use super::analysis::{
     self, AnalysisFlags, ConnTrack, FlowTrack, SegHeader, Verdict, WindowScale, nanos,
 };
 use super::reassembly::{Budget, Core, Counts, Cx, EndCause, Event, Limits, Segment};
+use super::segment::{SegmentInfo, StreamEvent};
 use super::seq::SeqNum;
-use super::table::{SegmentInfo, StreamEvent};
 
 pub use crate::units::StreamId;
 
@@ -39,7 +39,7 @@ pub struct Endpoint {
 }
 
 /// How much of the three-way handshake the capture shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HandshakeState {
     /// SYN, SYN-ACK and the client's ACK of the SYN-ACK.
@@ -55,7 +55,7 @@ pub enum HandshakeState {
 }
 
 /// The handshake's frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Handshake {
     /// What the frames add up to.
     pub state: HandshakeState,
@@ -68,7 +68,7 @@ pub struct Handshake {
 }
 
 /// How the connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum CloseState {
     /// No FIN and no RST (still open when the capture ended).
@@ -108,7 +108,7 @@ pub enum CloseState {
 }
 
 /// Counters for one direction of a connection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DirectionStats {
     /// Segments sent this way.
     pub packets: u64,
@@ -166,7 +166,7 @@ impl DirectionStats {
 }
 
 /// Why a connection's row is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamEnd {
     /// Still tracked: packets may still come.

@@ -38,101 +38,15 @@
 //! that never drains keeps one record per connection of the capture).
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::capture::FrameNumber;
 use crate::flow::Direction;
 
 use super::analysis::{AnalysisFlags, DupAck, WindowScale, nanos};
-use super::reassembly::{Budget, DEFAULT_GLOBAL_BUDGET, EndCause, Event, Limits};
+use super::reassembly::{Budget, DEFAULT_GLOBAL_BUDGET, EndCause, Limits};
+use super::segment::{SegmentInfo, StreamEvent};
 use super::seq::SeqNum;
 use super::stream::{Conn, Endpoint, Record, RoleEvidence, Stream, StreamId};
-
-/// The TCP header flags pcaplab looks at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Flags {
-    /// SYN: synchronize sequence numbers.
-    pub syn: bool,
-    /// ACK: the acknowledgment field is significant.
-    pub ack: bool,
-    /// FIN: no more data from the sender.
-    pub fin: bool,
-    /// RST: reset the connection.
-    pub rst: bool,
-    /// PSH: push.
-    pub psh: bool,
-    /// URG: the urgent pointer is significant.
-    pub urg: bool,
-    /// ECE: ECN echo.
-    pub ece: bool,
-    /// CWR: congestion window reduced.
-    pub cwr: bool,
-}
-
-impl Flags {
-    /// Reads the flags from byte 13 of the TCP header (RFC 9293 §3.1: CWR ECE URG ACK PSH RST
-    /// SYN FIN, most significant bit first).
-    pub fn from_byte(b: u8) -> Flags {
-        Flags {
-            fin: b & 0x01 != 0,
-            syn: b & 0x02 != 0,
-            rst: b & 0x04 != 0,
-            psh: b & 0x08 != 0,
-            ack: b & 0x10 != 0,
-            urg: b & 0x20 != 0,
-            ece: b & 0x40 != 0,
-            cwr: b & 0x80 != 0,
-        }
-    }
-}
-
-/// One TCP segment as the table needs it (all fields straight from the decoded headers).
-#[derive(Debug, Clone, Copy)]
-pub struct SegmentInfo<'a> {
-    /// Frame number.
-    pub frame: FrameNumber,
-    /// Capture timestamp, since the Unix epoch.
-    pub ts: Duration,
-    /// Original length of the frame (counted in [`super::DirectionStats::bytes`]).
-    pub frame_len: u64,
-    /// Source address.
-    pub src: IpAddr,
-    /// Source port.
-    pub sport: u16,
-    /// Destination address.
-    pub dst: IpAddr,
-    /// Destination port.
-    pub dport: u16,
-    /// Raw sequence number.
-    pub seq: u32,
-    /// Raw acknowledgment number.
-    pub ack: u32,
-    /// Header flags.
-    pub flags: Flags,
-    /// Raw (unscaled) window field.
-    pub window: u16,
-    /// TCP payload as captured (may be shorter than on the wire when cut by snaplen).
-    pub payload: &'a [u8],
-    /// Payload length on the wire, from the IP length fields (tshark's `tcp.len`); the bytes
-    /// beyond `payload.len()` were cut by snaplen. A value below `payload.len()` is read as
-    /// `payload.len()`.
-    pub wire_payload_len: u32,
-    /// The TCP options bytes (only a SYN's Window Scale option is read); `None` when the
-    /// header was cut before them (snaplen).
-    pub options: Option<&'a [u8]>,
-}
-
-/// A reassembly event of one direction of one connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamEvent<'a> {
-    /// The connection.
-    pub stream: StreamId,
-    /// The direction the event is about.
-    pub direction: Direction,
-    /// What happened.
-    pub event: Event<'a>,
-}
 
 /// Where a segment belongs, its numbers as Wireshark shows them, and Wireshark's analysis of
 /// it (`tcp.analysis.*`).
@@ -953,7 +867,10 @@ fn port_rule(a: u16, b: u16) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::FrameNumber;
+    use crate::flow::tcp::Flags;
     use crate::flow::tcp::{CloseState, Event, GapCause, HandshakeState, StreamEnd};
+    use std::net::IpAddr;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     const C: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10));

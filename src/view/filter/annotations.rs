@@ -32,8 +32,8 @@ pub struct TcpAnnotation {
     /// `tcp.ack`: relative to the peer's initial sequence number (tshark shows it on every
     /// segment, 0 when the ACK flag is clear).
     pub ack: u32,
-    /// `tcp.nxtseq`: relative sequence number after this segment (absent on a pure ACK, as in
-    /// tshark).
+    /// `tcp.nxtseq`: relative sequence number after this segment (tshark 4.0 shows it on
+    /// every segment: a pure ACK's is its own `tcp.seq`).
     pub next_seq: Option<u32>,
     /// `tcp.window_size`: the window scaled by the factor from the handshake (`None` when
     /// tshark would not show it).

@@ -69,7 +69,8 @@
 //! `osi.layer` (pcaplab's own: the OSI number of each layer present, so `osi.layer == 7` is a
 //! packet with an application layer).
 //!
-//! From the engine ([`Annotations`]; [`Filter::needs_annotations`] says a filter uses them):
+//! From the engine ([`Annotations`], made from the engine's notes on a packet by
+//! [`NoteFields`]; [`Filter::needs_annotations`] says a filter uses them):
 //! `tcp.stream`, `tcp.seq` and `tcp.ack` (relative, as tshark shows them by default),
 //! `tcp.nxtseq`, `tcp.window_size`, `tcp.analysis.flags`, `tcp.analysis.retransmission`,
 //! `tcp.analysis.fast_retransmission`, `tcp.analysis.spurious_retransmission`,
@@ -84,13 +85,18 @@
 //!
 //! A field that occurs twice in a packet (`ip.addr`, `tcp.port`, `eth.addr`, `vlan.id`,
 //! `osi.layer`) is tested occurrence by occurrence, as in Wireshark. Headers inside ICMP errors
-//! and tunnels, and reassembled IP fragments, are not decoded, so their fields are absent.
+//! and tunnels are not decoded, so their fields are absent. A packet whose fragment completes
+//! an IP datagram carries the whole datagram when the engine hands it over (its TCP or UDP
+//! fields are the datagram's, as in tshark); [`PacketFields`] on a decoded fragment alone sees
+//! layer 3 only. An HTTP message's fields are on the packet where the message ends, as tshark
+//! (which reassembles messages) shows them.
 
 mod annotations;
 mod compile;
 mod error;
 mod eval;
 mod fields;
+mod notes;
 mod packet;
 mod parse;
 mod value;
@@ -101,6 +107,7 @@ use std::str::FromStr;
 pub use annotations::{Annotations, HttpAnnotation, TcpAnalysis, TcpAnnotation, TftpAnnotation};
 pub use error::FilterError;
 pub use fields::{FIELDS, FieldId, FieldInfo, FieldKind, Origin};
+pub use notes::NoteFields;
 pub use packet::PacketFields;
 pub use value::Value;
 
