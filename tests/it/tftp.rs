@@ -559,7 +559,7 @@ fn download(port: u16, name: &[u8], content: &[u8]) -> Vec<(String, String, Vec<
     let tid = format!("10.0.0.2:{}", port + 20000);
     let mut v = vec![(client.clone(), "10.0.0.2:69".to_string(), rrq(name))];
     let mut chunks: Vec<&[u8]> = content.chunks(512).collect();
-    if content.len() % 512 == 0 {
+    if content.len().is_multiple_of(512) {
         chunks.push(&[]);
     }
     for (i, c) in chunks.iter().enumerate() {

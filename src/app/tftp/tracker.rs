@@ -137,6 +137,8 @@ pub struct Tracker {
     answered_kinds: HashMap<SocketAddr, u8>,
     hints: Vec<PortHint>,
     counters: Counters,
+    /// False for a tracker that only annotates packets: results are dropped as transfers end.
+    keep_results: bool,
     scratch: Vec<usize>,
     /// Transfers looked at to place requests (for the test that lookups do not scan).
     #[cfg(test)]
@@ -199,9 +201,21 @@ impl Tracker {
             answered_kinds: HashMap::new(),
             hints: Vec::new(),
             counters: Counters::default(),
+            keep_results: true,
             scratch: Vec::new(),
             #[cfg(test)]
             examined: 0,
+        }
+    }
+
+    /// A tracker for commands that only print packets (`packets`, `show`, `stats`): it
+    /// classifies every TFTP datagram as [`Tracker::new`] does, but drops each transfer's
+    /// result when the transfer ends, so its memory follows the transfers in flight, not the
+    /// capture.
+    pub fn notes_only(config: Config) -> Self {
+        Tracker {
+            keep_results: false,
+            ..Tracker::new(config)
         }
     }
 
@@ -1130,7 +1144,9 @@ impl Tracker {
         if t.warning(WarningKind::BufferLimit).is_some() {
             self.counters.buffer_limit += 1;
         }
-        self.done.push_back(t);
+        if self.keep_results {
+            self.done.push_back(t);
+        }
     }
 
     /// The deadline a slot's state gives: linger after the end, the request timeout while
