@@ -394,6 +394,20 @@ impl Tracker {
                 Some(_) => {}
             }
         }
+        let first_answer = match p {
+            Packet::Data(d) => d.block == 1,
+            Packet::Ack(a) => a.block == 0,
+            Packet::Oack(_) | Packet::Error(_) => true,
+            _ => false,
+        };
+        // A packet of a running transfer between these endpoints stays with it; only what can
+        // start a transfer answers a newer request from the same client port.
+        let running = self
+            .pair_of(src, client)
+            .filter(|i| self.slots.get(i).is_some_and(|s| s.a.closed_at.is_none()));
+        if running.is_some() && !first_answer {
+            return;
+        }
         if let Some(idx) = pending_same {
             self.establish(idx, src, frame, false);
             return;
@@ -405,12 +419,6 @@ impl Tracker {
             self.establish(idx, src, frame, true);
             return;
         }
-        let first_answer = match p {
-            Packet::Data(d) => d.block == 1,
-            Packet::Ack(a) => a.block == 0,
-            Packet::Oack(_) | Packet::Error(_) => true,
-            _ => false,
-        };
         if first_answer && let Some(orig) = answered {
             self.second_answer(orig, src, frame, ts);
         }
@@ -2722,6 +2730,35 @@ mod tests {
             "{}",
             w.message
         );
+    }
+
+    #[test]
+    fn a_running_transfer_keeps_its_packets_when_the_client_port_asks_again() {
+        let mut sim = Sim::new(Config::default());
+        let tid2 = "10.0.0.2:40490";
+        sim.send(CLIENT, SERVER, &rrq("a", "octet", &[])).unwrap();
+        sim.send(TID, CLIENT, &data(1, &content(512))).unwrap();
+        sim.send(CLIENT, TID, &ack(1)).unwrap();
+        // The same client port asks for another file while the first is running.
+        assert_eq!(
+            sim.send(CLIENT, SERVER, &rrq("b", "octet", &[]))
+                .unwrap()
+                .transfer,
+            Some(1)
+        );
+        assert_eq!(
+            sim.send(TID, CLIENT, &data(2, b"a end")).unwrap().transfer,
+            Some(0)
+        );
+        sim.send(CLIENT, TID, &ack(2)).unwrap();
+        assert_eq!(
+            sim.send(tid2, CLIENT, &data(1, b"b")).unwrap().transfer,
+            Some(1)
+        );
+        sim.send(CLIENT, tid2, &ack(1)).unwrap();
+        let ts = sim.finish();
+        assert!(ts[0].clean_end && ts[1].clean_end, "{ts:?}");
+        assert_eq!((ts[0].bytes, ts[1].bytes), (517, 1));
     }
 
     proptest::proptest! {

@@ -11,6 +11,21 @@
 //! Each [`Warning`] says which side is at fault ([`Warning::by`], `"client"` or `"server"` in
 //! JSON; `null` for a note about the capture or a normal recovery), the frames that show it and
 //! the RFC section it rests on, so grading can judge each side on its own duties.
+//!
+//! Judging one side (what a `tftp_transfer` check with `role = "server" | "client"` needs):
+//! - the data arrived: [`Transfer::complete`], with [`Transfer::bytes`] / [`Transfer::sha256`]
+//!   (for netascii the file as stored is [`Transfer::decoded`]);
+//! - `clean_end = true`: [`Transfer::clean_end`] — but a clean ending can fail because of the
+//!   *other* side; the side's own part of it is "no [`WarningKind::ClosedBeforeFinalAck`] /
+//!   [`WarningKind::PortClosedDuringTransfer`] by it" for the data sender and "no
+//!   [`WarningKind::LastBlockNotAcked`] by it" for the receiver;
+//! - `error_code = N`: [`Transfer::error`] with that code, sent by the server (a
+//!   [`WarningKind::WrongErrorCode`] by the server says why another code was wrong);
+//! - the side's duties overall: [`Transfer::warnings_by`] — every warning with `by` set is a
+//!   fault of that side (answering from port 69, not re-sending on timeout, the Sorcerer's
+//!   Apprentice, sending to the listening port, going on after an ERROR, ...); warnings with
+//!   `by: None` blame nobody. [`Transfer::duplicate_of`] marks the extra transfer opened by a
+//!   second server port, which a client rightly refuses with ERROR 5.
 
 use std::fmt;
 use std::net::SocketAddr;
