@@ -45,7 +45,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn http_tracker(labels: http::Labels, transactions: bool) -> http::Tracker {
+fn http_tracker(labels: http::Labels, transactions: bool) -> http::Tracker<'static> {
     http::Tracker::new(http::Options {
         transactions,
         labels,

@@ -11,9 +11,11 @@ Every capture is classic pcap, Ethernet, IPv4, one packet per record, timestamps
   ooo-N       one connection whose N 100-byte data segments arrive pairwise swapped
   tftpopen-N  N TFTP reads at once, each a RRQ and a full DATA 1, never finished (UDP)
   tftpdone-N  N TFTP reads one after the other, each RRQ, DATA 1 (100 bytes), ACK 1 (UDP)
+  http-N      one keep-alive HTTP connection with N transactions (request, then response)
+  pipeline-N  one HTTP connection: N pipelined requests, then the N responses
 
   python3 scripts/hostile_captures.py DIR [--sizes 50000,200000,500000] [--ooo1b 4194304]
-                                        [--kinds open,closed,ooo1b,ooo,tftpopen,tftpdone] [--keep]
+                                        [--kinds open,closed,ooo1b,ooo,http,pipeline,tftpopen,tftpdone] [--keep]
 
 --keep leaves a capture that already exists as it is (the captures are deterministic).
 """
@@ -145,6 +147,45 @@ def tftp_done(path, n):
     w.close()
 
 
+def http_request(i):
+    return b"GET /item/%d HTTP/1.1\r\nHost: bench\r\n\r\n" % i
+
+
+def http_response(i):
+    body = b"item %d\n" % i
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+
+
+def http_conn(path, n, pipelined):
+    w = Writer(path)
+    c, s = CLIENT_BASE + 1, SERVER
+    a, b = 1000, 5000
+    w.tcp(c, 40000, s, 80, a, 0, SYN)
+    w.tcp(s, 80, c, 40000, b, a + 1, SYN | ACK)
+    a, b = a + 1, b + 1
+    w.tcp(c, 40000, s, 80, a, b, ACK)
+    if pipelined:
+        for i in range(n):
+            req = http_request(i)
+            w.tcp(c, 40000, s, 80, a, b, PSH | ACK, req)
+            a += len(req)
+        for i in range(n):
+            resp = http_response(i)
+            w.tcp(s, 80, c, 40000, b, a, PSH | ACK, resp)
+            b += len(resp)
+    else:
+        for i in range(n):
+            req, resp = http_request(i), http_response(i)
+            w.tcp(c, 40000, s, 80, a, b, PSH | ACK, req)
+            a += len(req)
+            w.tcp(s, 80, c, 40000, b, a, PSH | ACK, resp)
+            b += len(resp)
+    w.tcp(c, 40000, s, 80, a, b, FIN | ACK)
+    w.tcp(s, 80, c, 40000, b, a + 1, FIN | ACK)
+    w.tcp(c, 40000, s, 80, a + 1, b + 1, ACK)
+    w.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("dir")
@@ -172,6 +213,10 @@ def main():
             make(tftp_open, f"tftpopen-{n}.pcap", n)
         if "tftpdone" in kinds:
             make(tftp_done, f"tftpdone-{n}.pcap", n)
+        if "http" in kinds:
+            make(lambda p, k: http_conn(p, k, False), f"http-{n}.pcap", n)
+        if "pipeline" in kinds:
+            make(lambda p, k: http_conn(p, k, True), f"pipeline-{n}.pcap", n)
     if "ooo1b" in kinds:
         for b in [int(x) for x in args.ooo1b.split(",") if x]:
             make(ooo_one_byte, f"ooo1b-{b}.pcap", b)

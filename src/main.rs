@@ -24,6 +24,8 @@ fn main() -> ExitCode {
         Command::Tftp(args) => cli::commands::tftp::run(args, term),
         Command::Http(args) => cli::commands::http::run(args, term),
         Command::Stats(args) => cli::commands::stats::run(args, term),
+        Command::Ladder(args) => cli::commands::ladder::run(args, term),
+        Command::Report(args) => cli::commands::report::run(args, term),
         Command::Grade(args) => cli::commands::grade::run(args, term),
     };
     match result {

@@ -10,6 +10,13 @@ ICMPv6), the MTU / pointer / gateway fields, and from the quoted datagram (the I
 inside the ICMP layer): source, destination, upper-layer protocol (the last Next Header for IPv6),
 and the UDP/TCP ports, TCP sequence number and quoted ICMP type when tshark decoded them. Empty
 means tshark shows no such field.
+
+Two more columns name the datagram each error answers, from tshark's fields only: `q_ip_id` is
+the quoted IPv4 Identification (or IPv6 Fragment header identification), and `answers` the latest
+earlier frame whose own (outer) IP header has the quoted source, destination, identification and
+fragment offset — or, for an IPv6 datagram without a Fragment header (no identification), the
+latest earlier frame with the quoted addresses, transport protocol and ports. Empty when no
+earlier frame matches.
 """
 import os
 import re
@@ -18,7 +25,8 @@ import sys
 import xml.etree.ElementTree as ET
 
 COLUMNS = ["frame", "version", "type", "code", "type_name", "code_name", "mtu", "pointer",
-           "gateway", "q_src", "q_dst", "q_proto", "q_sport", "q_dport", "q_tcp_seq", "q_icmp_type"]
+           "gateway", "q_src", "q_dst", "q_proto", "q_sport", "q_dport", "q_tcp_seq", "q_icmp_type",
+           "q_ip_id", "answers"]
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "refs", "icmp")
 
 
@@ -49,7 +57,7 @@ def first(elem, name):
 
 def row(frame, icmp, version):
     p = "icmp." if version == 4 else "icmpv6."
-    r = dict.fromkeys(COLUMNS, "")
+    r = dict.fromkeys(COLUMNS + ["_q_offset"], "")
     r["frame"], r["version"] = frame, str(version)
     for f in fields(icmp, p):
         n = f.get("name")
@@ -67,7 +75,8 @@ def row(frame, icmp, version):
     for c in inner:
         name = c.get("name")
         if name == "ip":
-            for key, field in (("q_src", "ip.src"), ("q_dst", "ip.dst"), ("q_proto", "ip.proto")):
+            for key, field in (("q_src", "ip.src"), ("q_dst", "ip.dst"), ("q_proto", "ip.proto"),
+                               ("q_ip_id", "ip.id"), ("_q_offset", "ip.frag_offset")):
                 f = first(c, field)
                 if f is not None:
                     r[key] = f.get("show")
@@ -79,6 +88,10 @@ def row(frame, icmp, version):
             nxt = [f.get("show") for f in c.iter("field") if f.get("name", "").endswith(".nxt")]
             if nxt:
                 r["q_proto"] = nxt[-1]
+            for key, field in (("q_ip_id", "ipv6.fraghdr.ident"), ("_q_offset", "ipv6.fraghdr.offset")):
+                f = first(c, field)
+                if f is not None:
+                    r[key] = f.get("show")
         elif name in ("udp", "tcp"):
             for key, field in (("q_sport", name + ".srcport"), ("q_dport", name + ".dstport")):
                 f = first(c, field)
@@ -95,12 +108,54 @@ def row(frame, icmp, version):
     return r
 
 
+def outer(frame, pkt):
+    """The frame's own IP identity and transport ports (not those quoted inside ICMP)."""
+    o = {"frame": int(frame)}
+    for proto in pkt:
+        name = proto.get("name")
+        if name == "ip":
+            for key, field in (("src", "ip.src"), ("dst", "ip.dst"), ("id", "ip.id"),
+                               ("offset", "ip.frag_offset"), ("proto", "ip.proto")):
+                f = first(proto, field)
+                if f is not None:
+                    o[key] = f.get("show")
+        elif name == "ipv6":
+            for key, field in (("src", "ipv6.src"), ("dst", "ipv6.dst"),
+                               ("id", "ipv6.fraghdr.ident"), ("offset", "ipv6.fraghdr.offset")):
+                f = first(proto, field)
+                if f is not None:
+                    o[key] = f.get("show")
+        elif name in ("udp", "tcp") and "transport" not in o:
+            o["transport"] = "17" if name == "udp" else "6"
+            for key, field in (("sport", name + ".srcport"), ("dport", name + ".dstport")):
+                f = first(proto, field)
+                if f is not None:
+                    o[key] = f.get("show")
+    return o
+
+
+def answers(r, frames):
+    """The latest frame before the error's whose own IP header is the quoted one's."""
+    error = int(r["frame"])
+    for o in reversed([o for o in frames if o["frame"] < error]):
+        if o.get("src") != r["q_src"] or o.get("dst") != r["q_dst"] or not r["q_src"]:
+            continue
+        if r["q_ip_id"]:
+            if o.get("id") == r["q_ip_id"] and o.get("offset", "0") == (r["_q_offset"] or "0"):
+                return str(o["frame"])
+        elif r["q_sport"] and o.get("transport") == r["q_proto"] \
+                and (o.get("sport"), o.get("dport")) == (r["q_sport"], r["q_dport"]):
+            return str(o["frame"])
+    return ""
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for cap in sys.argv[1:]:
         xml = subprocess.run(["tshark", "-r", cap, "-T", "pdml"], check=True,
                              capture_output=True).stdout
         rows = []
+        frames = []
         for pkt in ET.fromstring(xml).iter("packet"):
             frame = None
             for proto in pkt:
@@ -108,6 +163,9 @@ def main():
                     frame = first(proto, "frame.number").get("show")
                 if proto.get("name") in ("icmp", "icmpv6"):
                     rows.append(row(frame, proto, 4 if proto.get("name") == "icmp" else 6))
+            frames.append(outer(frame, pkt))
+        for r in rows:
+            r["answers"] = answers(r, frames)
         path = os.path.join(OUT, os.path.basename(cap) + ".tsv")
         with open(path, "w") as out:
             out.write("\t".join(COLUMNS) + "\n")

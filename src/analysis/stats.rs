@@ -4,14 +4,16 @@
 //! number of distinct protocols, endpoints, ports and conversations, not with the packets.
 
 use foldhash::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use etherparse::TransportSlice;
 use serde::Serialize;
 
+use crate::analysis::order::InOrder;
 use crate::analysis::spill::Spill;
 use crate::analysis::streams::StreamRow;
+use crate::analysis::udp;
 use crate::app::{Notes, PacketObserver};
 use crate::decode::addr::{ip_notes, ipv4_class, port_range, service_name};
 use crate::decode::{OsiLayer, Packet};
@@ -66,31 +68,6 @@ pub struct Port {
     pub packets: u64,
 }
 
-/// A UDP conversation: datagrams between two endpoints, both ways.
-#[derive(Debug, Clone, Serialize)]
-pub struct UdpConversation {
-    /// The endpoint that sent first.
-    pub a: SocketAddr,
-    /// The other endpoint.
-    pub b: SocketAddr,
-    /// Datagrams from `a` to `b`.
-    pub packets_a_to_b: u64,
-    /// Wire bytes from `a` to `b`.
-    pub bytes_a_to_b: u64,
-    /// Datagrams from `b` to `a`.
-    pub packets_b_to_a: u64,
-    /// Wire bytes from `b` to `a`.
-    pub bytes_b_to_a: u64,
-    /// First frame.
-    pub first_frame: u64,
-    /// Seconds from the first to the last datagram.
-    pub duration: f64,
-    #[serde(skip)]
-    first: Duration,
-    #[serde(skip)]
-    last: Duration,
-}
-
 /// Everything `pcaplab stats` reports.
 #[derive(Debug, Serialize)]
 pub struct Stats {
@@ -119,8 +96,13 @@ pub struct Stats {
     /// TCP conversations (the rows of `pcaplab streams`), in memory up to a bound and then in
     /// a temporary file ([`Spill`]).
     pub tcp_conversations: Spill<StreamRow>,
-    /// UDP conversations, in order of their first datagram.
-    pub udp_conversations: Vec<UdpConversation>,
+    /// UDP conversations, in order of their first datagram, with the ICMP errors that
+    /// answered them ([`udp::Conversation`]); in memory up to a bound and then in a temporary
+    /// file, like the TCP ones.
+    pub udp_conversations: Spill<udp::Conversation>,
+    /// What the UDP conversation table counted (conversations timed out, evicted; ICMP errors
+    /// about no live conversation).
+    pub udp: udp::Counters,
 }
 
 /// Accumulates statistics packet by packet.
@@ -136,8 +118,9 @@ pub struct Collector {
     endpoints: HashMap<IpAddr, [u64; 4]>,
     /// Packets per port, TCP then UDP, indexed by port number (no hashing per packet).
     ports: Vec<[u64; 2]>,
-    udp: HashMap<(SocketAddr, SocketAddr), usize>,
-    udp_list: Vec<UdpConversation>,
+    /// The UDP conversations (bounded: [`udp::Limits`]), and the rows of those that ended.
+    udp: udp::Table,
+    udp_rows: UdpRows,
     /// The layer names of the packet being counted (reused: no allocation per packet).
     names: Vec<(OsiLayer, &'static str)>,
 }
@@ -146,6 +129,14 @@ impl Collector {
     /// A collector with nothing counted.
     pub fn new() -> Self {
         Collector::default()
+    }
+
+    /// A collector whose UDP conversation table has these bounds.
+    pub fn with_udp_limits(limits: udp::Limits) -> Self {
+        Collector {
+            udp: udp::Table::new(limits),
+            ..Collector::default()
+        }
     }
 
     /// Counts one packet, with the notes the engine gathered for it.
@@ -193,6 +184,9 @@ impl Collector {
         let Some((src, dst)) = packet.ip_addrs() else {
             return;
         };
+        self.udp.on_packet(packet);
+        let rows = &mut self.udp_rows;
+        self.udp.drain_ended(|c| rows.push(c));
         let s = self.endpoints.entry(src).or_default();
         s[0] += 1;
         s[1] += len;
@@ -224,41 +218,44 @@ impl Collector {
                 *c += 1;
             }
         }
-        if udp {
-            let a = SocketAddr::new(src, sport);
-            let b = SocketAddr::new(dst, dport);
-            let index = match self.udp.get(&(b, a)) {
-                Some(i) => Some((*i, false)),
-                None => self.udp.get(&(a, b)).map(|i| (*i, true)),
-            };
-            let (i, forward) = index.unwrap_or_else(|| {
-                self.udp_list.push(UdpConversation {
-                    a,
-                    b,
-                    packets_a_to_b: 0,
-                    bytes_a_to_b: 0,
-                    packets_b_to_a: 0,
-                    bytes_b_to_a: 0,
-                    first_frame: packet.frame.number.0,
-                    duration: 0.0,
-                    first: ts,
-                    last: ts,
-                });
-                self.udp.insert((a, b), self.udp_list.len() - 1);
-                (self.udp_list.len() - 1, true)
-            });
-            if let Some(c) = self.udp_list.get_mut(i) {
-                if forward {
-                    c.packets_a_to_b += 1;
-                    c.bytes_a_to_b += len;
-                } else {
-                    c.packets_b_to_a += 1;
-                    c.bytes_b_to_a += len;
-                }
-                c.last = ts;
-                c.duration = ts.saturating_sub(c.first).as_secs_f64();
-            }
+    }
+}
+
+/// Most UDP rows held back to hand them out in order of first datagram.
+const UDP_ORDER_WINDOW: usize = 65_536;
+
+/// The rows of the UDP conversations that ended, put back in order of first datagram (they
+/// end in any order) through a bounded window, into a list that spills to a temporary file.
+#[derive(Debug)]
+struct UdpRows {
+    order: InOrder<udp::Conversation>,
+    list: Spill<udp::Conversation>,
+}
+
+impl Default for UdpRows {
+    fn default() -> Self {
+        UdpRows::new(UDP_ORDER_WINDOW, crate::analysis::spill::IN_MEMORY)
+    }
+}
+
+impl UdpRows {
+    fn new(window: usize, in_memory: usize) -> Self {
+        UdpRows {
+            order: InOrder::new(window),
+            list: Spill::with_capacity(in_memory),
         }
+    }
+
+    fn push(&mut self, c: udp::Conversation) {
+        let list = &mut self.list;
+        self.order.push(c.id, Some(c), &mut |c| list.push(c));
+    }
+
+    fn finish(mut self) -> std::io::Result<Spill<udp::Conversation>> {
+        let list = &mut self.list;
+        self.order.flush(&mut |c| list.push(c));
+        self.list.flush()?;
+        Ok(self.list)
     }
 }
 
@@ -270,7 +267,13 @@ impl PacketObserver for Collector {
 
 impl Collector {
     /// The statistics, with the TCP conversations from the stream table.
-    pub fn finish(self, tcp: Spill<StreamRow>) -> Stats {
+    ///
+    /// # Errors
+    /// Writing the UDP conversations to their temporary file failed.
+    pub fn finish(mut self, tcp: Spill<StreamRow>) -> std::io::Result<Stats> {
+        let rows = &mut self.udp_rows;
+        self.udp.finish(|c| rows.push(c));
+        let udp_conversations = self.udp_rows.finish()?;
         let total = self.packets.max(1) as f64;
         let mut protocols = self.protocols;
         for p in &mut protocols {
@@ -327,7 +330,7 @@ impl Collector {
             (Some(f), Some(l)) => l.saturating_sub(f).as_secs_f64(),
             _ => 0.0,
         };
-        Stats {
+        Ok(Stats {
             packets: self.packets,
             bytes: self.bytes,
             malformed: self.malformed,
@@ -340,7 +343,50 @@ impl Collector {
             endpoints,
             ports,
             tcp_conversations: tcp,
-            udp_conversations: self.udp_list,
+            udp_conversations,
+            udp: self.udp.counters(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: u64) -> udp::Conversation {
+        udp::Conversation {
+            id,
+            a: "10.0.0.1:1000".parse().unwrap(),
+            b: "10.0.0.2:7".parse().unwrap(),
+            packets_a_to_b: id,
+            bytes_a_to_b: 0,
+            payload_bytes_a_to_b: 0,
+            packets_b_to_a: 0,
+            bytes_b_to_a: 0,
+            payload_bytes_b_to_a: 0,
+            first_frame: id + 1,
+            last_frame: id + 1,
+            duration: 0.0,
+            icmp_errors: Vec::new(),
+            icmp_errors_total: 0,
+            end: udp::End::TimedOut,
         }
+    }
+
+    #[test]
+    fn udp_rows_come_back_in_order_from_memory_and_disk() {
+        // Three rows in memory, the rest in the temporary file; ends out of order.
+        let mut rows = UdpRows::new(4, 3);
+        for id in [2, 0, 1, 5, 3, 4, 9, 7, 8, 6] {
+            rows.push(row(id));
+        }
+        let list = rows.finish().unwrap();
+        let mut ids = Vec::new();
+        list.for_each(|c| {
+            ids.push((c.id, c.packets_a_to_b));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids, (0..10).map(|i| (i, i)).collect::<Vec<_>>());
     }
 }

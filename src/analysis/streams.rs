@@ -50,12 +50,17 @@ pub struct StreamRow {
     pub out_of_order: u64,
     /// Bytes never captured, both directions.
     pub gap_bytes: u64,
-    /// Framing of each direction, `client_to_server / server_to_client` (e.g. `http / http`).
+    /// Framing of each direction, `client_to_server / server_to_client` (e.g. `http / http`,
+    /// `len:4 (error) / unknown`; see [`sticky::Direction::framing_label`]).
     pub framing: String,
-    /// Data segments carrying bytes of two or more messages, both directions.
-    pub coalesced_segments: u64,
-    /// Messages spread over two or more data segments, both directions.
-    pub split_messages: u64,
+    /// Data segments carrying bytes of two or more messages, over the directions whose
+    /// message boundaries are known (`None` when neither's are).
+    pub coalesced_segments: Option<u64>,
+    /// Messages spread over two or more data segments, over the directions whose message
+    /// boundaries are known (`None` when neither's are).
+    pub split_messages: Option<u64>,
+    /// Framing problems of both directions (client to server first), each once.
+    pub framing_issues: Vec<FramingIssue>,
     /// Frame numbers of the handshake.
     pub handshake_frames: Handshake,
     /// The close with its frame numbers.
@@ -66,6 +71,21 @@ pub struct StreamRow {
     pub client_to_server: DirectionStats,
     /// Counters from server to client.
     pub server_to_client: DirectionStats,
+}
+
+/// A framing problem of one direction of a stream, as `streams` lists it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct FramingIssue {
+    /// The direction whose bytes it is about.
+    pub direction: Direction,
+    /// The framing in use there.
+    pub framing: String,
+    /// Stream offset in that direction.
+    pub offset: u64,
+    /// What went wrong.
+    pub reason: String,
+    /// `mismatch` (the program's error) or `capture` (bytes missing from the capture).
+    pub kind: sticky::IssueKind,
 }
 
 /// Short name of a close state, naming who reset.
@@ -92,9 +112,31 @@ pub const ORDER_WINDOW: usize = 65_536;
 /// The row of stream `s` with its sticky reports (client to server first), when framed.
 pub fn row(s: &Stream, reports: Option<&[sticky::Direction; 2]>) -> StreamRow {
     let report = |d: Direction| reports.and_then(|r| r.get(d.index()));
-    let framing_of =
-        |d: Direction| report(d).map_or_else(|| "none".to_string(), |r| r.framing.clone());
-    let sum = |f: fn(&sticky::Direction) -> u64| reports.map_or(0, |r| r.iter().map(f).sum());
+    let framing_of = |d: Direction| {
+        report(d).map_or_else(|| "none".to_string(), sticky::Direction::framing_label)
+    };
+    let known = || {
+        reports
+            .into_iter()
+            .flatten()
+            .filter(|r| r.messages.is_some())
+    };
+    let any_known = known().next().is_some();
+    let coalesced_segments = any_known.then(|| known().filter_map(|r| r.coalesced_segments).sum());
+    let split_messages = any_known.then(|| known().filter_map(|r| r.split_messages).sum());
+    let framing_issues = reports
+        .into_iter()
+        .flatten()
+        .flat_map(|r| {
+            r.issues.iter().map(|i| FramingIssue {
+                direction: r.direction,
+                framing: r.framing.clone(),
+                offset: i.offset,
+                reason: i.reason.clone(),
+                kind: i.kind,
+            })
+        })
+        .collect();
     let (c2s, s2c) = (&s.client_to_server, &s.server_to_client);
     StreamRow {
         stream: s.id.0,
@@ -115,8 +157,9 @@ pub fn row(s: &Stream, reports: Option<&[sticky::Direction; 2]>) -> StreamRow {
             framing_of(Direction::ClientToServer),
             framing_of(Direction::ServerToClient)
         ),
-        coalesced_segments: sum(|r| r.coalesced_segments),
-        split_messages: sum(|r| r.split_messages),
+        coalesced_segments,
+        split_messages,
+        framing_issues,
         handshake_frames: s.handshake,
         close_frames: s.close,
         frames: (s.first_frame.0, s.last_frame.0),

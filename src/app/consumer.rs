@@ -83,6 +83,24 @@ pub struct Notes<'a> {
     /// When this packet's fragment completed an IP datagram: the frames of its fragments, in
     /// fragment-offset order (the packet then carries the whole datagram).
     pub reassembled_from: Option<&'a [FrameNumber]>,
+    /// On an ICMP or ICMPv6 error quoting a TCP or UDP datagram: the packet it answers, when
+    /// the command ran the ICMP linker (`analysis::icmp::Linker`; the engine leaves it empty).
+    pub icmp: Option<IcmpLink>,
+}
+
+/// The packet an ICMP or ICMPv6 error answers: the latest earlier datagram (or TCP segment)
+/// with the flow key of the datagram the error quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IcmpLink {
+    /// That packet; `None` when the capture has no earlier packet of the flow (or the linker
+    /// had forgotten it: idle longer than its timeout, or pushed out by its cap).
+    pub answers: Option<FrameNumber>,
+    /// Its TCP stream (Wireshark's `tcp.stream`), when it was a TCP segment and TCP was
+    /// tracked.
+    pub stream: Option<StreamId>,
+    /// Its application protocol (`TFTP`, `HTTP`), when a consumer recognised it: the quoted
+    /// payload can then be decoded as that protocol.
+    pub app: Option<&'static str>,
 }
 
 /// A consumer of TCP stream events (reassembled bytes, gaps, ends, retransmissions...).

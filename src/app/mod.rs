@@ -17,7 +17,9 @@ pub mod http;
 mod parse_error;
 pub mod tftp;
 
-pub use consumer::{At, Datagram, DatagramConsumer, Note, Notes, PacketObserver, StreamConsumer};
+pub use consumer::{
+    At, Datagram, DatagramConsumer, IcmpLink, Note, Notes, PacketObserver, StreamConsumer,
+};
 
 /// The content hook of the TCP stream table ([`crate::flow::tcp::StreamTable::with_role_hint`]):
 /// whose first payload this is, by every application protocol that can tell — today HTTP's

@@ -54,10 +54,19 @@ pub struct InputArgs {
     #[arg(long, value_name = "N", default_value_t = pcaplab::flow::tcp::DEFAULT_MAX_FLOWS,
           value_parser = clap::value_parser!(usize))]
     pub max_flows: usize,
+    /// A UDP conversation with no datagram for this many seconds of capture time ends as
+    /// `timed_out` (Zeek's UDP inactivity timeout); the ICMP linker forgets a flow as fast.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub udp_idle_timeout: u64,
+    /// Most UDP conversations tracked at once (also the recent flows remembered to link ICMP
+    /// errors); past it the longest idle one ends as `evicted`.
+    #[arg(long, value_name = "N", default_value_t = pcaplab::analysis::udp::DEFAULT_MAX_CONVERSATIONS,
+          value_parser = clap::value_parser!(usize))]
+    pub max_udp_conversations: usize,
 }
 
 /// Parses `4096`, `64K`, `4M`, `1G` (powers of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => s.split_at(i),
         None => (s, ""),
@@ -83,12 +92,35 @@ fn parse_size(s: &str) -> Result<u64, String> {
 impl InputArgs {
     /// An engine with the TCP reassembly memory limits of these options and no consumer yet.
     pub fn engine<'c>(&self) -> pcaplab::engine::Engine<'c> {
+        pcaplab::engine::Engine::new(self.table_limits())
+    }
+
+    /// The TCP reassembly memory limits of these options.
+    pub fn table_limits(&self) -> pcaplab::flow::tcp::TableLimits {
         let mut limits = pcaplab::flow::tcp::TableLimits::default();
         limits.reassembly.direction_cap = self.max_buffer_per_direction;
         limits.global_budget = self.max_buffer_total;
         limits.idle_timeout = std::time::Duration::from_secs(self.tcp_idle_timeout);
         limits.max_flows = self.max_flows.max(1);
-        pcaplab::engine::Engine::new(limits)
+        limits
+    }
+
+    /// The bounds of the UDP conversation table.
+    pub fn udp_limits(&self) -> pcaplab::analysis::udp::Limits {
+        pcaplab::analysis::udp::Limits {
+            max_conversations: self.max_udp_conversations.max(1),
+            idle_timeout: std::time::Duration::from_secs(self.udp_idle_timeout),
+            ..Default::default()
+        }
+    }
+
+    /// The bounds of the ICMP linker (the UDP conversations' timeout and cap).
+    pub fn icmp_limits(&self) -> pcaplab::analysis::icmp::Limits {
+        pcaplab::analysis::icmp::Limits {
+            max_flows: self.max_udp_conversations.max(1),
+            idle_timeout: std::time::Duration::from_secs(self.udp_idle_timeout),
+            ..Default::default()
+        }
     }
 
     /// TFTP tracker settings: the server ports of these options (69 always).

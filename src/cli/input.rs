@@ -130,8 +130,25 @@ pub fn report_notes(summary: &pcaplab::engine::Summary) {
     }
 }
 
+/// Says on stderr, one note each with its count, when UDP conversations were given up (timed
+/// out or evicted). Nothing when none was.
+pub fn report_udp_notes(counters: &pcaplab::analysis::udp::Counters) {
+    if counters.timed_out > 0 {
+        note(&format!(
+            "{} UDP conversations were idle longer than the idle timeout (capture time) and were ended: their rows say `timed_out`, and later datagrams of the same endpoints start a new conversation (raise --udp-idle-timeout)",
+            counters.timed_out
+        ));
+    }
+    if counters.evicted > 0 {
+        note(&format!(
+            "{} UDP conversations were evicted (the longest idle) because {} were open at once: their rows say `evicted` (raise --max-udp-conversations)",
+            counters.evicted, counters.peak_live
+        ));
+    }
+}
+
 /// One note on stderr; a closed stderr is ignored.
-fn note(text: &str) {
+pub fn note(text: &str) {
     use std::io::Write as _;
     let _ = writeln!(io::stderr().lock(), "pcaplab: note: {text}");
 }

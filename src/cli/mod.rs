@@ -43,6 +43,10 @@ pub enum Command {
     Http(commands::http::HttpArgs),
     /// Protocol hierarchy by OSI layer, endpoints, conversations, rates.
     Stats(commands::stats::StatsArgs),
+    /// The ladder diagram of a TCP stream, UDP conversation or TFTP transfer (text or SVG).
+    Ladder(commands::ladder::LadderArgs),
+    /// One self-contained HTML page about a capture: statistics, ladders, warnings.
+    Report(commands::report::ReportArgs),
     /// Grade captures of student programs against a TOML rubric.
     Grade(commands::grade::GradeArgs),
 }

@@ -23,7 +23,7 @@ const HEADER_LEN: usize = 8;
 const IPV6_HEADER_LEN: usize = 40;
 
 /// ICMP for IPv4 or ICMPv6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Version {
     /// ICMP (RFC 792), IP protocol 1.

@@ -174,7 +174,7 @@ impl Framer for DelimiterFramer {
             format!(
                 "{} bytes lost in a capture gap: message {} (from offset {}) is incomplete and may hide {name} boundaries; framing resumes after the next {name}",
                 to - from,
-                self.index,
+                self.index.saturating_add(1),
                 self.start
             ),
         );
@@ -203,7 +203,7 @@ impl Framer for DelimiterFramer {
             self.start,
             format!(
                 "{what}: message {} (the last {} bytes) is not terminated",
-                self.index,
+                self.index.saturating_add(1),
                 self.next - self.start
             ),
         );
@@ -272,7 +272,7 @@ mod tests {
             vec![FramingIssue {
                 offset: 4,
                 reason:
-                    "missing delimiter 0d0a at end: message 1 (the last 8 bytes) is not terminated"
+                    "missing delimiter 0d0a at end: message 2 (the last 8 bytes) is not terminated"
                         .into()
             }]
         );
@@ -291,7 +291,7 @@ mod tests {
         assert_eq!(run.issues[0].offset, 4);
         assert_eq!(
             run.issues[0].reason,
-            "3 bytes lost in a capture gap: message 1 (from offset 2) is incomplete and may hide delimiter 00 boundaries; framing resumes after the next delimiter 00"
+            "3 bytes lost in a capture gap: message 2 (from offset 2) is incomplete and may hide delimiter 00 boundaries; framing resumes after the next delimiter 00"
         );
     }
 

@@ -116,7 +116,7 @@ impl Framer for FixedFramer {
             start,
             format!(
                 "the stream ends {got} bytes into message {}, which should have {} bytes",
-                start / self.size,
+                (start / self.size).saturating_add(1),
                 self.size
             ),
         );
@@ -166,7 +166,7 @@ mod tests {
             run.issues,
             vec![FramingIssue {
                 offset: 4,
-                reason: "the stream ends 2 bytes into message 1, which should have 4 bytes".into()
+                reason: "the stream ends 2 bytes into message 2, which should have 4 bytes".into()
             }]
         );
     }

@@ -7,11 +7,35 @@
 //! every later boundary unknown, so framing stops there with an issue.
 
 use super::spec::LengthPrefix;
-use super::{Framer, FramerOutput, align, gap_range, len_u64};
+use super::{Framer, FramerOutput, align, gap_range, grouped, hex_and_text, len_u64};
 
 /// Largest payload accepted by default: a prefix announcing more is taken as a sign that the
 /// stream is not framed this way (or lost sync), not as a real message.
 pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 64 * 1024 * 1024;
+
+/// Where a [`LengthPrefixFramer`] is in its stream (for a caller weighing a framing before the
+/// stream is over, as `auto` does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Between two messages: the next byte starts a prefix.
+    Boundary,
+    /// Reading the prefix of the message starting at `start`.
+    InPrefix {
+        /// Stream offset of the prefix.
+        start: u64,
+    },
+    /// Inside the body of the message `[start, end)`, whose prefix announced `payload` bytes.
+    InBody {
+        /// Stream offset of the prefix.
+        start: u64,
+        /// Where the prefix says the message ends.
+        end: u64,
+        /// Payload bytes the prefix announced (the prefix itself not counted).
+        payload: u64,
+    },
+    /// Framing stopped (an impossible prefix, a gap hiding a prefix) or finished.
+    Stopped,
+}
 
 /// Incremental framer for length-prefixed messages.
 #[derive(Debug, Clone)]
@@ -66,20 +90,57 @@ impl LengthPrefixFramer {
         self
     }
 
+    /// The length prefix this framer reads.
+    pub fn prefix(&self) -> LengthPrefix {
+        self.prefix
+    }
+
+    /// Where the framer is (see [`Progress`]).
+    pub fn progress(&self) -> Progress {
+        let width = self.prefix.width.bytes_u64();
+        match self.state {
+            State::Prefix { have: 0, .. } => Progress::Boundary,
+            State::Prefix { start, .. } => Progress::InPrefix { start },
+            State::Body { start, end, .. } => Progress::InBody {
+                start,
+                end,
+                payload: end.saturating_sub(start).saturating_sub(width),
+            },
+            State::Stopped => Progress::Stopped,
+        }
+    }
+
     fn emit(&mut self, start: u64, end: u64, complete: bool, out: &mut FramerOutput) {
         out.message(self.index, start, end, complete);
         self.index = self.index.saturating_add(1);
     }
 
-    /// The prefix of the message at `start` is whole: decide where the message ends.
-    fn prefix_done(&mut self, start: u64, value: u64, out: &mut FramerOutput) -> State {
+    /// The prefix of the message at `start` is whole (`bytes`, read as `value`): decide where
+    /// the message ends.
+    fn prefix_done(
+        &mut self,
+        start: u64,
+        bytes: &[u8],
+        value: u64,
+        out: &mut FramerOutput,
+    ) -> State {
         let width = self.prefix.width.bytes_u64();
+        let number = self.index.saturating_add(1);
+        let read = || {
+            format!(
+                "the {width}-byte prefix of message {number} at offset {} — {} — reads as a length of {}",
+                grouped(start),
+                hex_and_text(bytes),
+                grouped(value)
+            )
+        };
         let total = if self.prefix.inclusive {
             if value < width {
                 out.issue(
                     start,
                     format!(
-                        "inclusive length {value} is smaller than the {width}-byte prefix itself; framing stopped"
+                        "{}, smaller than the prefix itself (an inclusive length counts its own {width} bytes); framing stopped",
+                        read()
                     ),
                 );
                 return State::Stopped;
@@ -93,8 +154,9 @@ impl LengthPrefixFramer {
             out.issue(
                 start,
                 format!(
-                    "implausible length: the prefix announces {payload} bytes, more than the limit of {}; framing stopped",
-                    self.max_len
+                    "{}, more than the {} bytes taken as a plausible message; framing stopped",
+                    read(),
+                    grouped(self.max_len)
                 ),
             );
             return State::Stopped;
@@ -142,7 +204,7 @@ impl LengthPrefixFramer {
                     match buf.get(..width).filter(|_| have == width) {
                         Some(bytes) => {
                             let value = self.prefix.decode(bytes).unwrap_or_default();
-                            self.prefix_done(start, value, out)
+                            self.prefix_done(start, bytes, value, out)
                         }
                         None => State::Prefix { start, buf, have },
                     }
@@ -199,8 +261,11 @@ impl Framer for LengthPrefixFramer {
                 out.issue(
                     from,
                     format!(
-                        "{lost} bytes lost in a capture gap inside message {} (offsets {start}..{end}); its length prefix still gives its end, so framing goes on",
-                        self.index
+                        "{} bytes lost in a capture gap inside message {} (offsets {}..{}); its length prefix still gives its end, so framing goes on",
+                        grouped(lost),
+                        self.index.saturating_add(1),
+                        grouped(start),
+                        grouped(end)
                     ),
                 );
                 if to == end {
@@ -222,8 +287,10 @@ impl Framer for LengthPrefixFramer {
                 out.issue(
                     from,
                     format!(
-                        "{lost} bytes lost in a capture gap hide the length prefix after message {} (which ends at {end}); framing stopped",
-                        self.index
+                        "{} bytes lost in a capture gap hide the length prefix after message {} (which ends at offset {}); framing stopped",
+                        grouped(lost),
+                        self.index.saturating_add(1),
+                        grouped(end)
                     ),
                 );
                 self.emit(start, end, false, out);
@@ -237,7 +304,10 @@ impl Framer for LengthPrefixFramer {
                 };
                 out.issue(
                     from,
-                    format!("{lost} bytes lost in a capture gap {what}; framing stopped"),
+                    format!(
+                        "{} bytes lost in a capture gap {what}; framing stopped",
+                        grouped(lost)
+                    ),
                 );
                 if have > 0 {
                     self.emit(start, from, false, out);
@@ -259,19 +329,25 @@ impl Framer for LengthPrefixFramer {
                 out.issue(
                     start,
                     format!(
-                        "length prefix cut short: the stream ends after {have} of its {width} bytes"
+                        "the stream ends after {have} of the {width} bytes of the length prefix of message {} at offset {}",
+                        self.index.saturating_add(1),
+                        grouped(start)
                     ),
                 );
                 self.emit(start, self.next, false, out);
             }
             State::Body { start, end, .. } => {
-                let announced = end - start;
-                let got = self.next - start;
+                let wb = self.prefix.width.bytes_u64();
+                let payload = end - start - wb;
+                let got = self.next.saturating_sub(start).saturating_sub(wb);
                 out.issue(
                     start,
                     format!(
-                        "message {} announces {announced} bytes with its prefix but the stream ends after {got}",
-                        self.index
+                        "the prefix of message {} at offset {} announces {} bytes, but the stream ends {} bytes into them",
+                        self.index.saturating_add(1),
+                        grouped(start),
+                        grouped(payload),
+                        grouped(got)
                     ),
                 );
                 self.emit(start, self.next, false, out);
@@ -380,9 +456,8 @@ mod tests {
                 run.issues,
                 vec![FramingIssue {
                     offset: 5,
-                    reason:
-                        "message 1 announces 14 bytes with its prefix but the stream ends after 7"
-                            .into()
+                    reason: "the prefix of message 2 at offset 5 announces 10 bytes, but the stream ends 3 bytes into them"
+                        .into()
                 }]
             );
         }
@@ -401,7 +476,7 @@ mod tests {
         assert_eq!(run.issues[0].offset, 3);
         assert_eq!(
             run.issues[0].reason,
-            "length prefix cut short: the stream ends after 1 of its 2 bytes"
+            "the stream ends after 1 of the 2 bytes of the length prefix of message 2 at offset 3"
         );
     }
 
@@ -418,9 +493,8 @@ mod tests {
             run.issues,
             vec![FramingIssue {
                 offset: 2,
-                reason:
-                    "inclusive length 1 is smaller than the 2-byte prefix itself; framing stopped"
-                        .into()
+                reason: "the 2-byte prefix of message 2 at offset 2 — 00 01 (\"..\") — reads as a length of 1, smaller than the prefix itself (an inclusive length counts its own 2 bytes); framing stopped"
+                    .into()
             }]
         );
     }
@@ -436,9 +510,8 @@ mod tests {
         assert_eq!(run.issues.len(), 1);
         assert_eq!(run.issues[0].offset, 0);
         assert!(
-            run.issues[0].reason.starts_with(
-                "implausible length: the prefix announces 2147483647 bytes, more than the limit of 67108864"
-            ),
+            run.issues[0].reason
+                == "the 4-byte prefix of message 1 at offset 0 — 7f ff ff ff (\"....\") — reads as a length of 2,147,483,647, more than the 67,108,864 bytes taken as a plausible message; framing stopped",
             "{}",
             run.issues[0].reason
         );
@@ -446,14 +519,18 @@ mod tests {
         let mut small = be(PrefixWidth::Four).with_max_message_len(2);
         let run = run_whole(&mut small, TWO_BE4);
         assert!(run.messages.is_empty());
-        assert!(run.issues[0].reason.contains("announces 3 bytes"));
+        assert!(run.issues[0].reason.contains("reads as a length of 3,"));
     }
 
     #[test]
     fn eight_byte_prefix_at_u64_max_does_not_overflow() {
         let run = run_whole(&mut be(PrefixWidth::Eight), &[0xff; 9]);
         assert!(run.messages.is_empty());
-        assert!(run.issues[0].reason.starts_with("implausible length"));
+        assert!(
+            run.issues[0]
+                .reason
+                .contains("taken as a plausible message")
+        );
         let run = run_whole(
             &mut framer(PrefixWidth::Eight, Endian::Big, true).with_max_message_len(u64::MAX),
             &[0xff; 9],
@@ -479,7 +556,7 @@ mod tests {
         assert!(
             run.issues[0]
                 .reason
-                .starts_with("2 bytes lost in a capture gap inside message 0")
+                .starts_with("2 bytes lost in a capture gap inside message 1")
         );
     }
 

@@ -79,7 +79,7 @@ mod tests {
             vec![FramingIssue {
                 offset: 6,
                 reason:
-                    "missing line terminator at end: message 1 (the last 5 bytes) is not terminated"
+                    "missing line terminator at end: message 2 (the last 5 bytes) is not terminated"
                         .into()
             }]
         );
@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(run.issues[0].offset, 6);
         assert_eq!(
             run.issues[0].reason,
-            "5 bytes lost in a capture gap: message 1 (from offset 4) is incomplete and may hide line feed boundaries; framing resumes after the next line feed"
+            "5 bytes lost in a capture gap: message 2 (from offset 4) is incomplete and may hide line feed boundaries; framing resumes after the next line feed"
         );
     }
 }

@@ -138,6 +138,42 @@ pub(crate) fn gap_range(next: u64, offset: u64, len: u64) -> Option<(u64, u64)> 
     (end > next).then_some((next, end))
 }
 
+/// `n` with its digits grouped by thousands (`1,836,279,600`), as issue texts and tables show
+/// byte counts and lengths.
+///
+/// ```
+/// assert_eq!(pcaplab::framing::grouped(1_836_279_600), "1,836,279,600");
+/// assert_eq!(pcaplab::framing::grouped(999), "999");
+/// ```
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `bytes` as the student would see them: hex pairs, and the printable ASCII text (other bytes
+/// as `.`) — e.g. `6d 73 67 30 ("msg0")`.
+pub fn hex_and_text(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let text: String = bytes
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("{} (\"{text}\")", hex.join(" "))
+}
+
 /// Counts how many bytes `data` holds, as a stream-offset distance.
 pub(crate) fn len_u64(data: &[u8]) -> u64 {
     u64::try_from(data.len()).unwrap_or(u64::MAX)

@@ -57,7 +57,8 @@ impl PartKind {
 /// The bytes of one message that one segment carries.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MessagePart {
-    /// The message's index ([`Message::index`]).
+    /// The message's number in its direction, counted from 1 like frames
+    /// ([`Message::index`] + 1).
     pub message: u64,
     /// Which ends of the message the segment carries.
     pub part: PartKind,
@@ -180,6 +181,9 @@ struct OpenMessage {
     end: u64,
     /// Data segments seen so far carrying its bytes.
     segments: u32,
+    /// Its end is where the stream stopped, not its real end: no segment carries its last
+    /// byte.
+    cut: bool,
 }
 
 /// Builds [`SegmentParts`] incrementally for one direction.
@@ -261,6 +265,17 @@ impl SegmentMapper {
 
     /// Adds a message (in stream order; one that overlaps an earlier message is ignored).
     pub fn push_message(&mut self, message: &Message) {
+        self.push(message, false);
+    }
+
+    /// Adds a message cut by the end of the stream: the framer emitted it incomplete when the
+    /// direction ended, so its `end` is where the bytes stopped, not where the message ends.
+    /// The segments holding its bytes carry its head or middle, never its tail.
+    pub fn push_cut_message(&mut self, message: &Message) {
+        self.push(message, true);
+    }
+
+    fn push(&mut self, message: &Message, cut: bool) {
         if message.end <= message.start || message.start < self.message_frontier {
             return;
         }
@@ -271,7 +286,13 @@ impl SegmentMapper {
             start: message.start,
             end: message.end,
             segments: 0,
+            cut,
         });
+    }
+
+    /// Data segments waiting for the message boundaries that will say which parts they carry.
+    pub fn open_segments(&self) -> usize {
+        self.open.len()
     }
 
     /// Says no message will be pushed any more (framing stopped): segments are then emitted
@@ -362,9 +383,11 @@ impl SegmentMapper {
                 }
                 let bytes = end.min(message.end) - start.max(message.start);
                 let has_first = start <= message.start;
-                let has_last = message.end <= end;
+                let has_last = message.end <= end && !message.cut;
                 match (parts.last_mut(), ends.last_mut()) {
-                    (Some(part), Some(part_ends)) if part.message == message.index => {
+                    (Some(part), Some(part_ends))
+                        if part.message == message.index.saturating_add(1) =>
+                    {
                         part.bytes = part.bytes.saturating_add(bytes);
                         part_ends.0 |= has_first;
                         part_ends.1 |= has_last;
@@ -376,7 +399,7 @@ impl SegmentMapper {
                                 self.summary.split_messages.saturating_add(1);
                         }
                         parts.push(MessagePart {
-                            message: message.index,
+                            message: message.index.saturating_add(1),
                             part: PartKind::Whole,
                             bytes,
                         });
@@ -453,9 +476,10 @@ mod tests {
         }
     }
 
-    fn part(message: u64, part: PartKind, bytes: u64) -> MessagePart {
+    /// The part of the message whose 0-based index is `index` (numbered from 1 in the part).
+    fn part(index: u64, part: PartKind, bytes: u64) -> MessagePart {
         MessagePart {
-            message,
+            message: index + 1,
             part,
             bytes,
         }
@@ -695,7 +719,7 @@ mod tests {
         let json = serde_json::to_string(&report.segments[0]).unwrap();
         assert_eq!(
             json,
-            r#"{"frame":3,"offset":0,"rel_seq":1,"len":4,"parts":[{"message":0,"part":"whole","bytes":2},{"message":1,"part":"head","bytes":2}]}"#
+            r#"{"frame":3,"offset":0,"rel_seq":1,"len":4,"parts":[{"message":1,"part":"whole","bytes":2},{"message":2,"part":"head","bytes":2}]}"#
         );
     }
 
@@ -748,7 +772,7 @@ mod tests {
                         };
                         segments_per_message[i] += 1;
                         MessagePart {
-                            message: messages[i].index,
+                            message: messages[i].index + 1,
                             part,
                             bytes,
                         }

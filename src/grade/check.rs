@@ -542,23 +542,23 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
                 p.push(format!("content type {got:?} instead of {ct:?}"));
             }
         }
-        let body = t.body_file.as_ref();
+        // The body as sent (de-chunked), hashed and searched while the capture was read.
+        let body = t.body_hash.as_ref();
+        let sha256 = body.map(|b| b.written.sha256_hex());
         if let Some(sha) = &check.sha256
-            && body.map(|b| b.sha256.as_str()) != Some(sha.to_ascii_lowercase().as_str())
+            && sha256.as_deref() != Some(sha.to_ascii_lowercase().as_str())
         {
             p.push(format!(
                 "body sha256 {} instead of {sha}",
-                body.map_or("unknown", |b| b.sha256.as_str())
+                sha256.as_deref().unwrap_or("unknown")
             ));
         }
         if let Some(text) = &check.body_contains {
+            let needle = ev.body_needles.iter().position(|n| n == text);
             let contains = body
-                .and_then(|b| std::fs::read(&b.path).ok())
-                .is_some_and(|bytes| {
-                    bytes
-                        .windows(text.len().max(1))
-                        .any(|w| w == text.as_bytes())
-                });
+                .zip(needle)
+                .and_then(|(b, i)| b.contains.get(i).copied())
+                .unwrap_or(false);
             if !contains {
                 p.push(format!("body does not contain {text:?}"));
             }
@@ -594,7 +594,7 @@ fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool,
         .iter()
         .filter(|r| ids.contains(&r.stream) && r.data_segments > 0)
         .collect();
-    let messages: u64 = reports.iter().map(|r| r.messages).sum();
+    let messages: u64 = reports.iter().filter_map(|r| r.messages).sum();
     let issues: Vec<String> = reports
         .iter()
         .flat_map(|r| {
@@ -603,8 +603,8 @@ fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool,
                 .map(move |i| format!("stream {} offset {}: {}", r.stream, i.offset, i.reason))
         })
         .collect();
-    let coalesced: u64 = reports.iter().map(|r| r.coalesced_segments).sum();
-    let split: u64 = reports.iter().map(|r| r.split_messages).sum();
+    let coalesced: u64 = reports.iter().filter_map(|r| r.coalesced_segments).sum();
+    let split: u64 = reports.iter().filter_map(|r| r.split_messages).sum();
     let mut problems = Vec::new();
     if messages == 0 {
         problems.push(format!("no {spec} message found"));

@@ -13,7 +13,7 @@ pub mod rubric;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::rc::Rc;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -55,8 +55,13 @@ pub struct Evidence {
     pub streams: Vec<Stream>,
     /// Every TFTP transfer (when a `tftp_transfer` check is there).
     pub transfers: Vec<tftp::Transfer>,
-    /// Every HTTP transaction (when an `http_response` check is there).
+    /// Every HTTP transaction (when an `http_response` check is there). Response bodies are
+    /// hashed and searched in memory while the capture is read ([`http::BodyHash`]): grading
+    /// writes no file.
     pub transactions: Vec<http::Transaction>,
+    /// The texts searched for in every response body (the `body_contains` of the rubric's
+    /// `http_response` checks); [`http::BodyHash::contains`] answers in this order.
+    pub body_needles: Vec<String>,
     /// Every UDP destination port seen (when a UDP check is there).
     pub udp_ports: BTreeSet<u16>,
 }
@@ -93,16 +98,35 @@ impl StreamConsumer for Connections {
 fn gather(
     path: &Path,
     rubric: &Rubric,
-    body_dir: Option<PathBuf>,
 ) -> Result<(Evidence, Vec<CheckState>, Option<String>), String> {
     let mut reader = CaptureReader::open(path).map_err(|e| e.to_string())?;
     let has = |kinds: &[CheckType]| rubric.checks.iter().any(|c| kinds.contains(&c.kind));
     let mut states: Vec<CheckState> = rubric.checks.iter().map(CheckState::new).collect();
+    let http_checks = || {
+        rubric
+            .checks
+            .iter()
+            .filter(|c| c.kind == CheckType::HttpResponse)
+    };
+    let needs_bodies = http_checks().any(|c| c.sha256.is_some() || c.body_contains.is_some());
+    let mut body_needles: Vec<String> = Vec::new();
+    for text in http_checks().filter_map(|c| c.body_contains.as_ref()) {
+        if !body_needles.contains(text) {
+            body_needles.push(text.clone());
+        }
+    }
     let mut http = has(&[CheckType::HttpResponse]).then(|| {
+        // Bodies as sent (de-chunked, not content-decoded), hashed in memory.
+        let bodies = needs_bodies.then(|| {
+            http::Bodies::Hash(Rc::new(http::HashOptions {
+                needles: body_needles.iter().map(|t| t.as_bytes().to_vec()).collect(),
+                ..http::HashOptions::default()
+            }))
+        });
         http::Tracker::new(http::Options {
             transactions: true,
             labels: http::Labels::Off,
-            bodies: body_dir.map(|dir| http::BodyOptions { dir, decode: false }),
+            bodies,
         })
     });
     let mut tftp = has(&[CheckType::TftpTransfer]).then(|| tftp::Tracker::new(Default::default()));
@@ -139,6 +163,7 @@ fn gather(
         transactions: http
             .map(http::Tracker::into_transactions)
             .unwrap_or_default(),
+        body_needles,
         udp_ports: ports.map(|p| p.0).unwrap_or_default(),
     };
     Ok((evidence, states, result.err().map(|e| e.to_string())))
@@ -146,49 +171,32 @@ fn gather(
 
 /// Grades one capture.
 pub fn grade_one(path: &Path, rubric: &Rubric) -> Verdict {
-    let needs_bodies = rubric.checks.iter().any(|c| {
-        c.kind == CheckType::HttpResponse && (c.sha256.is_some() || c.body_contains.is_some())
-    });
-    // One directory per grading, even when the same capture is named twice: the process id and
-    // a counter keep parallel gradings (and concurrent runs) apart.
-    static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
-    let body_dir = needs_bodies.then(|| {
-        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        std::env::temp_dir().join(format!("pcaplab-grade-{}-{n}", std::process::id()))
-    });
-    if let Some(d) = &body_dir {
-        let _ = std::fs::create_dir_all(d);
-    }
     let max_score = rubric.checks.iter().map(|c| c.points).sum();
-    let (checks, error): (Vec<CheckResult>, Option<String>) =
-        match gather(path, rubric, body_dir.clone()) {
-            Ok((evidence, states, error)) => (
-                rubric
-                    .checks
-                    .iter()
-                    .zip(states)
-                    .map(|(c, state)| check::evaluate(c, state, &evidence))
-                    .collect(),
-                error,
-            ),
-            Err(error) => (
-                rubric
-                    .checks
-                    .iter()
-                    .map(|c| CheckResult {
-                        id: c.id.clone(),
-                        passed: false,
-                        points: 0.0,
-                        max_points: c.points,
-                        message: "the capture could not be read".into(),
-                    })
-                    .collect(),
-                Some(error),
-            ),
-        };
-    if let Some(d) = &body_dir {
-        let _ = std::fs::remove_dir_all(d);
-    }
+    let (checks, error): (Vec<CheckResult>, Option<String>) = match gather(path, rubric) {
+        Ok((evidence, states, error)) => (
+            rubric
+                .checks
+                .iter()
+                .zip(states)
+                .map(|(c, state)| check::evaluate(c, state, &evidence))
+                .collect(),
+            error,
+        ),
+        Err(error) => (
+            rubric
+                .checks
+                .iter()
+                .map(|c| CheckResult {
+                    id: c.id.clone(),
+                    passed: false,
+                    points: 0.0,
+                    max_points: c.points,
+                    message: "the capture could not be read".into(),
+                })
+                .collect(),
+            Some(error),
+        ),
+    };
     Verdict {
         capture: path.display().to_string(),
         score: checks.iter().map(|c| c.points).sum(),

@@ -2,8 +2,12 @@
 //! Nothing here computes a number shown to the user; it formats result structs.
 
 pub mod follow;
+pub mod follow_udp;
 pub mod grade;
+pub mod html;
 pub mod http;
+pub mod ladder_svg;
+pub mod ladder_text;
 pub mod packets;
 pub mod show;
 pub mod stats;

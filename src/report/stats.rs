@@ -130,6 +130,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     let mut t = ChunkedTable::new(
         out,
         &[
+            "No.",
             "A",
             "B",
             "Pkts A→B",
@@ -137,12 +138,14 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             "Pkts B→A",
             "Bytes B→A",
             "Duration s",
+            "ICMP errors",
         ],
         term,
         true,
     );
-    for c in &s.udp_conversations {
+    s.udp_conversations.for_each(|c| {
         t.add_row(vec![
+            cell(c.id, None, term),
             cell(c.a, None, term),
             cell(c.b, None, term),
             cell(c.packets_a_to_b, None, term),
@@ -150,9 +153,79 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
             cell(c.packets_b_to_a, None, term),
             cell(c.bytes_b_to_a, None, term),
             cell(format!("{:.3}", c.duration), None, term),
-        ])?;
+            cell(
+                if c.icmp_errors_total > 0 {
+                    c.icmp_errors_total.to_string()
+                } else {
+                    String::new()
+                },
+                None,
+                term,
+            ),
+        ])
+    })?;
+    t.finish()?;
+    write_udp_icmp_notes(out, s)
+}
+
+/// Most ICMP errors listed under the UDP conversations table (all are in JSON).
+const MAX_ICMP_NOTES: usize = 20;
+
+/// One line per ICMP error that answered a UDP conversation: what it answered and what it
+/// means, e.g. `conversation 0: frame 2 Destination unreachable (Port unreachable) answers
+/// frame 1 (127.0.0.1:49213 → 127.0.0.1:8080): nothing listened on 127.0.0.1:8080 …`.
+fn write_udp_icmp_notes<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
+    let mut total: u64 = 0;
+    let mut lines = Vec::new();
+    s.udp_conversations.for_each(|c| {
+        total += c.icmp_errors_total;
+        for e in c
+            .icmp_errors
+            .iter()
+            .take(MAX_ICMP_NOTES - lines.len().min(MAX_ICMP_NOTES))
+        {
+            let (src, dst) = match e.direction {
+                crate::flow::Direction::ClientToServer => (c.a, c.b),
+                crate::flow::Direction::ServerToClient => (c.b, c.a),
+            };
+            let mut line = format!(
+                "  conversation {}: frame {} {}{} from {} answers ",
+                c.id,
+                e.frame,
+                e.type_name,
+                e.code_name
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                e.from
+            );
+            match e.answers {
+                Some(f) => line.push_str(&format!("frame {f} ({src} → {dst})")),
+                None => line.push_str(&format!("a datagram {src} → {dst} not in the capture")),
+            }
+            if let Some(m) = &e.meaning {
+                line.push_str(": ");
+                line.push_str(m);
+            }
+            lines.push(line);
+        }
+        Ok(())
+    })?;
+    if total == 0 {
+        return Ok(());
     }
-    t.finish()
+    writeln!(out, "\nICMP errors about UDP datagrams")?;
+    for line in &lines {
+        writeln!(out, "{line}")?;
+    }
+    if (lines.len() as u64) < total {
+        writeln!(
+            out,
+            "  … {} more (all in --format json)",
+            total - lines.len() as u64
+        )?;
+    }
+    Ok(())
 }
 
 /// CSV: `section,key,detail,packets,bytes,packets_reverse,bytes_reverse,share`.
@@ -238,18 +311,39 @@ fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
         ])
         .map_err(e)
     })?;
-    for c in &s.udp_conversations {
+    s.udp_conversations.for_each(|c| {
         w.write_record([
             "udp".to_string(),
-            format!("{} {}", c.a, c.b),
-            format!("{:.6} s", c.duration),
+            format!("{} {} {}", c.id, c.a, c.b),
+            udp_detail(c),
             c.packets_a_to_b.to_string(),
             c.bytes_a_to_b.to_string(),
             c.packets_b_to_a.to_string(),
             c.bytes_b_to_a.to_string(),
             String::new(),
         ])
-        .map_err(e)?;
-    }
+        .map_err(e)
+    })?;
     w.flush()
+}
+
+/// The CSV detail of a UDP conversation: `0.000123 s`, then its end when it did not last to
+/// the end of the capture and its ICMP errors, e.g. `0.002451 s; 1 ICMP error (Port unreachable)`.
+fn udp_detail(c: &crate::analysis::udp::Conversation) -> String {
+    let mut d = format!("{:.6} s", c.duration);
+    if c.end != crate::analysis::udp::End::EndOfCapture {
+        d.push_str("; ");
+        d.push_str(c.end.name());
+    }
+    if c.icmp_errors_total > 0 {
+        d.push_str(&format!(
+            "; {} ICMP error{}",
+            c.icmp_errors_total,
+            if c.icmp_errors_total == 1 { "" } else { "s" }
+        ));
+        if let Some(name) = c.icmp_errors.first().and_then(|e| e.code_name.as_ref()) {
+            d.push_str(&format!(" ({name})"));
+        }
+    }
+    d
 }

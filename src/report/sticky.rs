@@ -1,21 +1,35 @@
 //! Output of `pcaplab sticky`: per stream and direction each data segment with the message parts
 //! it carried (on a terminal with a ruler of segment against message boundaries), then the
 //! counts of every direction. Written as reports come, so the listing is never held whole.
+//!
+//! A direction whose message boundaries are unknown says so — with the framings tried and
+//! where each failed, its first bytes as text and hex, and how to fix the program — instead of
+//! counting 0 coalesced segments. Long part lists are summarised in the table (JSON has them
+//! all), so no line is longer than its own data needs.
 
 use std::io::{self, Write};
 
 use comfy_table::Color;
 
+use super::follow::escape_line;
 use super::table::{ChunkedTable, cell};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
-use crate::analysis::sticky::Direction;
+use crate::analysis::sticky::{Direction, IssueKind, Status};
 use crate::flow::Direction as FlowDirection;
-use crate::framing::segments::{PartKind, SegmentParts};
+use crate::framing::grouped;
+use crate::framing::segments::{MessagePart, PartKind, SegmentParts};
 
 fn arrow(d: FlowDirection) -> &'static str {
     match d {
         FlowDirection::ClientToServer => "client → server",
         FlowDirection::ServerToClient => "server → client",
+    }
+}
+
+fn direction_name(d: FlowDirection) -> &'static str {
+    match d {
+        FlowDirection::ClientToServer => "client_to_server",
+        FlowDirection::ServerToClient => "server_to_client",
     }
 }
 
@@ -28,16 +42,63 @@ fn part_name(p: PartKind) -> &'static str {
     }
 }
 
-/// `msg 3 whole 12 B + msg 4 head 4 B`.
+fn part_text(p: &MessagePart) -> String {
+    format!(
+        "msg {} {} {} B",
+        p.message,
+        part_name(p.part),
+        grouped(p.bytes)
+    )
+}
+
+/// Most parts written out in full; a longer list keeps its first and last part and sums up
+/// the whole messages between them.
+pub const MAX_PARTS_SHOWN: usize = 4;
+
+/// `msg 3 whole 12 B + msg 4 head 4 B` (messages numbered from 1). A segment carrying more
+/// than [`MAX_PARTS_SHOWN`] parts is summarised: `msg 3 tail 2 B + msgs 4–997 whole (994
+/// messages, 11,928 B) + msg 998 head 4 B`.
 pub fn parts_text(s: &SegmentParts) -> String {
     if s.parts.is_empty() {
         return "(no message)".into();
     }
+    if s.parts.len() <= MAX_PARTS_SHOWN {
+        return full_parts_text(s);
+    }
+    let (Some(first), Some(last)) = (s.parts.first(), s.parts.last()) else {
+        return String::new();
+    };
+    let middle = s.parts.get(1..s.parts.len() - 1).unwrap_or_default();
+    let bytes: u64 = middle.iter().map(|p| p.bytes).sum();
+    let (from, to) = (
+        middle.first().map_or(0, |p| p.message),
+        middle.last().map_or(0, |p| p.message),
+    );
+    format!(
+        "{} + msgs {from}–{to} whole ({} messages, {} B) + {}",
+        part_text(first),
+        grouped(middle.len() as u64),
+        grouped(bytes),
+        part_text(last)
+    )
+}
+
+/// Every part of `s`, however many (CSV).
+pub fn full_parts_text(s: &SegmentParts) -> String {
     s.parts
         .iter()
-        .map(|p| format!("msg {} {} {} B", p.message, part_name(p.part), p.bytes))
+        .map(part_text)
         .collect::<Vec<_>>()
         .join(" + ")
+}
+
+/// A count, or `-` when the message boundaries are unknown.
+fn count(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_string(), grouped)
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
 }
 
 const CSV_HEADER: [&str; 9] = [
@@ -52,20 +113,34 @@ const CSV_HEADER: [&str; 9] = [
     "parts",
 ];
 
-/// The counts of one framed direction, kept for the summary table.
+/// The counts of one direction, kept for the summary table.
 struct SummaryRow {
     stream: u64,
     direction: FlowDirection,
     framing: String,
     data_segments: u64,
-    messages: u64,
-    coalesced_segments: u64,
-    split_messages: u64,
+    messages: Option<u64>,
+    coalesced_segments: Option<u64>,
+    split_messages: Option<u64>,
 }
 
+/// Length prefixes shown in the table's list of framings tried (all of them are in JSON).
+const SHOWN_TRIES: [&str; 6] = ["http", "line", "len:4", "len:2", "len:1", "len:8"];
+
+/// What to do when no framing fits.
+const FIX: [&str; 3] = [
+    "fix: mark where each message ends, so the receiver can find it: send a length before each",
+    "     message (Python: sock.sendall(struct.pack('!I', len(data)) + data); the receiver reads",
+    "     4 bytes, then exactly that many), or end each message with a delimiter such as b'\\n'.",
+];
+
+/// Said once under the table.
+const RECV_NOTE: &str = "note: TCP segment boundaries are not recv() boundaries: a receiver can read several\n      segments in one recv(), or one segment in several; only the program's framing\n      tells where a message ends.";
+
 /// Writes reports as they come, in `format`: each direction's segments are printed and
-/// forgotten, so memory does not grow with the capture. The table form prints each framed
-/// direction's segments, then the summary table of every direction at the end.
+/// forgotten, so memory does not grow with the capture. The table form prints each direction
+/// that carried data (its status, issues and segments), then the summary table of every
+/// direction at the end.
 pub struct Writer<'o, W: Write> {
     out: &'o mut W,
     format: Format,
@@ -135,30 +210,38 @@ impl<'o, W: Write> Writer<'o, W> {
                 let mut c = csv::WriterBuilder::new()
                     .has_headers(false)
                     .from_writer(&mut *self.out);
-                {
-                    for s in &r.segments {
-                        c.write_record([
-                            r.stream.to_string(),
-                            format!("{:?}", r.direction),
-                            r.framing.clone(),
-                            s.frame.to_string(),
-                            s.rel_seq.map(|v| v.to_string()).unwrap_or_default(),
-                            s.len.to_string(),
-                            s.parts.len().to_string(),
-                            s.is_coalesced().to_string(),
-                            parts_text(s),
-                        ])
-                        .map_err(io::Error::other)?;
-                    }
+                let known = r.status != Status::Unknown;
+                let framing = r.framing_label();
+                for s in &r.segments {
+                    c.write_record([
+                        r.stream.to_string(),
+                        direction_name(r.direction).to_string(),
+                        framing.clone(),
+                        s.frame.to_string(),
+                        s.rel_seq.map(|v| v.to_string()).unwrap_or_default(),
+                        s.len.to_string(),
+                        if known {
+                            s.parts.len().to_string()
+                        } else {
+                            String::new()
+                        },
+                        if known {
+                            s.is_coalesced().to_string()
+                        } else {
+                            String::new()
+                        },
+                        full_parts_text(s),
+                    ])
+                    .map_err(io::Error::other)?;
                 }
                 c.flush()?;
             }
             Format::Table => {
-                if r.data_segments > 0 {
+                if r.data_segments > 0 || !r.issues.is_empty() {
                     self.summary.push(SummaryRow {
                         stream: r.stream,
                         direction: r.direction,
-                        framing: r.framing.clone(),
+                        framing: r.framing_label(),
                         data_segments: r.data_segments,
                         messages: r.messages,
                         coalesced_segments: r.coalesced_segments,
@@ -171,28 +254,63 @@ impl<'o, W: Write> Writer<'o, W> {
         self.drain()
     }
 
-    /// One framed direction's section of the table form.
+    /// The line that opens a direction's section.
+    fn heading(r: &Direction) -> String {
+        let segments = plural(r.data_segments, "data segment", "data segments");
+        let name = format!("stream {} {}", r.stream, arrow(r.direction));
+        let chosen = if r.auto { ", chosen by auto" } else { "" };
+        let counts = || {
+            format!(
+                "{segments}, {}, {}, {}",
+                plural(r.messages.unwrap_or(0), "message", "messages"),
+                plural(r.coalesced_segments.unwrap_or(0), "coalesced", "coalesced"),
+                plural(r.split_messages.unwrap_or(0), "split", "split")
+            )
+        };
+        match r.status {
+            Status::Unknown if r.auto => {
+                format!("{name}: message boundaries unknown, no framing fits ({segments})")
+            }
+            Status::Unknown => format!(
+                "{name}: not framed (framing {}), message boundaries unknown ({segments})",
+                r.framing
+            ),
+            Status::Failed => format!(
+                "{name} (framing {}{chosen}): FRAMING ERROR; {}",
+                r.framing,
+                counts()
+            ),
+            Status::Incomplete => format!(
+                "{name} (framing {}{chosen}, capture incomplete): {}",
+                r.framing,
+                counts()
+            ),
+            Status::Framed | Status::NoData => {
+                format!("{name} (framing {}{chosen}): {}", r.framing, counts())
+            }
+        }
+    }
+
+    /// One direction's section of the table form.
     fn details(&mut self, r: &Direction) -> io::Result<()> {
         let (out, term) = (&mut *self.out, self.term);
-        writeln!(
-            out,
-            "stream {} {} (framing {}): {} data segments, {} messages, {} coalesced, {} split",
-            r.stream,
-            arrow(r.direction),
-            r.framing,
-            r.data_segments,
-            r.messages,
-            r.coalesced_segments,
-            r.split_messages
-        )?;
+        writeln!(out, "{}", Self::heading(r))?;
         for issue in &r.issues {
+            let what = match issue.kind {
+                IssueKind::Mismatch => "error",
+                IssueKind::Capture => "capture problem",
+            };
             writeln!(
                 out,
-                "  framing issue at offset {}: {}",
-                issue.offset, issue.reason
+                "  {what} at offset {}: {}",
+                grouped(issue.offset),
+                escape_line(issue.reason.as_bytes())
             )?;
         }
-        if term.is_tty {
+        if r.status == Status::Unknown && r.auto {
+            unknown_details(out, r)?;
+        }
+        if term.is_tty && r.status != Status::Unknown {
             for line in ruler(r, usize::from(term.width.unwrap_or(100)).saturating_sub(12)) {
                 writeln!(out, "{line}")?;
             }
@@ -206,6 +324,11 @@ impl<'o, W: Write> Writer<'o, W> {
         .indent("  ");
         for s in &r.segments {
             let color = s.is_coalesced().then_some(Color::Yellow);
+            let parts = if r.status == Status::Unknown {
+                "-".to_string()
+            } else {
+                parts_text(s)
+            };
             table.add_row(vec![
                 cell(s.frame, None, term),
                 cell(
@@ -215,16 +338,16 @@ impl<'o, W: Write> Writer<'o, W> {
                     term,
                 ),
                 cell(s.len, None, term),
-                cell(parts_text(s), color, term),
+                cell(parts, color, term),
             ])?;
         }
-        table.finish()?;
+        let out = table.finish_into("")?;
         if r.unlisted_segments > 0 {
             writeln!(
                 out,
                 "  … and {} more data segments, counted but not listed (the listing keeps the first {} of a direction)",
-                r.unlisted_segments,
-                crate::analysis::sticky::MAX_LISTED_SEGMENTS
+                grouped(r.unlisted_segments),
+                grouped(crate::analysis::sticky::MAX_LISTED_SEGMENTS as u64)
             )?;
         }
         writeln!(out)
@@ -263,26 +386,63 @@ impl<'o, W: Write> Writer<'o, W> {
             true,
         );
         for r in &self.summary {
+            let some = |n: Option<u64>| n.is_some_and(|n| n > 0);
             summary.add_row(vec![
                 cell(r.stream, None, term),
                 cell(arrow(r.direction), None, term),
                 cell(&r.framing, None, term),
                 cell(r.data_segments, None, term),
-                cell(r.messages, None, term),
+                cell(count(r.messages), None, term),
                 cell(
-                    r.coalesced_segments,
-                    (r.coalesced_segments > 0).then_some(Color::Yellow),
+                    count(r.coalesced_segments),
+                    some(r.coalesced_segments).then_some(Color::Yellow),
                     term,
                 ),
                 cell(
-                    r.split_messages,
-                    (r.split_messages > 0).then_some(Color::Yellow),
+                    count(r.split_messages),
+                    some(r.split_messages).then_some(Color::Yellow),
                     term,
                 ),
             ])?;
         }
-        summary.finish()
+        let out = summary.finish_into("")?;
+        writeln!(out, "\n{RECV_NOTE}")
     }
+}
+
+/// Why no framing fits: the framings tried, the first bytes, the fix.
+fn unknown_details<W: Write>(out: &mut W, r: &Direction) -> io::Result<()> {
+    if let Some(first) = &r.first_bytes {
+        writeln!(out, "  first bytes as text: {}", escape_line(&first.bytes))?;
+        writeln!(out, "  first bytes in hex:  {}", first.hex)?;
+    }
+    if !r.tried.is_empty() {
+        writeln!(out, "  framings tried:")?;
+        let mut others = Vec::new();
+        for t in &r.tried {
+            if !SHOWN_TRIES.contains(&t.framing.as_str()) {
+                others.push(t.framing.as_str());
+                continue;
+            }
+            writeln!(
+                out,
+                "    {:<6} {}",
+                t.framing,
+                escape_line(t.reason.as_bytes())
+            )?;
+        }
+        if !others.is_empty() {
+            writeln!(
+                out,
+                "    (also tried little-endian and inclusive lengths: {} more, none fits; each: --format json)",
+                others.len()
+            )?;
+        }
+    }
+    for line in FIX {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
 }
 
 /// Writes the reports in `format` (see [`Writer`]).
@@ -348,6 +508,7 @@ mod tests {
     use crate::capture::FrameNumber;
     use crate::framing::segments::MessagePart;
 
+    /// A part of message number `message` (counted from 1).
     fn part(message: u64, part: PartKind, bytes: u64) -> MessagePart {
         MessagePart {
             message,
@@ -363,11 +524,15 @@ mod tests {
             stream: 0,
             direction: FlowDirection::ClientToServer,
             framing: "len:1".into(),
+            auto: false,
+            status: Status::Framed,
             data_segments: 2,
-            messages: 3,
-            coalesced_segments: 2,
-            split_messages: 1,
+            messages: Some(3),
+            coalesced_segments: Some(2),
+            split_messages: Some(1),
             issues: Vec::new(),
+            tried: Vec::new(),
+            first_bytes: None,
             unlisted_segments: 0,
             segments: vec![
                 SegmentParts {
@@ -375,14 +540,14 @@ mod tests {
                     offset: 0,
                     rel_seq: Some(1),
                     len: 10,
-                    parts: vec![part(0, PartKind::Whole, 5), part(1, PartKind::Head, 5)],
+                    parts: vec![part(1, PartKind::Whole, 5), part(2, PartKind::Head, 5)],
                 },
                 SegmentParts {
                     frame: FrameNumber(5),
                     offset: 10,
                     rel_seq: Some(11),
                     len: 10,
-                    parts: vec![part(1, PartKind::Tail, 5), part(2, PartKind::Whole, 5)],
+                    parts: vec![part(2, PartKind::Tail, 5), part(3, PartKind::Whole, 5)],
                 },
             ],
         };
@@ -391,7 +556,36 @@ mod tests {
         assert_eq!(lines[1], "  messages  ▲    ▲         ▲     ");
         assert_eq!(
             parts_text(&report.segments[0]),
-            "msg 0 whole 5 B + msg 1 head 5 B"
+            "msg 1 whole 5 B + msg 2 head 5 B"
+        );
+    }
+
+    #[test]
+    fn long_part_lists_are_summarised() {
+        // A 1,000-byte segment: the tail of message 1, 98 whole 10-byte messages, the head of
+        // message 100.
+        let mut parts = vec![part(1, PartKind::Tail, 6)];
+        parts.extend((2..=99).map(|m| part(m, PartKind::Whole, 10)));
+        parts.push(part(100, PartKind::Head, 14));
+        let segment = SegmentParts {
+            frame: FrameNumber(7),
+            offset: 4,
+            rel_seq: Some(5),
+            len: 1000,
+            parts,
+        };
+        assert_eq!(
+            parts_text(&segment),
+            "msg 1 tail 6 B + msgs 2–99 whole (98 messages, 980 B) + msg 100 head 14 B"
+        );
+        assert!(full_parts_text(&segment).len() > 1500);
+        let short = SegmentParts {
+            parts: segment.parts[..4].to_vec(),
+            ..segment
+        };
+        assert_eq!(
+            parts_text(&short),
+            "msg 1 tail 6 B + msg 2 whole 10 B + msg 3 whole 10 B + msg 4 whole 10 B"
         );
     }
 }

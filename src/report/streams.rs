@@ -80,8 +80,10 @@ fn csv_row(r: &StreamRow) -> Vec<String> {
         r.out_of_order.to_string(),
         r.gap_bytes.to_string(),
         r.framing.clone(),
-        r.coalesced_segments.to_string(),
-        r.split_messages.to_string(),
+        r.coalesced_segments
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        r.split_messages.map(|n| n.to_string()).unwrap_or_default(),
         format!("{}-{}", r.frames.0, r.frames.1),
     ]
 }
@@ -111,12 +113,30 @@ enum Sink<'o, W: Write> {
     Table(ChunkedTable<'o, W>),
 }
 
+/// A count, or `-` when the message boundaries are unknown.
+fn count_or_dash(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_string(), |n| n.to_string())
+}
+
+/// Framing issues listed under the table; the others are counted (JSON lists them all).
+const MAX_LISTED_ISSUES: usize = 50;
+
+fn arrow(d: crate::units::Direction) -> &'static str {
+    match d {
+        crate::units::Direction::ClientToServer => "client → server",
+        crate::units::Direction::ServerToClient => "server → client",
+    }
+}
+
 /// Writes rows as they come (JSON, NDJSON and CSV stream; the table is laid out a chunk at a
-/// time), so `streams` holds no row it has printed.
+/// time), so `streams` holds no row it has printed. The table form lists the framing issues
+/// under the table, each once with its stream and direction.
 pub struct Writer<'o, W: Write> {
     sink: Sink<'o, W>,
     term: Terminal,
     rows: u64,
+    issues: Vec<String>,
+    more_issues: u64,
 }
 
 impl<'o, W: Write> Writer<'o, W> {
@@ -141,7 +161,27 @@ impl<'o, W: Write> Writer<'o, W> {
             sink,
             term,
             rows: 0,
+            issues: Vec::new(),
+            more_issues: 0,
         })
+    }
+
+    /// Keeps the table's footnotes for the framing issues of `r`.
+    fn note_issues(&mut self, r: &StreamRow) {
+        for i in &r.framing_issues {
+            if self.issues.len() < MAX_LISTED_ISSUES {
+                self.issues.push(format!(
+                    "  stream {} {} ({}), offset {}: {}",
+                    r.stream,
+                    arrow(i.direction),
+                    i.framing,
+                    crate::framing::grouped(i.offset),
+                    i.reason
+                ));
+            } else {
+                self.more_issues += 1;
+            }
+        }
     }
 
     /// Writes one row.
@@ -172,9 +212,11 @@ impl<'o, W: Write> Writer<'o, W> {
                     cell(r.out_of_order, None, term),
                     cell(r.gap_bytes, None, term),
                     cell(&r.framing, None, term),
-                    cell(r.coalesced_segments, None, term),
-                    cell(r.split_messages, None, term),
-                ])
+                    cell(count_or_dash(r.coalesced_segments), None, term),
+                    cell(count_or_dash(r.split_messages), None, term),
+                ])?;
+                self.note_issues(r);
+                Ok(())
             }
         }
     }
@@ -189,7 +231,23 @@ impl<'o, W: Write> Writer<'o, W> {
             Sink::Json(w) => w.finish().map(|_| ()),
             Sink::Ndjson(w) => w.flush(),
             Sink::Csv(mut w) => w.flush(),
-            Sink::Table(table) => table.finish_or("no TCP streams found"),
+            Sink::Table(table) => {
+                let out = table.finish_into("no TCP streams found")?;
+                if !self.issues.is_empty() {
+                    writeln!(out, "\nframing issues:")?;
+                    for line in &self.issues {
+                        writeln!(out, "{line}")?;
+                    }
+                    if self.more_issues > 0 {
+                        writeln!(
+                            out,
+                            "  … and {} more (all of them: --format json)",
+                            self.more_issues
+                        )?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 

@@ -113,14 +113,24 @@ impl<'o, W: std::io::Write> ChunkedTable<'o, W> {
     ///
     /// # Errors
     /// When writing fails.
-    pub fn finish_or(mut self, note: &str) -> std::io::Result<()> {
+    pub fn finish_or(self, note: &str) -> std::io::Result<()> {
+        self.finish_into(note).map(|_| ())
+    }
+
+    /// [`finish_or`](Self::finish_or), giving the output back for lines after the table.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish_into(mut self, note: &str) -> std::io::Result<&'o mut W> {
         if self.total == 0 && !note.is_empty() {
-            return writeln!(self.out, "{}{note}", self.indent);
+            writeln!(self.out, "{}{note}", self.indent)?;
+            return Ok(self.out);
         }
         if self.table.is_none() && self.show_header {
             // No row at all: the header alone, as an empty table prints.
             self.table = Some(new_table(self.header, self.term, true));
         }
-        self.flush()
+        self.flush()?;
+        Ok(self.out)
     }
 }

@@ -228,7 +228,7 @@ fn fields_as_map<S: serde::Serializer>(fields: &[Field], s: S) -> Result<S::Ok, 
 }
 
 impl LayerView {
-    fn new(osi: OsiLayer, name: &'static str) -> Self {
+    pub(crate) fn new(osi: OsiLayer, name: &'static str) -> Self {
         LayerView {
             osi,
             name,
@@ -1072,7 +1072,7 @@ fn ipv6_extension_names(first: u8, bytes: &[u8]) -> Vec<&'static str> {
 }
 
 /// `6 (TCP)`; the known protocols are fixed texts.
-fn ip_protocol_text(n: u8) -> Cow<'static, str> {
+pub(crate) fn ip_protocol_text(n: u8) -> Cow<'static, str> {
     Cow::Borrowed(match n {
         1 => "1 (ICMP)",
         2 => "2 (IGMP)",
@@ -1132,6 +1132,9 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l
         }
         TransportSlice::Icmpv4(icmp) => {
+            if let Some(e) = crate::decode::icmp::decode_v4(icmp.slice()) {
+                return super::icmp::error_layer("ICMP", &e, icmp.checksum());
+            }
             let mut l = LayerView::new(OsiLayer::Network, "ICMP");
             l.add("type", icmp.type_u8())
                 .add("code", icmp.code_u8())
@@ -1144,6 +1147,9 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l
         }
         TransportSlice::Icmpv6(icmp) => {
+            if let Some(e) = crate::decode::icmp::decode_v6(icmp.slice()) {
+                return super::icmp::error_layer("ICMPv6", &e, icmp.checksum());
+            }
             let mut l = LayerView::new(OsiLayer::Network, "ICMPv6");
             l.add("type", icmp.type_u8())
                 .add("code", icmp.code_u8())
@@ -1338,9 +1344,9 @@ fn icmpv4_text(t: &Icmpv4Type) -> String {
     match t {
         Icmpv4Type::EchoReply(_) => "Echo (ping) reply".into(),
         Icmpv4Type::EchoRequest(_) => "Echo (ping) request".into(),
-        Icmpv4Type::DestinationUnreachable(h) => format!("Destination unreachable ({h:?})"),
+        Icmpv4Type::DestinationUnreachable(_) => "Destination unreachable".into(),
         Icmpv4Type::Redirect(_) => "Redirect".into(),
-        Icmpv4Type::TimeExceeded(c) => format!("Time-to-live exceeded ({c:?})"),
+        Icmpv4Type::TimeExceeded(_) => "Time-to-live exceeded".into(),
         Icmpv4Type::ParameterProblem(_) => "Parameter problem".into(),
         Icmpv4Type::TimestampRequest(_) => "Timestamp request".into(),
         Icmpv4Type::TimestampReply(_) => "Timestamp reply".into(),
@@ -1356,9 +1362,9 @@ fn icmpv6_text(t: &Icmpv6Type) -> String {
     match t {
         Icmpv6Type::EchoRequest(_) => "Echo (ping) request".into(),
         Icmpv6Type::EchoReply(_) => "Echo (ping) reply".into(),
-        Icmpv6Type::DestinationUnreachable(c) => format!("Destination unreachable ({c:?})"),
-        Icmpv6Type::PacketTooBig { mtu } => format!("Packet too big (mtu {mtu})"),
-        Icmpv6Type::TimeExceeded(c) => format!("Time exceeded ({c:?})"),
+        Icmpv6Type::DestinationUnreachable(_) => "Destination Unreachable".into(),
+        Icmpv6Type::PacketTooBig { mtu } => format!("Packet Too Big (MTU {mtu})"),
+        Icmpv6Type::TimeExceeded(_) => "Time Exceeded".into(),
         Icmpv6Type::ParameterProblem(_) => "Parameter problem".into(),
         Icmpv6Type::RouterSolicitation => "Router solicitation".into(),
         Icmpv6Type::RouterAdvertisement(_) => "Router advertisement".into(),
@@ -1441,7 +1447,11 @@ pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelat
             push_u64(s, udp.payload().len() as u64);
         }
         (Some(TransportSlice::Icmpv4(icmp)), net) => {
-            s.push_str(&icmpv4_text(&icmp.icmp_type()));
+            if let Some(e) = crate::decode::icmp::decode_v4(icmp.slice()) {
+                super::icmp::write_info(s, &e);
+            } else {
+                s.push_str(&icmpv4_text(&icmp.icmp_type()));
+            }
             if let Icmpv4Type::EchoRequest(e) | Icmpv4Type::EchoReply(e) = icmp.icmp_type() {
                 let _ = write!(s, "  id=0x{:04x}, seq={}", e.id, e.seq);
                 if let Some(LaxNetSlice::Ipv4(ip)) = net {
@@ -1450,7 +1460,11 @@ pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelat
             }
         }
         (Some(TransportSlice::Icmpv6(icmp)), _) => {
-            s.push_str(&icmpv6_text(&icmp.icmp_type()));
+            if let Some(e) = crate::decode::icmp::decode_v6(icmp.slice()) {
+                super::icmp::write_info(s, &e);
+            } else {
+                s.push_str(&icmpv6_text(&icmp.icmp_type()));
+            }
             if let Icmpv6Type::EchoRequest(e) | Icmpv6Type::EchoReply(e) = icmp.icmp_type() {
                 let _ = write!(s, "  id=0x{:04x}, seq={}", e.id, e.seq);
             }

@@ -11,6 +11,7 @@
 pub mod describe;
 pub mod filter;
 pub mod http;
+pub mod icmp;
 pub mod row;
 pub mod text;
 pub mod tftp;

@@ -76,8 +76,10 @@ pub fn row_with(
         write_frame_list(&mut list, frames);
         ip.add("reassembled_from", list);
     }
+    super::icmp::add_link_fields(&mut layers, packet, notes);
     let ctx = &ctx;
     let mut summary = describe::summary_with_layers(packet, ctx, &layers);
+    super::icmp::write_link(&mut summary.info, packet, notes);
     write_reassembled(&mut summary.info, notes);
     write_cut(&mut summary.info, packet);
     let ts = packet.frame.timestamp;
@@ -201,6 +203,7 @@ impl Columns {
             }
             None => describe::write_info(&mut self.info, packet, tcp.as_ref()),
         }
+        super::icmp::write_link(&mut self.info, packet, notes);
         write_reassembled(&mut self.info, notes);
         write_cut(&mut self.info, packet);
         self.malformed.clear();

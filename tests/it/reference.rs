@@ -212,32 +212,37 @@ pub fn compare(capture: &Path, tsv: &Path, label: &str) -> Comparison {
         );
         check("tcp.seq", exp.get("tcp.seq").into(), field_text(tcp, "seq"));
         let udp = layer(row, &["UDP"]);
-        check(
-            "udp.srcport",
-            exp.get("udp.srcport").into(),
-            field_text(udp, "src_port"),
-        );
-        check(
-            "udp.dstport",
-            exp.get("udp.dstport").into(),
-            field_text(udp, "dst_port"),
-        );
-        check(
-            "udp.length",
-            exp.get("udp.length").into(),
-            field_text(udp, "length"),
-        );
+        // On an ICMP error, tshark shows the quoted UDP header under the udp.* names; pcaplab
+        // shows it as the ICMP layer's quoted_* fields.
+        let quoted_udp = layer(row, &["ICMP", "ICMPv6"])
+            .filter(|l| leading_number(&field_text(Some(l), "quoted_protocol")) == "17");
+        let (udp_src, udp_dst, udp_len) = match (udp, quoted_udp) {
+            (None, Some(q)) => (
+                field_text(Some(q), "quoted_src_port"),
+                field_text(Some(q), "quoted_dst_port"),
+                field_text(Some(q), "quoted_udp_length"),
+            ),
+            _ => (
+                field_text(udp, "src_port"),
+                field_text(udp, "dst_port"),
+                field_text(udp, "length"),
+            ),
+        };
+        check("udp.srcport", exp.get("udp.srcport").into(), udp_src);
+        check("udp.dstport", exp.get("udp.dstport").into(), udp_dst);
+        check("udp.length", exp.get("udp.length").into(), udp_len);
         let tftp = layer(row, &["TFTP"]);
-        check(
-            "tftp.opcode",
-            exp.get("tftp.opcode").into(),
-            field_text(tftp, "opcode"),
-        );
-        check(
-            "tftp.block",
-            exp.get("tftp.block").into(),
-            field_text(tftp, "block"),
-        );
+        // Likewise the quoted TFTP packet of an ICMP error (decoded when the datagram it
+        // answers was TFTP).
+        let (tftp_opcode, tftp_block) = match (tftp, quoted_udp) {
+            (None, Some(q)) => (
+                field_text(Some(q), "quoted_tftp_opcode"),
+                field_text(Some(q), "quoted_tftp_block"),
+            ),
+            _ => (field_text(tftp, "opcode"), field_text(tftp, "block")),
+        };
+        check("tftp.opcode", exp.get("tftp.opcode").into(), tftp_opcode);
+        check("tftp.block", exp.get("tftp.block").into(), tftp_block);
         // tshark names the file as `source_file` on a read request and as `destination_file`
         // on a write request and on every later packet of either kind of transfer.
         let (read_file, write_file) = match field_text(tftp, "opcode").as_str() {

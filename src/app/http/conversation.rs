@@ -33,12 +33,18 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::extract::{BodyFile, BodyOptions, Encoding};
-use super::framer::{BodyKind, ConversationFramer, Event};
+use super::extract::{Bodies, BodyResult, BodySink, kept_target};
+use super::framer::{BodyKind, ConversationFramer, Event, IssueKind, Missing};
 use super::transaction::{Transaction, text};
 use super::types::{ContentLength, Head, StartLine, TransferCoding, Version};
 use super::warnings::{self, Warning};
 use crate::units::{Direction, FrameNumber};
+
+/// Most transactions in flight on one connection (requests waiting for their response, and the
+/// response being read): past it the oldest is reported at once, without its response
+/// ([`WarningKind::InFlightLimit`](super::WarningKind::InFlightLimit)), so that a client
+/// pipelining without end cannot make memory grow. Browsers pipeline a handful.
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// Which per-packet labels a conversation produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,8 +65,8 @@ pub struct Options {
     pub transactions: bool,
     /// Per-packet labels.
     pub labels: Labels,
-    /// Write response bodies to files (de-chunked, optionally decoded).
-    pub bodies: Option<BodyOptions>,
+    /// Where response bodies go (de-chunked, optionally decoded): files, or a hash.
+    pub bodies: Option<Bodies>,
 }
 
 impl Default for Options {
@@ -147,7 +153,13 @@ struct Slot {
     response_end_time: Option<Duration>,
     response_first_time: Option<Duration>,
     request_keep_close: bool,
-    body: Option<BodyFile>,
+    body: Option<BodySink>,
+    /// The request target, kept to name the body file (only when bodies are kept).
+    target: Option<Vec<u8>>,
+    /// Bytes cut off by the snap length, per direction (one warning each at the end).
+    not_captured: [u64; 2],
+    /// The head of that direction was cut short by missing bytes.
+    head_cut: [bool; 2],
 }
 
 /// Per-direction progress.
@@ -197,6 +209,10 @@ struct State {
     /// Start lines of the messages that ended since the last [`Conversation::drain_completed`].
     completed: Vec<StartSummary>,
     closed: bool,
+    /// Transactions reported before they finished (the in-flight limit), to hand out.
+    early: Vec<Transaction>,
+    /// How many transactions the per-connection in-flight limit reported early.
+    evicted: u64,
 }
 
 impl Conversation {
@@ -218,6 +234,8 @@ impl Conversation {
                 labels: Vec::new(),
                 completed: Vec::new(),
                 closed: false,
+                early: Vec::new(),
+                evicted: 0,
             },
         }
     }
@@ -237,6 +255,9 @@ impl Conversation {
         }
         let state = &mut self.state;
         let side = state.side_mut(direction);
+        // The frame before this one carried the last byte of a message that ends where this
+        // data begins (one ended by the next status line, after bytes the capture cut off).
+        let before = side.last_data.unwrap_or((frame, ts));
         side.last_data = Some((frame, ts));
         let tx = side.tx;
         if state.options.labels != Labels::Off
@@ -253,17 +274,33 @@ impl Conversation {
             });
         }
         self.framer.feed_events(direction, offset, bytes, &mut |e| {
+            let (frame, ts) = match &e {
+                Event::End { message, .. } if message.end <= offset => before,
+                _ => (frame, ts),
+            };
             state.on_event(direction, e, frame, ts);
         });
     }
 
     /// `len` bytes of `direction` at `offset` were never captured.
     pub fn on_gap(&mut self, direction: Direction, offset: u64, len: u64) {
+        self.on_missing(direction, offset, len, Missing::Lost);
+    }
+
+    /// `len` bytes of `direction` at `offset` were on the wire but cut off by the capture's
+    /// snap length: they count where a length is known (a body), and a head cut short is
+    /// still reported with what was captured of it.
+    pub fn on_not_captured(&mut self, direction: Direction, offset: u64, len: u64) {
+        self.on_missing(direction, offset, len, Missing::NotCaptured);
+    }
+
+    fn on_missing(&mut self, direction: Direction, offset: u64, len: u64, cause: Missing) {
         let state = &mut self.state;
         let (frame, ts) = state.side_mut(direction).last_data.unwrap_or_default();
-        self.framer.gap_events(direction, offset, len, &mut |e| {
-            state.on_event(direction, e, frame, ts);
-        });
+        self.framer
+            .missing_events(direction, offset, len, cause, &mut |e| {
+                state.on_event(direction, e, frame, ts);
+            });
     }
 
     /// `direction` ended at stream `offset` (FIN, RST) in `frame` at `ts`; `None` ends both
@@ -303,9 +340,11 @@ impl Conversation {
     }
 
     /// Moves finished transactions, oldest first, into `out`; a transaction is finished once
-    /// both halves ended (or cannot come any more).
+    /// both halves ended (or cannot come any more), or when the in-flight limit reported it
+    /// early.
     pub fn take_finished(&mut self, out: &mut Vec<Transaction>) {
         let state = &mut self.state;
+        out.append(&mut state.early);
         while let Some(slot) = state.slots.front() {
             let done = (slot.request_done || !slot.request_started) && slot.response_done;
             if !done {
@@ -314,10 +353,43 @@ impl Conversation {
             if let Some(slot) = state.slots.pop_front() {
                 state.first_id = state.first_id.saturating_add(1);
                 if state.options.transactions {
-                    out.push(slot.tx);
+                    out.push(slot.into_transaction());
                 }
             }
         }
+    }
+
+    /// Transactions begun and not handed out yet (at most [`MAX_IN_FLIGHT`], plus those
+    /// reported early and not taken yet).
+    pub fn in_flight(&self) -> usize {
+        self.state.slots.len()
+    }
+
+    /// How many transactions [`MAX_IN_FLIGHT`] reported before their response.
+    pub fn evicted(&self) -> u64 {
+        self.state.evicted
+    }
+
+    /// Reports the oldest transaction in flight now, without waiting for the rest of it, with
+    /// the warning `why` (a limit on memory); false when none is in flight.
+    pub fn evict_oldest(&mut self, why: impl FnOnce() -> Warning) -> bool {
+        self.state.evict_oldest(why)
+    }
+
+    /// The earliest frame any transaction not handed out yet (or the message being read in
+    /// either direction) starts at: every transaction this conversation hands out from now on
+    /// starts at this frame or later, or at a frame not seen yet. `None` when nothing is in
+    /// progress.
+    pub fn floor(&self) -> Option<FrameNumber> {
+        let s = &self.state;
+        let front = s
+            .slots
+            .front()
+            .and_then(|slot| slot.tx.request_frame.or(slot.tx.response_frame));
+        let begins = [&s.requests, &s.responses]
+            .into_iter()
+            .filter_map(|side| side.begin.map(|(_, frame, _)| frame));
+        front.into_iter().chain(begins).min()
     }
 
     /// Ends both directions (end of capture at `frame`, `ts`) and returns every remaining
@@ -327,7 +399,7 @@ impl Conversation {
         let mut out = Vec::new();
         self.take_finished(&mut out);
         if self.state.options.transactions {
-            out.extend(self.state.slots.drain(..).map(|s| s.tx));
+            out.extend(self.state.slots.drain(..).map(Slot::into_transaction));
         }
         out
     }
@@ -350,6 +422,47 @@ impl Conversation {
     }
 }
 
+impl Slot {
+    /// Ends the response body's sink (when there is one); `complete` when every byte of the
+    /// body arrived. What stopped it, and a name clash, become warnings.
+    fn finish_body(&mut self, complete: bool) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        let w = &mut self.tx.warnings;
+        match body.finish(complete) {
+            Ok(BodyResult::File(b)) => {
+                if b.clash {
+                    w.push(warnings::body_file_clash(&b.wanted_name, &b.file_name));
+                }
+                if let Some(stop) = &b.stop {
+                    w.push(warnings::body_stopped(stop, &b.file_name));
+                } else if !complete {
+                    w.push(warnings::body_incomplete(&b.file_name));
+                }
+                self.tx.body_file = Some(b);
+            }
+            Ok(BodyResult::Hash(h)) => self.tx.body_hash = Some(h),
+            Err(e) => w.push(warnings::body_file_not_finished(&e)),
+        }
+    }
+
+    /// The finished transaction, with the one warning per direction about bytes the snap
+    /// length cut off.
+    fn into_transaction(mut self) -> Transaction {
+        for d in [Direction::ClientToServer, Direction::ServerToClient] {
+            let i = d.index();
+            let (Some(&len), Some(&cut)) = (self.not_captured.get(i), self.head_cut.get(i)) else {
+                continue;
+            };
+            if len > 0 || cut {
+                self.tx.warnings.push(warnings::not_captured(d, len, cut));
+            }
+        }
+        self.tx
+    }
+}
+
 impl State {
     fn side_mut(&mut self, direction: Direction) -> &mut Side {
         match direction {
@@ -363,7 +476,27 @@ impl State {
         self.slots.get_mut(i)
     }
 
+    /// Hands out the oldest transaction in flight now, with the warning `why` (see
+    /// [`MAX_IN_FLIGHT`]); its response, if it comes, is not paired (its framing still is).
+    fn evict_oldest(&mut self, why: impl FnOnce() -> Warning) -> bool {
+        let Some(mut slot) = self.slots.pop_front() else {
+            return false;
+        };
+        self.first_id = self.first_id.saturating_add(1);
+        slot.finish_body(false);
+        if self.options.transactions {
+            slot.tx.warnings.push(why());
+            self.early.push(slot.into_transaction());
+        }
+        true
+    }
+
     fn new_slot(&mut self) -> u64 {
+        if self.slots.len() >= MAX_IN_FLIGHT
+            && self.evict_oldest(|| warnings::in_flight_limit(MAX_IN_FLIGHT, true))
+        {
+            self.evicted = self.evicted.saturating_add(1);
+        }
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         self.slots.push_back(Slot {
@@ -392,6 +525,7 @@ impl State {
                 response_frame: None,
                 response_end_frame: None,
                 body_file: None,
+                body_hash: None,
                 warnings: Vec::new(),
             },
             request_started: false,
@@ -402,6 +536,9 @@ impl State {
             response_first_time: None,
             request_keep_close: false,
             body: None,
+            target: None,
+            not_captured: [0; 2],
+            head_cut: [false; 2],
         });
         id
     }
@@ -430,11 +567,7 @@ impl State {
     /// way (a message with warnings but no head still becomes a transaction).
     fn warn(&mut self, direction: Direction, w: impl FnOnce() -> Warning) {
         let keep = self.options.transactions;
-        let side = self.side_mut(direction);
-        let target = match side.tx.or(side.last_tx) {
-            Some(id) if side.tx.is_some() || side.begin.is_none() => Some(id),
-            _ => None,
-        };
+        let target = self.target(direction);
         if let Some(slot) = target.and_then(|id| self.slot_mut(id)) {
             if keep {
                 slot.tx.warnings.push(w());
@@ -445,6 +578,16 @@ impl State {
         side.pending_any = true;
         if keep {
             side.pending.push(w());
+        }
+    }
+
+    /// The transaction a finding in `direction` belongs to now: the message being read once
+    /// its head is parsed, the last message between messages, none while a head is read.
+    fn target(&mut self, direction: Direction) -> Option<u64> {
+        let side = self.side_mut(direction);
+        match side.tx.or(side.last_tx) {
+            Some(id) if side.tx.is_some() || side.begin.is_none() => Some(id),
+            _ => None,
         }
     }
 
@@ -474,10 +617,14 @@ impl State {
                 side.tx = None;
             }
             Event::Head {
-                index, head, body, ..
+                index,
+                head,
+                body,
+                cut,
+                ..
             } => match direction {
-                Direction::ClientToServer => self.on_request_head(index, head),
-                Direction::ServerToClient => self.on_response_head(index, head, body),
+                Direction::ClientToServer => self.on_request_head(index, head, cut),
+                Direction::ServerToClient => self.on_response_head(index, head, body, cut),
             },
             Event::Body { data, .. } => {
                 if direction == Direction::ServerToClient {
@@ -491,6 +638,15 @@ impl State {
                 self.on_end_message(direction, message.complete, body_bytes, frame, ts);
             }
             Event::Issue(issue) => {
+                if let IssueKind::NotCaptured { len, .. } = issue.kind
+                    && let Some(slot) = self.target(direction).and_then(|id| self.slot_mut(id))
+                {
+                    // Summed into one warning per transaction and direction.
+                    if let Some(n) = slot.not_captured.get_mut(direction.index()) {
+                        *n = n.saturating_add(len);
+                    }
+                    return;
+                }
                 let make = || warnings::from_issue(direction, &issue);
                 if warnings::concerns_previous_message(&issue.kind) {
                     let last = self.side_mut(direction).last_tx;
@@ -527,7 +683,8 @@ impl State {
         });
     }
 
-    fn on_request_head(&mut self, index: u64, head: &Head<'_>) {
+    /// A request head; `cut` when the capture cut it short (only the lines before the cut).
+    fn on_request_head(&mut self, index: u64, head: &Head<'_>, cut: bool) {
         let StartLine::Request(line) = head.start_line else {
             return;
         };
@@ -545,16 +702,20 @@ impl State {
                     method: text(line.method),
                     target: text(line.target),
                     version: line.version,
-                    host: head.headers.get("host").map(text),
+                    host: head.headers.get_unfolded("host").as_deref().map(text),
                     content_length: valid_content_length(head),
                 })
             },
         );
         let keep = self.options.transactions;
+        let keep_target = self.options.bodies.is_some();
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
         slot.request_started = true;
+        if let Some(c) = slot.head_cut.get_mut(Direction::ClientToServer.index()) {
+            *c = cut;
+        }
         let tx = &mut slot.tx;
         tx.time = Some(begin_ts);
         tx.request_frame = Some(begin_frame);
@@ -562,19 +723,24 @@ impl State {
             return;
         }
         slot.request_keep_close = head.headers.has_token("connection", "close");
+        if keep_target {
+            slot.target = Some(kept_target(line.target));
+        }
         tx.warnings.extend(pending);
         tx.method = Some(text(line.method));
         tx.uri = Some(text(line.target));
         tx.version = Some(line.version.to_string());
-        tx.host = head.headers.get("host").map(text);
+        tx.host = head.headers.get_unfolded("host").as_deref().map(text);
         let w = &mut tx.warnings;
         warnings::head(head, Direction::ClientToServer, w);
-        if line.version == Version::HTTP_11 && tx.host.is_none() {
+        // A head cut short may have had its Host after the cut.
+        if line.version == Version::HTTP_11 && tx.host.is_none() && !cut {
             w.push(warnings::missing_host());
         }
     }
 
-    fn on_response_head(&mut self, index: u64, head: &Head<'_>, body: BodyKind) {
+    /// A response head; `cut` when the capture cut it short (only the lines before the cut).
+    fn on_response_head(&mut self, index: u64, head: &Head<'_>, body: BodyKind, cut: bool) {
         let StartLine::Status(line) = head.start_line else {
             return;
         };
@@ -586,8 +752,8 @@ impl State {
             index,
             Some(id),
             || {
-                let media_type = head.headers.get("content-type").map(|ct| {
-                    let ct = text(ct);
+                let media_type = head.headers.get_unfolded("content-type").map(|ct| {
+                    let ct = text(&ct);
                     ct.split(';').next().unwrap_or_default().trim().to_string()
                 });
                 Some(StartSummary::Status {
@@ -615,9 +781,24 @@ impl State {
         self.next_response = id.saturating_add(1);
         let bodies = self.options.bodies.clone();
         let stream = self.stream;
+        let request_last = self.requests.last_data;
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        if let Some(c) = slot.head_cut.get_mut(Direction::ServerToClient.index()) {
+            *c = cut;
+        }
+        // A request whose head the capture cut short has no known end: the response starting
+        // says it was sent, so it ended with the request's last data before.
+        if slot.request_started
+            && !slot.request_done
+            && slot.head_cut[0]
+            && let Some((frame, ts)) = request_last
+        {
+            slot.request_done = true;
+            slot.request_end_time = Some(ts);
+            slot.tx.request_end_frame = Some(frame);
+        }
         let tx = &mut slot.tx;
         tx.status = Some(line.code);
         tx.response_frame = Some(begin_frame);
@@ -631,8 +812,17 @@ impl State {
         tx.warnings.extend(pending);
         tx.reason = Some(text(line.reason));
         tx.response_version = Some(line.version.to_string());
-        tx.content_type = head.headers.get("content-type").map(text);
-        tx.content_encoding = head.headers.get("content-encoding").map(text);
+        // Folded values are read unfolded (RFC 9112 §5.2); the fold itself is warned about.
+        tx.content_type = head
+            .headers
+            .get_unfolded("content-type")
+            .as_deref()
+            .map(text);
+        tx.content_encoding = head
+            .headers
+            .get_unfolded("content-encoding")
+            .as_deref()
+            .map(text);
         if !slot.request_started {
             tx.version = Some(line.version.to_string());
         } else if !slot.request_done {
@@ -645,7 +835,9 @@ impl State {
         } else {
             !head.headers.has_token("connection", "close")
         };
+        // The length fields of a head cut short may have been after the cut.
         if body == BodyKind::UntilClose
+            && !cut
             && keep_alive
             && !slot.request_keep_close
             && head.headers.transfer_coding() == TransferCoding::Absent
@@ -653,18 +845,14 @@ impl State {
         {
             tx.warnings.push(warnings::keep_alive_without_length());
         }
-        let has_body = matches!(body, BodyKind::Chunked | BodyKind::UntilClose)
-            || matches!(body, BodyKind::Length(n) if n > 0);
-        if let (Some(opts), true) = (bodies, has_body) {
-            let encoding = if opts.decode {
-                tx.content_encoding
-                    .as_deref()
-                    .and_then(Encoding::from_header)
-            } else {
-                None
-            };
-            match BodyFile::create(&opts.dir, stream, id, tx.uri.as_deref(), encoding) {
-                Ok(f) => slot.body = Some(f),
+        let has_body = !cut
+            && (matches!(body, BodyKind::Chunked | BodyKind::UntilClose)
+                || matches!(body, BodyKind::Length(n) if n > 0));
+        if let (Some(bodies), true) = (bodies, has_body) {
+            let target = slot.target.as_deref().unwrap_or_default();
+            let coding = head.headers.get_unfolded("content-encoding");
+            match BodySink::create(&bodies, stream, id, target, coding.as_deref()) {
+                Ok(sink) => slot.body = Some(sink),
                 Err(e) => slot.tx.warnings.push(warnings::body_file_not_created(&e)),
             }
         }
@@ -688,10 +876,11 @@ impl State {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        // The first failure is reported here; the sink stops writing and says so again in its
+        // result, where the file it leaves is named.
         if let Some(body) = slot.body.as_mut()
             && let Err(e) = body.write(data)
         {
-            slot.body = None;
             slot.tx.warnings.push(warnings::body_extraction_stopped(&e));
         }
     }
@@ -721,10 +910,13 @@ impl State {
         };
         match direction {
             Direction::ClientToServer => {
+                if !slot.request_done {
+                    slot.request_end_time = Some(ts);
+                    slot.tx.request_end_frame = Some(frame);
+                }
                 slot.request_done = true;
-                slot.request_end_time = Some(ts);
-                slot.tx.request_end_frame = Some(frame);
-                slot.tx.request_body_bytes = Some(body_bytes);
+                // After a head cut short, where the body began is not known.
+                slot.tx.request_body_bytes = (!slot.head_cut[0]).then_some(body_bytes);
             }
             Direction::ServerToClient => {
                 if slot.tx.status.is_none() {
@@ -734,22 +926,14 @@ impl State {
                 slot.response_done = true;
                 slot.response_end_time = Some(ts);
                 slot.tx.response_end_frame = Some(frame);
-                slot.tx.response_body_bytes = Some(body_bytes);
+                slot.tx.response_body_bytes = (!slot.head_cut[1]).then_some(body_bytes);
                 if let (Some(req_end), Some(first)) =
                     (slot.request_end_time, slot.response_first_time)
                 {
                     slot.tx.response_time = Some(signed_secs(first, req_end));
                     slot.tx.http_time = Some(signed_secs(ts, req_end));
                 }
-                if let Some(body) = slot.body.take() {
-                    match body.finish() {
-                        Ok(b) => slot.tx.body_file = Some(b),
-                        Err(e) => slot.tx.warnings.push(warnings::body_file_not_finished(&e)),
-                    }
-                    if !complete {
-                        slot.tx.warnings.push(warnings::body_incomplete());
-                    }
-                }
+                slot.finish_body(complete);
             }
         }
     }
@@ -815,11 +999,7 @@ impl State {
             }
             slot.request_done = true;
             slot.response_done = true;
-            if let Some(body) = slot.body.take()
-                && let Ok(b) = body.finish()
-            {
-                slot.tx.body_file = Some(b);
-            }
+            slot.finish_body(false);
         }
     }
 }
@@ -1170,8 +1350,8 @@ mod tests {
 
     #[test]
     fn gzip_chunked_body_is_extracted_decoded_and_hashed() {
-        let dir = std::env::temp_dir().join(format!("pcaplab-http-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let page: Vec<u8> = b"<html>hello, students</html>\n".repeat(50);
         let z = gzip(&page);
         // Chunked in two chunks, with an extension on the first.
@@ -1185,11 +1365,9 @@ mod tests {
         resp.extend_from_slice(format!("\r\n{:x}\r\n", c2.len()).as_bytes());
         resp.extend_from_slice(c2);
         resp.extend_from_slice(b"\r\n0\r\n\r\n");
+        let files = crate::app::http::Files::open(&dir, true, Default::default()).unwrap();
         let options = Options {
-            bodies: Some(BodyOptions {
-                dir: dir.clone(),
-                decode: true,
-            }),
+            bodies: Some(Bodies::Files(files)),
             ..Options::default()
         };
         let mut a = analyzer(options);
@@ -1219,6 +1397,9 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(body.sha256, expected_hash);
+        assert!(body.complete && !body.clash && body.stop.is_none());
+        // The wire bytes are the gzip data, de-chunked.
+        assert_eq!(body.wire, crate::extract::Fingerprint::of(&z));
         let mut on_disk = Vec::new();
         File::open(&body.path)
             .unwrap()
@@ -1226,7 +1407,7 @@ mod tests {
             .unwrap();
         assert_eq!(on_disk, page);
         assert_eq!(txs[0].response_body_bytes, Some(z.len() as u64));
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(txs[0].warnings.is_empty(), "{:?}", txs[0].warnings);
     }
 
     proptest::proptest! {

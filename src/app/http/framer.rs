@@ -182,6 +182,14 @@ pub enum IssueKind {
         /// True when framing could go on (the gap was inside a body of known length).
         resynced: bool,
     },
+    /// Bytes were on the wire but cut off by the capture (snaplen): they exist, their content
+    /// is unknown.
+    NotCaptured {
+        /// Number of bytes not captured.
+        len: u64,
+        /// True when framing could go on (inside a body of known length).
+        resynced: bool,
+    },
     /// Bytes were skipped up to the next status line.
     Resynced {
         /// Bytes skipped.
@@ -275,6 +283,21 @@ impl std::fmt::Display for IssueKind {
             } => {
                 write!(f, "{len} bytes lost in a capture gap; framing stops")
             }
+            IssueKind::NotCaptured {
+                len,
+                resynced: true,
+            } => write!(
+                f,
+                "{len} bytes inside a body were cut off by the capture's snap length"
+            ),
+            IssueKind::NotCaptured {
+                len,
+                resynced: false,
+            } => write!(
+                f,
+                "{len} bytes were cut off by the capture's snap length; framing resumes at the \
+                 next message found"
+            ),
             IssueKind::Resynced { skipped } => {
                 write!(f, "skipped {skipped} bytes up to the next status line")
             }
@@ -302,6 +325,10 @@ pub enum Event<'d> {
         head: &'d Head<'d>,
         /// How the body is delimited.
         body: BodyKind,
+        /// True when the head was cut short by bytes missing from the capture (lost or cut off
+        /// by the snap length): `head` holds the start line and the whole header lines before
+        /// the cut, and the message ends (incomplete) right after this event.
+        cut: bool,
     },
     /// De-chunked body bytes of message `index`, in order.
     Body {
@@ -319,6 +346,15 @@ pub enum Event<'d> {
     },
     /// A framing problem.
     Issue(Issue),
+}
+
+/// Why bytes of a direction are missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Never captured: lost before the capture point, or given up by the reassembler.
+    Lost,
+    /// On the wire but cut off by the capture's snap length.
+    NotCaptured,
 }
 
 /// The request kinds a response framer must know about.
@@ -384,8 +420,10 @@ enum State {
     UntilClose,
     /// Not HTTP any more.
     Tunnel,
-    /// Skipping bytes until the next `HTTP/1.` (responses only).
-    Junk { skipped: u64 },
+    /// Skipping bytes until the next `HTTP/1.` (responses only). `cut`: the skipping started
+    /// because the capture cut a head short, so the bytes skipped are the rest of that message
+    /// (already reported as missing), not junk.
+    Junk { skipped: u64, cut: bool },
     /// Framing gave up or the direction finished.
     Stopped,
 }
@@ -427,6 +465,8 @@ pub struct MessageFramer {
     previous: Option<BodyKind>,
     /// Used only when the framer is driven alone.
     own_queue: MethodQueue,
+    /// Stream offset of the first byte of the data being fed (a segment's first byte).
+    feed_start: u64,
 }
 
 impl MessageFramer {
@@ -447,6 +487,7 @@ impl MessageFramer {
             current: None,
             previous: None,
             own_queue: MethodQueue::default(),
+            feed_start: 0,
         }
     }
 
@@ -489,11 +530,12 @@ impl MessageFramer {
         } else {
             if offset > self.next_offset {
                 let len = offset - self.next_offset;
-                self.gap_events(self.next_offset, len, sink);
+                self.missing_events(self.next_offset, len, Missing::Lost, queue, sink);
             }
             data
         };
         let base = self.next_offset;
+        self.feed_start = base;
         self.next_offset = base.saturating_add(data.len() as u64);
         let mut pos = 0usize;
         let mut idle_steps = 0u8;
@@ -516,26 +558,59 @@ impl MessageFramer {
     }
 
     /// `len` bytes at `offset` were lost: resynchronise inside a body of known length, skip to
-    /// the next status line for responses, otherwise stop.
+    /// the next status line for responses, otherwise stop (see [`MessageFramer::missing_events`]).
     pub fn gap_events(&mut self, offset: u64, len: u64, sink: &mut dyn FnMut(Event<'_>)) {
+        let mut queue = std::mem::take(&mut self.own_queue);
+        self.missing_events(offset, len, Missing::Lost, &mut queue, sink);
+        self.own_queue = queue;
+    }
+
+    /// `len` bytes at `offset` are missing from the capture, for the reason `cause`.
+    ///
+    /// Inside a body of known length framing goes on (the bytes count as body bytes). A head
+    /// cut short still gives what was captured of it: the start line and the whole header
+    /// lines before the cut come as a [`Event::Head`] with `cut: true`, so a status line
+    /// captured before a snap-length cut is still reported (the message then ends,
+    /// incomplete). After that, or when nothing can be kept, responses skip to the next status
+    /// line and requests stop.
+    pub fn missing_events(
+        &mut self,
+        offset: u64,
+        len: u64,
+        cause: Missing,
+        queue: &mut MethodQueue,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) {
         if len == 0 {
+            return;
+        }
+        if self.state == State::Idle && !self.buf.is_empty() {
+            // The first bytes of the next message were kept: it began before the cut.
+            self.begin(offset.saturating_sub(self.buf.len() as u64), sink);
+        }
+        if self.state == State::Head && self.cut_head(offset, len, cause, queue, sink) {
             return;
         }
         self.next_offset = offset.saturating_add(len).max(self.next_offset);
         let index = self.current.map(|c| c.index);
         let mut issue = |resynced| {
+            let kind = match cause {
+                Missing::Lost => IssueKind::Gap { len, resynced },
+                Missing::NotCaptured => IssueKind::NotCaptured { len, resynced },
+            };
             sink(Event::Issue(Issue {
                 offset,
                 message: index,
-                kind: IssueKind::Gap { len, resynced },
+                kind,
             }))
         };
         match self.state {
             State::Stopped | State::Tunnel => {}
-            State::Junk { skipped } => {
+            State::Junk { skipped, cut } => {
                 issue(true);
                 self.state = State::Junk {
                     skipped: skipped.saturating_add(len),
+                    cut,
                 };
                 self.buf.clear();
             }
@@ -565,14 +640,20 @@ impl MessageFramer {
             }
             State::Idle if self.buf.is_empty() && self.role == Role::Responses => {
                 issue(false);
-                self.state = State::Junk { skipped: len };
+                self.state = State::Junk {
+                    skipped: len,
+                    cut: false,
+                };
             }
             _ => {
                 issue(false);
                 self.end(offset, false, sink);
                 self.buf.clear();
                 self.state = if self.role == Role::Responses {
-                    State::Junk { skipped: len }
+                    State::Junk {
+                        skipped: len,
+                        cut: false,
+                    }
                 } else {
                     State::Stopped
                 };
@@ -580,10 +661,94 @@ impl MessageFramer {
         }
     }
 
+    /// The head being read is cut at `offset` by `len` missing bytes: reports what was read of
+    /// it (whole lines) as a cut head, the missing bytes, and the end of the message. False
+    /// (nothing done) when not even the start line was captured whole or it does not parse.
+    fn cut_head(
+        &mut self,
+        offset: u64,
+        len: u64,
+        cause: Missing,
+        queue: &mut MethodQueue,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) -> bool {
+        let Some(last_lf) = self.buf.iter().rposition(|&b| b == b'\n') else {
+            return false;
+        };
+        // The whole lines, then a blank line standing for the end of the head.
+        let mut lines = Vec::with_capacity(last_lf.saturating_add(3));
+        lines.extend_from_slice(self.buf.get(..=last_lf).unwrap_or_default());
+        lines.extend_from_slice(b"\r\n");
+        let parsed = match self.role {
+            Role::Requests => parse_request_head(&lines),
+            Role::Responses => parse_response_head(&lines),
+        };
+        let Ok((_, head)) = parsed else {
+            return false;
+        };
+        let Some(current) = self.current else {
+            return false;
+        };
+        let index = current.index;
+        let (body, _) = self.body_kind(current.start, &head, queue, sink);
+        sink(Event::Head {
+            index,
+            offset: current.start,
+            head: &head,
+            body,
+            cut: true,
+        });
+        if let Some(c) = self.current.as_mut() {
+            c.body = body;
+            c.lost = true;
+        }
+        self.next_offset = offset.saturating_add(len).max(self.next_offset);
+        sink(Event::Issue(Issue {
+            offset,
+            message: Some(index),
+            kind: match cause {
+                Missing::Lost => IssueKind::Gap {
+                    len,
+                    resynced: false,
+                },
+                Missing::NotCaptured => IssueKind::NotCaptured {
+                    len,
+                    resynced: false,
+                },
+            },
+        }));
+        self.buf.clear();
+        // The message stays open while the rest of it is skipped: it ends where the next
+        // message is found (a status line; a request line at the start of a segment) or where
+        // the direction ends, and the bytes missing meanwhile are its.
+        self.state = if body == BodyKind::Tunnel {
+            self.end(offset.saturating_add(len), false, sink);
+            State::Tunnel
+        } else {
+            State::Junk {
+                skipped: 0,
+                cut: true,
+            }
+        };
+        true
+    }
+
     /// The direction ended at `offset`: ends a close-delimited body, reports a partial message.
     pub fn finish_events(&mut self, offset: u64, sink: &mut dyn FnMut(Event<'_>)) {
+        let mut queue = std::mem::take(&mut self.own_queue);
+        self.finish_with(offset, &mut queue, sink);
+        self.own_queue = queue;
+    }
+
+    fn finish_with(
+        &mut self,
+        offset: u64,
+        queue: &mut MethodQueue,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) {
         if offset > self.next_offset {
-            self.gap_events(self.next_offset, offset - self.next_offset, sink);
+            let (at, len) = (self.next_offset, offset - self.next_offset);
+            self.missing_events(at, len, Missing::Lost, queue, sink);
         }
         let end = offset.max(self.next_offset);
         let index = self.current.map(|c| c.index);
@@ -607,6 +772,10 @@ impl MessageFramer {
             }
             State::UntilClose => {
                 self.end(end, true, sink);
+                None
+            }
+            State::Junk { cut: true, .. } => {
+                self.end(end, false, sink);
                 None
             }
             State::Idle | State::Tunnel | State::Junk { .. } | State::Stopped => None,
@@ -734,7 +903,7 @@ impl MessageFramer {
             State::ChunkLine => self.step_chunk_line(at, chunk, sink),
             State::ChunkDataEnd => self.step_chunk_data_end(at, chunk, sink),
             State::Trailers => self.step_trailers(at, chunk, sink),
-            State::Junk { skipped } => self.step_junk(at, chunk, skipped, sink),
+            State::Junk { skipped, cut } => self.step_junk(at, chunk, skipped, cut, sink),
         }
     }
 
@@ -864,9 +1033,10 @@ impl MessageFramer {
                 // Skipping starts after the first byte of the broken message (or after the
                 // part of it that was buffered), so it cannot find the same start again.
                 let used = if buffered { used } else { used.max(1) };
-                if let State::Junk { .. } = self.state {
+                if let State::Junk { cut, .. } = self.state {
                     self.state = State::Junk {
                         skipped: at.saturating_add(used as u64).saturating_sub(start),
+                        cut,
                     };
                 }
                 used
@@ -887,19 +1057,25 @@ impl MessageFramer {
         self.end(offset.max(start), false, sink);
         self.buf.clear();
         self.state = if self.role == Role::Responses {
-            State::Junk { skipped: 0 }
+            State::Junk {
+                skipped: 0,
+                cut: false,
+            }
         } else {
             State::Stopped
         };
     }
 
-    fn on_head(
+    /// How the body of a message with `head` (starting at `start`) is delimited, reporting the
+    /// header problems that decide it; a request is recorded in `queue`, a final response takes
+    /// its request from it. Also returns true when the length cannot be framed.
+    fn body_kind(
         &mut self,
         start: u64,
         head: &Head<'_>,
         queue: &mut MethodQueue,
         sink: &mut dyn FnMut(Event<'_>),
-    ) {
+    ) -> (BodyKind, bool) {
         let index = self.current.map_or(self.next_index, |c| c.index);
         let issue = |sink: &mut dyn FnMut(Event<'_>), kind| {
             sink(Event::Issue(Issue {
@@ -966,11 +1142,24 @@ impl MessageFramer {
                 }
             }
         };
+        (body, unframeable)
+    }
+
+    fn on_head(
+        &mut self,
+        start: u64,
+        head: &Head<'_>,
+        queue: &mut MethodQueue,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) {
+        let index = self.current.map_or(self.next_index, |c| c.index);
+        let (body, unframeable) = self.body_kind(start, head, queue, sink);
         sink(Event::Head {
             index,
             offset: start,
             head,
             body,
+            cut: false,
         });
         if let Some(c) = self.current.as_mut() {
             c.body = body;
@@ -1114,8 +1303,25 @@ impl MessageFramer {
         at: u64,
         chunk: &[u8],
         skipped: u64,
+        cut: bool,
         sink: &mut dyn FnMut(Event<'_>),
     ) -> usize {
+        if self.role == Role::Requests {
+            // Only after a cut head: a request line has no fixed prefix to search for, but the
+            // next request after bytes cut off starts a segment of its own.
+            if at == self.feed_start
+                && !chunk.starts_with(b"HTTP/")
+                && super::detect::classify(chunk) == super::detect::Start::Http
+            {
+                self.resynced(at, skipped, cut, sink);
+                return 0;
+            }
+            self.state = State::Junk {
+                skipped: skipped.saturating_add(chunk.len() as u64),
+                cut,
+            };
+            return chunk.len();
+        }
         let carry = std::mem::take(&mut self.buf);
         // A match starting inside the carried bytes.
         for c in 0..carry.len() {
@@ -1127,7 +1333,7 @@ impl MessageFramer {
                     .is_some_and(|t| STATUS_PREFIX.ends_with(t))
             {
                 let skipped = skipped.saturating_add(c as u64);
-                self.resynced(at.saturating_sub(head.len() as u64), skipped, sink);
+                self.resynced(at.saturating_sub(head.len() as u64), skipped, cut, sink);
                 self.buf = head.to_vec();
                 return 0;
             }
@@ -1138,7 +1344,7 @@ impl MessageFramer {
             .position(|w| w == STATUS_PREFIX)
         {
             let skipped = skipped.saturating_add(carried).saturating_add(p as u64);
-            self.resynced(at.saturating_add(p as u64), skipped, sink);
+            self.resynced(at.saturating_add(p as u64), skipped, cut, sink);
             return p;
         }
         // Keep the last bytes that could start a match.
@@ -1150,16 +1356,23 @@ impl MessageFramer {
         self.buf = tail;
         self.state = State::Junk {
             skipped: skipped.saturating_add(drop as u64),
+            cut,
         };
         chunk.len()
     }
 
-    fn resynced(&mut self, offset: u64, skipped: u64, sink: &mut dyn FnMut(Event<'_>)) {
-        sink(Event::Issue(Issue {
-            offset,
-            message: None,
-            kind: IssueKind::Resynced { skipped },
-        }));
+    /// The next status line is at `offset`. Skipped bytes are an issue unless they are the rest
+    /// of a message the capture cut short (`cut`), which was reported as missing already.
+    fn resynced(&mut self, offset: u64, skipped: u64, cut: bool, sink: &mut dyn FnMut(Event<'_>)) {
+        if cut {
+            self.end(offset, false, sink);
+        } else {
+            sink(Event::Issue(Issue {
+                offset,
+                message: None,
+                kind: IssueKind::Resynced { skipped },
+            }));
+        }
         self.previous = None;
         self.state = State::Idle;
     }
@@ -1264,7 +1477,27 @@ impl ConversationFramer {
         len: u64,
         sink: &mut dyn FnMut(Event<'_>),
     ) {
-        self.side_mut(direction).gap_events(offset, len, sink);
+        self.missing_events(direction, offset, len, Missing::Lost, sink);
+    }
+
+    /// Reports bytes of `direction` missing from the capture for the reason `cause` (see
+    /// [`MessageFramer::missing_events`]).
+    pub fn missing_events(
+        &mut self,
+        direction: Direction,
+        offset: u64,
+        len: u64,
+        cause: Missing,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) {
+        let side = match direction {
+            Direction::ClientToServer => &mut self.requests,
+            Direction::ServerToClient => &mut self.responses,
+        };
+        side.missing_events(offset, len, cause, &mut self.queue, sink);
+        if direction == Direction::ServerToClient && self.responses.is_tunnel() {
+            self.requests.enter_tunnel();
+        }
     }
 
     /// Ends `direction` at `offset`.
@@ -1274,7 +1507,11 @@ impl ConversationFramer {
         offset: u64,
         sink: &mut dyn FnMut(Event<'_>),
     ) {
-        self.side_mut(direction).finish_events(offset, sink);
+        let side = match direction {
+            Direction::ClientToServer => &mut self.requests,
+            Direction::ServerToClient => &mut self.responses,
+        };
+        side.finish_with(offset, &mut self.queue, sink);
     }
 
     /// One direction as a [`Framer`] (for the generic framing path).
@@ -1282,13 +1519,6 @@ impl ConversationFramer {
         DirectionFramer {
             conversation: self,
             direction,
-        }
-    }
-
-    fn side_mut(&mut self, direction: Direction) -> &mut MessageFramer {
-        match direction {
-            Direction::ClientToServer => &mut self.requests,
-            Direction::ServerToClient => &mut self.responses,
         }
     }
 }
@@ -1660,6 +1890,140 @@ mod tests {
         assert!(out.messages[1].complete);
         assert_eq!(out.issues.len(), 1);
         assert!(out.issues[0].reason.contains("4 bytes lost"));
+    }
+
+    /// Feeds `pieces` (`Ok(bytes)` captured, `Err(len)` cut off by the snap length) to one
+    /// direction, then ends it; returns the trace and the cut flags of the heads.
+    fn run_cut(role: Role, pieces: &[Result<&[u8], u64>]) -> (Trace, Vec<bool>) {
+        let mut f = MessageFramer::new(role);
+        let mut q = MethodQueue::default();
+        let mut t = Trace::default();
+        let mut cuts = Vec::new();
+        let mut at = 0u64;
+        for p in pieces {
+            let mut sink = |e: Event<'_>| {
+                if let Event::Head { cut, .. } = &e {
+                    cuts.push(*cut);
+                }
+                t.record(e);
+            };
+            match p {
+                Ok(bytes) => {
+                    f.feed_events(at, bytes, &mut q, &mut sink);
+                    at += bytes.len() as u64;
+                }
+                Err(len) => {
+                    f.missing_events(at, *len, Missing::NotCaptured, &mut q, &mut sink);
+                    at += len;
+                }
+            }
+        }
+        f.finish_events(at, &mut |e| t.record(e));
+        (t, cuts)
+    }
+
+    #[test]
+    fn a_head_cut_by_the_snap_length_still_gives_its_captured_lines() {
+        // cases/snaplen-cut-http.pcap: 74 of 1000 bytes captured per segment; the head's last
+        // captured line (`Content-Length: 3`) is cut in the middle.
+        let first: &[u8] =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 3";
+        let next: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nworld";
+        let (t, cuts) = run_cut(
+            Role::Responses,
+            &[
+                Ok(first),
+                Err(926),
+                Ok(&[b'9'; 74]),
+                Err(926),
+                Ok(&[b'0'; 74]),
+                Err(7),
+                Ok(next),
+            ],
+        );
+        let first_len = first.len() as u64;
+        // The cut head: its whole lines (status line and Content-Type), no length known.
+        assert_eq!(cuts, vec![true, false]);
+        // 17 + 40 bytes of lines, and the blank line standing for the end of the head.
+        assert_eq!(t.heads[0].1, 17 + 40 + 2);
+        assert_eq!(t.heads[0].2, BodyKind::UntilClose);
+        // Message 0 runs up to the next status line, incomplete; message 1 is whole.
+        let end0 = first_len + 926 + 74 + 926 + 74 + 7;
+        assert_eq!(
+            t.messages,
+            vec![
+                msg(0, 0, end0 as usize, false),
+                msg(1, end0 as usize, end0 as usize + next.len(), true)
+            ]
+        );
+        // Every missing run is reported on message 0, none as junk skipped.
+        let missing: Vec<(Option<u64>, u64)> = t
+            .issues
+            .iter()
+            .map(|i| match i.kind {
+                IssueKind::NotCaptured { len, .. } => (i.message, len),
+                ref k => panic!("unexpected issue {k:?}"),
+            })
+            .collect();
+        assert_eq!(missing, vec![(Some(0), 926), (Some(0), 926), (Some(0), 7)]);
+    }
+
+    #[test]
+    fn a_cut_inside_a_body_of_known_length_keeps_framing() {
+        let head: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";
+        let (t, cuts) = run_cut(
+            Role::Responses,
+            &[Ok(head), Err(90), Ok(b"HTTP/1.1 204 No Content\r\n\r\n")],
+        );
+        assert_eq!(cuts, vec![false, false]);
+        assert_eq!(t.messages.len(), 2);
+        assert!(!t.messages[0].complete && t.messages[1].complete);
+        assert_eq!(t.body_counts, vec![100, 0]);
+        assert!(matches!(
+            t.issues[..],
+            [Issue {
+                kind: IssueKind::NotCaptured {
+                    len: 90,
+                    resynced: true
+                },
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_cut_request_head_gives_its_request_line_and_the_next_request_is_found() {
+        let captured: &[u8] = b"GET /big HTTP/1.1\r\nHost: h\r\nCookie: a=b";
+        let (t, cuts) = run_cut(Role::Requests, &[Ok(captured), Err(500)]);
+        assert_eq!(cuts, vec![true]);
+        assert_eq!(t.messages, vec![msg(0, 0, captured.len() + 500, false)]);
+        // Each request cut by the snap length; the next one starts its own segment.
+        let next: &[u8] = b"GET /next HTTP/1.1\r\nHost: h\r\nCookie: c";
+        let (t, cuts) = run_cut(
+            Role::Requests,
+            &[
+                Ok(captured),
+                Err(500),
+                Ok(b"more cookie"),
+                Err(9),
+                Ok(next),
+                Err(400),
+            ],
+        );
+        assert_eq!(cuts, vec![true, true]);
+        let end0 = captured.len() + 500 + 11 + 9;
+        assert_eq!(
+            t.messages,
+            vec![
+                msg(0, 0, end0, false),
+                msg(1, end0, end0 + next.len() + 400, false)
+            ]
+        );
+        // Not even the start line: nothing to report but the missing bytes.
+        let (t, cuts) = run_cut(Role::Responses, &[Ok(b"HTTP/1.1 2"), Err(500)]);
+        assert!(cuts.is_empty() && t.heads.is_empty());
+        assert_eq!(t.messages.len(), 1);
+        assert!(!t.messages[0].complete);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`conversation`]: requests paired with responses on one stream, per-packet [`Label`]s;
 //!   [`transaction`]: the owned [`Transaction`] summary; [`warnings`]: every warning text.
 //! - [`tracker`]: the engine's stream consumer over every stream of a capture.
-//! - [`extract`]: response bodies written to files.
+//! - [`extract`]: where response bodies go: files through the crate's extraction sink, or an
+//!   in-memory hash for grading.
 
 pub mod conversation;
 pub mod detect;
@@ -21,12 +22,13 @@ pub mod transaction;
 mod types;
 pub mod warnings;
 
+pub use conversation::MAX_IN_FLIGHT;
 pub use conversation::{Conversation, Label, Labels, Options, StartSummary};
 pub use detect::looks_like_http_start;
-pub use extract::{BodyOptions, ExtractedBody, safe_file_name};
+pub use extract::{Bodies, BodyHash, ExtractedBody, Files, HashOptions};
 pub use framer::{ConversationFramer, MessageFramer, Role};
 pub use parser::decode_head;
-pub use tracker::Tracker;
+pub use tracker::{Bounds, MAX_IN_FLIGHT_TOTAL, ORDER_WINDOW, Tracker};
 pub use transaction::Transaction;
 pub use types::{
     ChunkLine, ContentLength, Head, Header, HeaderIter, Headers, RequestLine, StartLine,

@@ -13,11 +13,14 @@
 
 use std::net::SocketAddr;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use foldhash::{HashMap, HashMapExt};
 
 use super::conversation::{Conversation, Label, Labels, Options};
 use super::detect::{self, Start};
 use super::transaction::Transaction;
+use super::warnings;
 use crate::app::consumer::{At, Note, StreamConsumer};
 use crate::flow::tcp::{Endpoint, Event, Stream, StreamEvent, StreamTable};
 use crate::units::{Direction, FrameNumber, StreamId};
@@ -41,6 +44,11 @@ enum Held {
         direction: Direction,
         offset: u64,
         at: At,
+    },
+    NotCaptured {
+        direction: Direction,
+        offset: u64,
+        len: u64,
     },
 }
 
@@ -78,7 +86,8 @@ impl Undecided {
         self.held.push(h);
     }
 
-    /// Direction `d` ended: its bytes so far are all there is.
+    /// Direction `d` ended, or its next bytes were cut off by the snap length: its first bytes
+    /// so far are all there is to classify it.
     fn on_end(&mut self, d: Direction) -> Option<bool> {
         if let Some(v) = self.verdict.get_mut(d.index())
             && *v != Some(Start::Http)
@@ -128,6 +137,11 @@ impl Undecided {
                     offset,
                     at,
                 } => conv.on_end(Some(*direction), *offset, at.frame, at.ts),
+                Held::NotCaptured {
+                    direction,
+                    offset,
+                    len,
+                } => conv.on_not_captured(*direction, *offset, *len),
             }
         }
     }
@@ -141,6 +155,10 @@ enum Arrival<'b> {
         bytes: &'b [u8],
     },
     Gap,
+    NotCaptured {
+        offset: u64,
+        len: u64,
+    },
     End {
         offset: u64,
     },
@@ -156,60 +174,305 @@ enum Slot {
     Http(Box<Conversation>),
 }
 
-/// The HTTP analysis of a whole capture (see the module documentation).
+impl Slot {
+    /// The earliest frame a transaction of this stream not handed out yet can start at (see
+    /// [`Conversation::floor`]); for undecided bytes, the first frame held.
+    fn floor(&self) -> Option<u64> {
+        match self {
+            Slot::Undecided(u) => u.held.iter().find_map(|h| match h {
+                Held::Data { frame, .. } => Some(frame.0),
+                _ => None,
+            }),
+            Slot::Done => None,
+            Slot::Http(conv) => conv.floor().map(|f| f.0),
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        match self {
+            Slot::Http(conv) => conv.in_flight(),
+            _ => 0,
+        }
+    }
+}
+
+/// A stream's state and what the tracker's bounds know of it.
 #[derive(Debug)]
-pub struct Tracker {
+struct Entry {
+    slot: Slot,
+    /// Its transactions in flight, as last counted.
+    in_flight: usize,
+    /// Its floor in the order window, as last set.
+    floor: Option<u64>,
+}
+
+/// Most finished transactions held back to hand them out in order of their first frame (see
+/// [`Tracker`]); past it the earliest goes out anyway.
+pub const ORDER_WINDOW: usize = 16_384;
+
+/// Most transactions in flight on all connections together (each connection holds at most
+/// [`super::conversation::MAX_IN_FLIGHT`]); past it the connection that grew reports its oldest
+/// at once.
+pub const MAX_IN_FLIGHT_TOTAL: usize = 65_536;
+
+/// What the tracker's memory bounds did during a run (each is also said in the warnings of
+/// the transactions concerned).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// Transactions reported before their response because their connection had
+    /// [`super::conversation::MAX_IN_FLIGHT`] in flight.
+    pub in_flight_per_connection: u64,
+    /// Transactions reported before their response because [`MAX_IN_FLIGHT_TOTAL`] were in
+    /// flight on all connections together.
+    pub in_flight_total: u64,
+    /// Transactions handed out before an earlier one could be, because [`ORDER_WINDOW`]
+    /// finished transactions were waiting for it.
+    pub out_of_order: u64,
+    /// The most finished transactions held at once to order them.
+    pub peak_window: usize,
+}
+
+/// Where finished transactions go.
+enum Sink<'o> {
+    /// Kept, for [`Tracker::into_transactions`].
+    Keep(Vec<Transaction>),
+    /// Handed to the caller one at a time.
+    Call(&'o mut dyn FnMut(Transaction)),
+}
+
+impl std::fmt::Debug for Sink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::Keep(v) => f.debug_tuple("Keep").field(&v.len()).finish(),
+            Sink::Call(_) => f.write_str("Call"),
+        }
+    }
+}
+
+/// Finished transactions put back in order of their first frame with bounded memory.
+///
+/// Each stream with something in progress has a floor: the earliest frame a transaction it has
+/// not handed out yet can start at. A finished transaction waits until it starts before every
+/// floor (no live stream can still produce an earlier one), then goes out. Transactions
+/// finish in nearly that order, so few wait; when [`ORDER_WINDOW`] wait (a request that is
+/// never answered while thousands of others finish), the earliest goes out anyway and is
+/// counted ([`Bounds::out_of_order`]).
+#[derive(Debug)]
+struct Ordered<'o> {
+    sink: Sink<'o>,
+    /// By (first frame, stream, transaction index).
+    waiting: BTreeMap<(u64, u64, u64), Transaction>,
+    /// (floor frame, stream) of every stream with something in progress.
+    floors: BTreeSet<(u64, StreamId)>,
+    out_of_order: u64,
+    peak: usize,
+}
+
+impl Ordered<'_> {
+    fn push(&mut self, t: Transaction) {
+        let first = t.request_frame.or(t.response_frame).map_or(0, |f| f.0);
+        self.waiting.insert((first, t.stream, t.index), t);
+        self.peak = self.peak.max(self.waiting.len());
+    }
+
+    fn set_floor(&mut self, stream: StreamId, old: Option<u64>, new: Option<u64>) {
+        if old == new {
+            return;
+        }
+        if let Some(f) = old {
+            self.floors.remove(&(f, stream));
+        }
+        if let Some(f) = new {
+            self.floors.insert((f, stream));
+        }
+    }
+
+    /// Hands out every transaction that starts before every floor, then the earliest ones
+    /// beyond the window.
+    fn release(&mut self) {
+        let floor = self.floors.first().map_or(u64::MAX, |(f, _)| *f);
+        while let Some(entry) = self.waiting.first_entry() {
+            if entry.key().0 >= floor {
+                break;
+            }
+            let t = entry.remove();
+            self.emit(t);
+        }
+        while self.waiting.len() > ORDER_WINDOW {
+            let Some((_, t)) = self.waiting.pop_first() else {
+                break;
+            };
+            self.out_of_order = self.out_of_order.saturating_add(1);
+            self.emit(t);
+        }
+    }
+
+    fn flush(&mut self) {
+        while let Some((_, t)) = self.waiting.pop_first() {
+            self.emit(t);
+        }
+    }
+
+    fn emit(&mut self, t: Transaction) {
+        match &mut self.sink {
+            Sink::Keep(v) => v.push(t),
+            Sink::Call(f) => f(t),
+        }
+    }
+}
+
+/// The HTTP analysis of a whole capture (see the module documentation).
+///
+/// Transactions come out in order of their first frame (the request's, or the response's when
+/// there is no request), as soon as no connection can still produce an earlier one: into a
+/// list ([`Tracker::new`], read with [`Tracker::into_transactions`]) or, one at a time, to a
+/// function ([`Tracker::streaming`]), so a command can print them while the capture is read.
+/// Memory is bounded by the connections in progress, at most
+/// [`super::conversation::MAX_IN_FLIGHT`] transactions in flight per connection and
+/// [`MAX_IN_FLIGHT_TOTAL`] in all, and [`ORDER_WINDOW`] finished ones waiting for their turn.
+#[derive(Debug)]
+pub struct Tracker<'o> {
     options: Options,
     /// The streams with an event so far and not let go by the table yet.
-    streams: HashMap<StreamId, Slot>,
-    transactions: Vec<Transaction>,
+    streams: HashMap<StreamId, Entry>,
+    /// Transactions taken from a conversation, before they are ordered.
+    taken: Vec<Transaction>,
+    ordered: Ordered<'o>,
+    /// Transactions in flight on all connections.
+    in_flight: usize,
+    bounds: Bounds,
     /// Labels of the packet just processed, for its frame only.
     labels: Vec<Label>,
     /// Conversations that closed during the current packet, to report and drop.
     closed: Vec<StreamId>,
 }
 
-impl Tracker {
-    /// A tracker building what `options` asks for.
+impl Tracker<'static> {
+    /// A tracker building what `options` asks for, keeping the transactions for
+    /// [`Tracker::into_transactions`].
     pub fn new(options: Options) -> Self {
+        Tracker::with_sink(options, Sink::Keep(Vec::new()))
+    }
+}
+
+impl<'o> Tracker<'o> {
+    /// A tracker handing each transaction to `out` as soon as it is final and in order.
+    pub fn streaming(options: Options, out: &'o mut dyn FnMut(Transaction)) -> Self {
+        Tracker::with_sink(options, Sink::Call(out))
+    }
+
+    fn with_sink(options: Options, sink: Sink<'o>) -> Self {
         Tracker {
             options,
             streams: HashMap::new(),
-            transactions: Vec::new(),
+            taken: Vec::new(),
+            ordered: Ordered {
+                sink,
+                waiting: BTreeMap::new(),
+                floors: BTreeSet::new(),
+                out_of_order: 0,
+                peak: 0,
+            },
+            in_flight: 0,
+            bounds: Bounds::default(),
             labels: Vec::new(),
             closed: Vec::new(),
         }
     }
 
-    /// The transactions of every stream, in order of their first frame (call after the run;
-    /// empty unless [`Options::transactions`]).
+    /// The transactions of every stream, in order of their first frame (call after
+    /// [`StreamConsumer::finish`]; empty unless [`Options::transactions`], and for a
+    /// [`Tracker::streaming`] tracker).
     pub fn into_transactions(self) -> Vec<Transaction> {
-        self.transactions
+        match self.ordered.sink {
+            Sink::Keep(v) => v,
+            Sink::Call(_) => Vec::new(),
+        }
+    }
+
+    /// What the memory bounds did so far.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            out_of_order: self.ordered.out_of_order,
+            peak_window: self.ordered.peak,
+            ..self.bounds
+        }
+    }
+
+    /// Hands the transactions taken (between `endpoints`, client first) to the order window.
+    fn hand_out(&mut self, endpoints: Option<(Endpoint, Endpoint)>) {
+        if !self.options.transactions {
+            self.taken.clear();
+            return;
+        }
+        set_endpoints(&mut self.taken, endpoints);
+        for t in self.taken.drain(..) {
+            self.ordered.push(t);
+        }
+    }
+
+    /// Re-reads stream `id`'s floor and in-flight count after it changed.
+    fn update(&mut self, id: StreamId) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let in_flight = entry.slot.in_flight();
+        self.in_flight = self
+            .in_flight
+            .saturating_sub(entry.in_flight)
+            .saturating_add(in_flight);
+        entry.in_flight = in_flight;
+        if self.options.transactions {
+            let floor = entry.slot.floor();
+            self.ordered.set_floor(id, entry.floor, floor);
+            entry.floor = floor;
+        }
+    }
+
+    /// Keeps the transactions in flight on all connections under [`MAX_IN_FLIGHT_TOTAL`]: the
+    /// connection `id`, which just grew, reports its oldest ones at once.
+    fn enforce_total(&mut self, id: StreamId) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let Slot::Http(conv) = &mut entry.slot else {
+            return;
+        };
+        let others = self.in_flight.saturating_sub(entry.in_flight);
+        while others.saturating_add(conv.in_flight()) > MAX_IN_FLIGHT_TOTAL
+            && conv.evict_oldest(|| warnings::in_flight_limit(MAX_IN_FLIGHT_TOTAL, false))
+        {
+            self.bounds.in_flight_total = self.bounds.in_flight_total.saturating_add(1);
+        }
+        conv.take_finished(&mut self.taken);
     }
 
     /// Reports a closed conversation's transactions (between `endpoints`, client first) and
     /// drops its state, keeping a marker until the table lets the stream go.
     fn finalize(&mut self, id: StreamId, at: At, endpoints: Option<(Endpoint, Endpoint)>) {
-        let Some(slot) = self.streams.get_mut(&id) else {
+        let Some(entry) = self.streams.get_mut(&id) else {
             return;
         };
-        if let Slot::Http(conv) = std::mem::replace(slot, Slot::Done) {
-            let before = self.transactions.len();
-            self.transactions.extend(conv.finish(at.frame, at.ts));
-            set_endpoints(&mut self.transactions, before, endpoints);
-            if !self.options.transactions {
-                self.transactions.clear();
-            }
+        if let Slot::Http(conv) = std::mem::replace(&mut entry.slot, Slot::Done) {
+            self.bounds.in_flight_per_connection = self
+                .bounds
+                .in_flight_per_connection
+                .saturating_add(conv.evicted());
+            self.taken.extend(conv.finish(at.frame, at.ts));
+            self.hand_out(endpoints);
         }
+        self.update(id);
     }
 
     /// Something arrived on stream `id` while it is not classified yet.
     fn on_undecided(&mut self, id: StreamId, d: Direction, arrival: Arrival<'_>, at: At) {
         let options = &self.options;
-        let slot = self
-            .streams
-            .entry(id)
-            .or_insert_with(|| Slot::Undecided(Box::default()));
+        let entry = self.streams.entry(id).or_insert_with(|| Entry {
+            slot: Slot::Undecided(Box::default()),
+            in_flight: 0,
+            floor: None,
+        });
+        let slot = &mut entry.slot;
         let Slot::Undecided(u) = slot else {
             return;
         };
@@ -238,6 +501,16 @@ impl Tracker {
             }
             // The start cannot be completed across lost bytes.
             Arrival::Gap => Some(false),
+            // Bytes cut off by the snap length: the direction's first bytes are all there is
+            // to classify it by, and the stream goes on after them.
+            Arrival::NotCaptured { offset, len } => {
+                u.hold(Held::NotCaptured {
+                    direction: d,
+                    offset,
+                    len,
+                });
+                u.on_end(d)
+            }
         };
         match verdict {
             None => {}
@@ -257,6 +530,7 @@ impl Tracker {
                 }
             }
         }
+        self.update(id);
     }
 }
 
@@ -273,22 +547,22 @@ fn chosen(labels: &mut [Label]) -> Option<&mut Label> {
     labels.get_mut(i)
 }
 
-/// Fills in the client and server of the transactions from `from` on.
-fn set_endpoints(txs: &mut [Transaction], from: usize, endpoints: Option<(Endpoint, Endpoint)>) {
+/// Fills in the client and server of `txs`.
+fn set_endpoints(txs: &mut [Transaction], endpoints: Option<(Endpoint, Endpoint)>) {
     let Some((client, server)) = endpoints else {
         return;
     };
-    for t in txs.iter_mut().skip(from) {
+    for t in txs.iter_mut() {
         t.client = SocketAddr::new(client.addr, client.port);
         t.server = SocketAddr::new(server.addr, server.port);
     }
 }
 
-impl StreamConsumer for Tracker {
+impl StreamConsumer for Tracker<'_> {
     fn on_event(&mut self, e: &StreamEvent<'_>, at: At) {
         let id = e.stream;
         let d = e.direction;
-        match (e.event, self.streams.get_mut(&id)) {
+        match (e.event, self.streams.get_mut(&id).map(|e| &mut e.slot)) {
             (_, Some(Slot::Done)) => {}
             (
                 Event::Data {
@@ -300,6 +574,9 @@ impl StreamConsumer for Tracker {
             ) => conv.on_data(d, offset, bytes, frame, at.ts),
             (Event::Gap { offset, len, .. }, Some(Slot::Http(conv))) => {
                 conv.on_gap(d, offset, len);
+            }
+            (Event::NotCaptured { offset, len, .. }, Some(Slot::Http(conv))) => {
+                conv.on_not_captured(d, offset, len);
             }
             (Event::End { offset, .. }, Some(Slot::Http(conv))) => {
                 conv.on_end(Some(d), offset, at.frame, at.ts);
@@ -325,6 +602,9 @@ impl StreamConsumer for Tracker {
             (Event::Gap { .. }, Some(Slot::Undecided(_))) => {
                 self.on_undecided(id, d, Arrival::Gap, at);
             }
+            (Event::NotCaptured { offset, len, .. }, Some(Slot::Undecided(_))) => {
+                self.on_undecided(id, d, Arrival::NotCaptured { offset, len }, at);
+            }
             (Event::End { offset, .. }, Some(Slot::Undecided(_))) => {
                 self.on_undecided(id, d, Arrival::End { offset }, at);
             }
@@ -334,18 +614,15 @@ impl StreamConsumer for Tracker {
 
     fn on_packet_end(&mut self, stream: StreamId, at: At, table: &StreamTable) {
         self.labels.clear();
-        let keep_transactions = self.options.transactions;
         let keep_labels = self.options.labels != Labels::Off;
-        if let Some(Slot::Http(conv)) = self.streams.get_mut(&stream) {
+        if let Some(Entry {
+            slot: Slot::Http(conv),
+            ..
+        }) = self.streams.get_mut(&stream)
+        {
             // Without transactions, finished ones are still taken out (and dropped at once) so
             // that memory stays bounded.
-            let before = self.transactions.len();
-            conv.take_finished(&mut self.transactions);
-            if keep_transactions {
-                set_endpoints(&mut self.transactions, before, table.endpoints(stream));
-            } else {
-                self.transactions.clear();
-            }
+            conv.take_finished(&mut self.taken);
             if keep_labels {
                 conv.drain_labels(&mut self.labels);
                 self.labels.retain(|l| l.frame == at.frame);
@@ -358,11 +635,15 @@ impl StreamConsumer for Tracker {
                 }
             }
         }
+        self.enforce_total(stream);
+        self.hand_out(table.endpoints(stream));
+        self.update(stream);
         // A stream whose two directions have ended is reported now and its state released, so
         // memory follows the connections still open, not the capture's length.
         while let Some(id) = self.closed.pop() {
             self.finalize(id, at, table.endpoints(id));
         }
+        self.ordered.release();
     }
 
     fn note(&self, _stream: StreamId) -> Option<Note<'_>> {
@@ -372,7 +653,11 @@ impl StreamConsumer for Tracker {
 
     fn on_stream_end(&mut self, row: &Stream, at: At) {
         self.finalize(row.id, at, Some((row.client, row.server)));
-        self.streams.remove(&row.id);
+        if let Some(entry) = self.streams.remove(&row.id) {
+            self.ordered.set_floor(row.id, entry.floor, None);
+            self.in_flight = self.in_flight.saturating_sub(entry.in_flight);
+        }
+        self.ordered.release();
     }
 
     fn finish(&mut self, at: At) {
@@ -385,8 +670,9 @@ impl StreamConsumer for Tracker {
         }
         self.streams.clear();
         self.closed.clear();
-        self.transactions
-            .sort_by_key(|t| (t.request_frame.or(t.response_frame), t.stream));
+        self.ordered.floors.clear();
+        self.in_flight = 0;
+        self.ordered.flush();
     }
 }
 
@@ -523,10 +809,16 @@ mod tests {
             ],
         );
         // Closed: the transaction is out, with its endpoints, and only a marker is left.
-        assert_eq!(t.transactions.len(), 1);
-        assert_eq!(t.transactions[0].client.to_string(), "10.0.0.1:40000");
-        assert_eq!(t.transactions[0].server.to_string(), "10.0.0.2:80");
-        assert!(matches!(t.streams.get(&StreamId(0)), Some(Slot::Done)));
+        let Sink::Keep(done) = &t.ordered.sink else {
+            panic!("a kept list");
+        };
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].client.to_string(), "10.0.0.1:40000");
+        assert_eq!(done[0].server.to_string(), "10.0.0.2:80");
+        assert!(matches!(
+            t.streams.get(&StreamId(0)).map(|e| &e.slot),
+            Some(Slot::Done)
+        ));
         // A new connection on the same ports 3 s later: the closed one is let go, and its
         // marker with it.
         drive(&mut t, &mut table, &[seg(9, true, 7, 0, "S", b"")]);
@@ -580,5 +872,97 @@ mod tests {
         assert!(run(&[(S2C, b"220 smtp ready\r\n"), (C2S, b"EHLO a\r\n")]).is_empty());
         // Too few bytes to tell, then the end: not HTTP.
         assert!(run(&[(C2S, b"GE")]).is_empty());
+    }
+
+    /// Feeds one data packet of `stream` (frame `frame`) to `t`.
+    fn feed(t: &mut Tracker<'_>, stream: u64, d: Direction, offset: u64, bytes: &[u8], frame: u64) {
+        let at = At {
+            frame: FrameNumber(frame),
+            ts: Duration::from_millis(frame),
+        };
+        let event = Event::Data {
+            frame: at.frame,
+            offset,
+            bytes,
+        };
+        let stream = StreamId(stream);
+        t.on_event(
+            &StreamEvent {
+                stream,
+                direction: d,
+                event,
+            },
+            at,
+        );
+        t.on_packet_end(stream, at, &StreamTable::default());
+    }
+
+    #[test]
+    fn rows_come_out_in_order_of_their_first_frame_as_soon_as_none_earlier_can_come() {
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut push = |t: Transaction| out.borrow_mut().push((t.stream, t.uri.clone()));
+        let mut t = Tracker::streaming(Options::default(), &mut push);
+        let req = |p: &str| format!("GET {p} HTTP/1.1\r\nHost: h\r\n\r\n").into_bytes();
+        let ok: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        // Stream 0 asks first (frame 1) and is answered last (frame 6).
+        feed(&mut t, 0, C2S, 0, &req("/slow"), 1);
+        feed(&mut t, 1, C2S, 0, &req("/a"), 2);
+        feed(&mut t, 1, S2C, 0, ok, 3);
+        feed(&mut t, 1, C2S, 26, &req("/b"), 4);
+        feed(&mut t, 1, S2C, ok.len() as u64, ok, 5);
+        // /a and /b are final but /slow (frame 1) can still come before them.
+        assert!(out.borrow().is_empty());
+        feed(&mut t, 0, S2C, 0, ok, 6);
+        assert_eq!(
+            *out.borrow(),
+            vec![
+                (0, Some("/slow".into())),
+                (1, Some("/a".into())),
+                (1, Some("/b".into()))
+            ]
+        );
+        // A transaction that nothing precedes goes out at once.
+        feed(&mut t, 1, C2S, 52, &req("/c"), 7);
+        feed(&mut t, 1, S2C, 2 * ok.len() as u64, ok, 8);
+        assert_eq!(out.borrow().len(), 4);
+        t.finish(At::default());
+        assert_eq!(t.bounds().out_of_order, 0);
+    }
+
+    #[test]
+    fn pipelining_beyond_the_in_flight_limit_reports_the_oldest_early() {
+        use crate::app::http::{MAX_IN_FLIGHT, WarningKind};
+        let n = MAX_IN_FLIGHT + 44;
+        let mut requests = Vec::new();
+        let mut responses = Vec::new();
+        for i in 0..n {
+            requests.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+            responses.extend_from_slice(
+                format!("HTTP/1.1 200 R{i}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+            );
+        }
+        let mut t = Tracker::new(Options::default());
+        feed(&mut t, 0, C2S, 0, &requests, 1);
+        // The 44 oldest were reported before any response (held only to keep the order).
+        assert_eq!(t.bounds().peak_window, 44);
+        feed(&mut t, 0, S2C, 0, &responses, 2);
+        t.finish(At::default());
+        let bounds = t.bounds();
+        let txs = t.into_transactions();
+        assert_eq!(txs.len(), n);
+        assert_eq!(bounds.in_flight_per_connection, 44);
+        for (i, tx) in txs.iter().enumerate() {
+            assert_eq!(tx.uri.as_deref(), Some(format!("/{i}").as_str()));
+            let kinds: Vec<_> = tx.warnings.iter().map(|w| w.kind).collect();
+            if i < 44 {
+                // Reported without its response; the response is framed, not paired.
+                assert_eq!(kinds, vec![WarningKind::InFlightLimit], "{i}");
+                assert_eq!(tx.status, None);
+            } else {
+                // Every later response still pairs with its own request.
+                assert!(kinds.is_empty(), "{i}: {kinds:?}");
+                assert_eq!(tx.reason.as_deref(), Some(format!("R{i}").as_str()));
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::extract::ExtractedBody;
+use super::extract::{BodyHash, ExtractedBody};
 use super::warnings::Warning;
 use crate::units::FrameNumber;
 
@@ -66,6 +66,10 @@ pub struct Transaction {
     pub response_end_frame: Option<FrameNumber>,
     /// The extracted response body, when extraction was on and the response had a body.
     pub body_file: Option<ExtractedBody>,
+    /// The response body's hash and searches, when bodies were hashed in memory (grading);
+    /// not part of the output.
+    #[serde(skip)]
+    pub body_hash: Option<BodyHash>,
     /// What went wrong.
     pub warnings: Vec<Warning>,
 }

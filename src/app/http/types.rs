@@ -1,5 +1,8 @@
 //! Borrowed views of HTTP/1.x message parts: start lines, the header block and its lazy
-//! iterator, chunk-size lines. Everything here borrows the parsed bytes; nothing allocates.
+//! iterator, chunk-size lines. Everything here borrows the parsed bytes; only unfolding a value
+//! that was folded over several lines ([`Header::unfolded`]) allocates.
+
+use std::borrow::Cow;
 
 /// An `HTTP/x.y` protocol version (RFC 9112 §2.3). The parser accepts any single digits; a
 /// version other than 1.0 or 1.1 is for the caller to flag.
@@ -113,13 +116,44 @@ pub struct Headers<'a> {
     block: &'a [u8],
 }
 
-/// One header field: name and value, both borrowed. A folded value keeps its inner line breaks.
+/// One header field: name and value, both borrowed. A folded value keeps its inner line breaks
+/// in [`Header::value`]; [`Header::unfolded`] gives the value as a recipient must read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
     /// The field name as sent.
     pub name: &'a [u8],
     /// The field value without leading and trailing whitespace.
     pub value: &'a [u8],
+}
+
+impl<'a> Header<'a> {
+    /// The value with each obsolete line folding (`OWS CRLF RWS`, or a bare LF) replaced by one
+    /// space, as RFC 9112 §5.2 tells a recipient to do before interpreting it: `text/plain;`
+    /// CRLF SP `charset=utf-8` reads `text/plain; charset=utf-8`. Borrowed when the value was
+    /// on one line.
+    pub fn unfolded(&self) -> Cow<'a, [u8]> {
+        unfold(self.value)
+    }
+}
+
+/// See [`Header::unfolded`]: continuation lines are joined with one space; whitespace around
+/// each fold (and lines holding only whitespace) disappears.
+pub(crate) fn unfold(value: &[u8]) -> Cow<'_, [u8]> {
+    if !value.contains(&b'\n') {
+        return Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    for line in value.split(|&b| b == b'\n') {
+        let line = trim_ows_and_eol(line);
+        if line.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(b' ');
+        }
+        out.extend_from_slice(line);
+    }
+    Cow::Owned(out)
 }
 
 /// What the `Content-Length` fields of a head say (RFC 9112 §6.3 items 5 and 6).
@@ -167,11 +201,20 @@ impl<'a> Headers<'a> {
         HeaderIter { rest: self.block }
     }
 
-    /// The first value of the field `name` (case-insensitive).
+    /// The first value of the field `name` (case-insensitive), as sent (a folded value keeps
+    /// its line breaks; see [`Headers::get_unfolded`]).
     pub fn get(&self, name: &str) -> Option<&'a [u8]> {
         self.iter()
             .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
             .map(|h| h.value)
+    }
+
+    /// The first value of the field `name` (case-insensitive) with obsolete line folding
+    /// replaced by one space (RFC 9112 §5.2, [`Header::unfolded`]).
+    pub fn get_unfolded(&self, name: &str) -> Option<Cow<'a, [u8]>> {
+        self.iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| h.unfolded())
     }
 
     /// True when some field `name` has `token` in its comma-separated list (case-insensitive).
@@ -179,7 +222,7 @@ impl<'a> Headers<'a> {
         self.iter()
             .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
             .flat_map(|h| h.value.split(|&b| b == b','))
-            .any(|t| trim_ows(t).eq_ignore_ascii_case(token.as_bytes()))
+            .any(|t| trim_ows_and_eol(t).eq_ignore_ascii_case(token.as_bytes()))
     }
 
     /// The combined meaning of every `Content-Length` field.
@@ -190,7 +233,7 @@ impl<'a> Headers<'a> {
                 continue;
             }
             for item in h.value.split(|&b| b == b',') {
-                let Some(n) = parse_decimal(trim_ows(item)) else {
+                let Some(n) = parse_decimal(trim_ows_and_eol(item)) else {
                     return ContentLength::Invalid;
                 };
                 match seen {
@@ -212,7 +255,7 @@ impl<'a> Headers<'a> {
             if h.name.eq_ignore_ascii_case(b"transfer-encoding") {
                 for item in h.value.split(|&b| b == b',') {
                     let coding = item.split(|&b| b == b';').next().unwrap_or_default();
-                    let coding = trim_ows(coding);
+                    let coding = trim_ows_and_eol(coding);
                     if !coding.is_empty() {
                         last = Some(coding);
                     }
@@ -298,17 +341,6 @@ fn line_end(bytes: &[u8]) -> usize {
         .map_or(bytes.len(), |i| i.saturating_add(1))
 }
 
-/// `bytes` without leading and trailing spaces and tabs (OWS, RFC 9110 §5.6.3).
-pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_ows(b))
-        .map_or(start, |i| i.saturating_add(1));
-    bytes.get(start..end).unwrap_or_default()
-}
-
 /// `bytes` without surrounding whitespace, CR and LF.
 fn trim_ows_and_eol(bytes: &[u8]) -> &[u8] {
     let is_space = |b: &u8| matches!(*b, b' ' | b'\t' | b'\r' | b'\n');
@@ -354,6 +386,28 @@ mod tests {
         assert_eq!(fields[2].name, b"X-Long");
         assert_eq!(fields[2].value, b"a\r\n  b");
         assert_eq!(h.get("HOST"), Some(&b"example.com"[..]));
+    }
+
+    #[test]
+    fn folded_values_are_unfolded_with_one_space() {
+        // RFC 9112 §5.2: each obs-fold is replaced by SP before the value is interpreted. The
+        // block is the response of cases/http-obs-fold.pcap.
+        let block = b"Content-Type: text/plain;\r\n charset=utf-8\r\nX-Long: a\r\n\tb\r\n \t\r\n\
+                      Connection: keep-alive,\r\n close\r\nContent-Length: 5\r\n";
+        let h = Headers::new(block);
+        assert_eq!(
+            h.get_unfolded("content-type").as_deref(),
+            Some(&b"text/plain; charset=utf-8"[..])
+        );
+        assert_eq!(h.get_unfolded("x-long").as_deref(), Some(&b"a b"[..]));
+        assert!(matches!(
+            h.get_unfolded("content-length"),
+            Some(Cow::Borrowed(b"5"))
+        ));
+        // A list continued on the next line still has its items.
+        assert!(h.has_token("connection", "close"));
+        assert_eq!(h.content_length(), ContentLength::Valid(5));
+        assert_eq!(unfold(b"a \n  b"), Cow::<[u8]>::Owned(b"a b".to_vec()));
     }
 
     #[test]

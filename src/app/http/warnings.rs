@@ -56,10 +56,15 @@ pub enum WarningKind {
     MissingRequest,
     /// Bytes lost in the capture.
     CaptureGap,
+    /// Bytes on the wire that the capture cut off (snap length): sent, content unknown.
+    NotCaptured,
     /// Bytes that were skipped to find the next response.
     SkippedBytes,
     /// The body could not be written or decoded.
     BodyExtraction,
+    /// Too many requests were waiting for responses: this one was reported before its
+    /// response came (a bound on memory).
+    InFlightLimit,
 }
 
 /// One finding on a transaction, with a sentence that teaches what was wrong.
@@ -134,8 +139,26 @@ pub fn missing_request() -> Warning {
     )
 }
 
+/// More than `limit` transactions were in flight, on this connection (`per_connection`) or on
+/// all of them together: this one is reported before its response.
+pub fn in_flight_limit(limit: usize, per_connection: bool) -> Warning {
+    let scope = if per_connection {
+        "on this connection"
+    } else {
+        "on all connections together"
+    };
+    Warning::new(
+        WarningKind::InFlightLimit,
+        format!(
+            "more than {limit} requests were waiting for their responses {scope}, so this one \
+             was reported before its response came (pcaplab bounds the transactions it holds); \
+             its response, if it came, is not shown with it"
+        ),
+    )
+}
+
 /// The body file could not be created.
-pub fn body_file_not_created(error: &std::io::Error) -> Warning {
+pub fn body_file_not_created(error: &dyn std::fmt::Display) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
         format!("could not create the body file: {error}"),
@@ -143,26 +166,82 @@ pub fn body_file_not_created(error: &std::io::Error) -> Warning {
 }
 
 /// Writing the body file failed part-way.
-pub fn body_extraction_stopped(error: &std::io::Error) -> Warning {
+pub fn body_extraction_stopped(error: &dyn std::fmt::Display) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
         format!("body extraction stopped: {error}"),
     )
 }
 
-/// The body file could not be finished (flushed, or its compressed data ended early).
-pub fn body_file_not_finished(error: &std::io::Error) -> Warning {
+/// The body file could not be finished (given its final name).
+pub fn body_file_not_finished(error: &dyn std::fmt::Display) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
         format!("could not finish the body file: {error}"),
     )
 }
 
-/// The body written is not the whole body.
-pub fn body_incomplete() -> Warning {
+/// The body did not arrive whole: what arrived stays in `file` (a `.part` file).
+pub fn body_incomplete(file: &str) -> Warning {
     Warning::new(
         WarningKind::BodyExtraction,
-        "the extracted body is incomplete",
+        format!(
+            "the body did not arrive whole, so the file keeps the name {file}: it holds the \
+             bytes that arrived"
+        ),
+    )
+}
+
+/// Writing or decoding the body stopped early (`stop` says why); what was written is in `file`.
+pub fn body_stopped(stop: &crate::extract::Stop, file: &str) -> Warning {
+    let hint = match stop {
+        crate::extract::Stop::Limit { .. } => {
+            " (a limit against compression bombs; raise it with --max-decoded-ratio or \
+             --max-decoded-size)"
+        }
+        _ => "",
+    };
+    Warning::new(
+        WarningKind::BodyExtraction,
+        format!("{stop}{hint}; the bytes written before the stop are in {file}"),
+    )
+}
+
+/// A file named `wanted` existed already in the extraction directory; the body went to `used`.
+pub fn body_file_clash(wanted: &str, used: &str) -> Warning {
+    Warning::new(
+        WarningKind::BodyExtraction,
+        format!(
+            "a file named {wanted} already exists in the extraction directory and was left \
+             alone; the body was written as {used}"
+        ),
+    )
+}
+
+/// `len` bytes of the messages of `direction` were cut off by the capture's snap length;
+/// `head_cut` when that cut the head itself short.
+pub fn not_captured(direction: Direction, len: u64, head_cut: bool) -> Warning {
+    let (kind, message) = not_captured_message(direction, len, head_cut);
+    Warning { kind, message }
+}
+
+fn not_captured_message(direction: Direction, len: u64, head_cut: bool) -> (WarningKind, String) {
+    let what = what(direction);
+    let head = if head_cut {
+        format!(
+            "the {what} head was cut short, so only its start line and the header lines before \
+             the cut are known; "
+        )
+    } else {
+        String::new()
+    };
+    (
+        WarningKind::NotCaptured,
+        format!(
+            "{head}{len} bytes of the {what} were sent but not captured: the capture's snap \
+             length cut the packets (capture again without a small snaplen, e.g. tcpdump -s 0, \
+             to see them)"
+        ),
     )
 }
 
@@ -350,6 +429,7 @@ pub fn from_issue(direction: Direction, issue: &Issue) -> Warning {
             WarningKind::CaptureGap,
             format!("{len} bytes of the {what} were not captured"),
         ),
+        IssueKind::NotCaptured { len, .. } => not_captured_message(direction, *len, false),
         IssueKind::Resynced { skipped } => (
             WarningKind::SkippedBytes,
             format!(

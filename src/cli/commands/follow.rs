@@ -1,5 +1,6 @@
 //! `pcaplab follow FILE --stream N`: the reassembled conversation of one TCP stream, like
 //! Wireshark's Follow TCP Stream, with segment (and, with `--framing`, message) boundaries.
+//! `--udp ADDR:PORT` / `--udp-conv N` follow a UDP conversation instead ([`super::follow_udp`]).
 
 use std::io::{self, BufWriter, Write};
 
@@ -19,7 +20,8 @@ use crate::cli::input;
 /// How to show the bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FollowAs {
-    /// Printable text; other bytes as `.`.
+    /// Text: UTF-8 shown as text, control characters and bytes that are not UTF-8 escaped
+    /// (`\x1b`, `\r`, `\xff`); a mostly binary segment as a hex dump.
     Ascii,
     /// A hex dump per segment.
     Hex,
@@ -38,12 +40,20 @@ pub enum DirArg {
 
 /// `pcaplab follow`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["stream", "udp", "udp_conv"])))]
 pub struct FollowArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// The TCP stream to follow (Wireshark's `tcp.stream`).
     #[arg(long, value_name = "N")]
-    pub stream: u64,
+    pub stream: Option<u64>,
+    /// Follow the UDP conversation of this endpoint instead (the first one that involves it),
+    /// like Wireshark's Follow UDP Stream: every datagram with its frame, direction and size.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = super::follow_udp::parse_endpoint)]
+    pub udp: Option<std::net::SocketAddr>,
+    /// Follow UDP conversation N (numbered from 0 in order of first datagram, as `stats` shows).
+    #[arg(long = "udp-conv", value_name = "N")]
+    pub udp_conv: Option<u64>,
     /// How to show the bytes.
     #[arg(long = "as", value_enum, default_value_t = FollowAs::Ascii)]
     pub show_as: FollowAs,
@@ -59,13 +69,16 @@ pub struct FollowArgs {
 ///
 /// # Errors
 /// Unreadable input, an unknown stream, or a write error.
-pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
+pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
+    let Some(stream_id) = args.stream else {
+        return super::follow_udp::run(args, term);
+    };
     let shown = args.input.file.display().to_string();
-    let mut follow = Follow::new(args.stream);
+    let mut follow = Follow::new(stream_id);
     let mut sticky = args.framing.clone().map(|framing| {
         Sticky::new(sticky::Options {
             framing,
-            stream: Some(args.stream),
+            stream: Some(stream_id),
             keep_segments: true,
         })
     });
@@ -83,7 +96,7 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
         }
         anyhow::bail!(
             "{shown}: no TCP stream {} (the capture has {} streams)",
-            args.stream,
+            stream_id,
             summary.tcp_streams
         );
     };
@@ -95,10 +108,15 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     match args.show_as {
         FollowAs::Raw => {
-            let gaps = report::follow::write_raw(&mut out, &followed, only)?;
-            if gaps > 0 {
+            let (lost, cut) = report::follow::write_raw(&mut out, &followed, only)?;
+            if lost > 0 {
                 eprintln!(
-                    "pcaplab: warning: {gaps} bytes of this direction were never captured and are missing from the output"
+                    "pcaplab: warning: {lost} bytes of this direction were never captured (lost before the capture point) and are missing from the output"
+                );
+            }
+            if cut > 0 {
+                eprintln!(
+                    "pcaplab: warning: {cut} bytes of this direction were cut by the capture's snap length and are missing from the output"
                 );
             }
         }

@@ -36,6 +36,10 @@ pub struct GradeArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = GradeFormatArg::Table)]
     pub format: GradeFormatArg,
+    /// Also write one HTML report per capture into DIR (created if missing), with its grade:
+    /// `<capture file name>.html`; names never leave DIR and never replace a file.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
 }
 
 /// Runs the command: exit 0 when every check passes, 1 when any fails, 2 for a bad rubric or an
@@ -59,6 +63,9 @@ pub fn run(args: GradeArgs, term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     pcaplab::report::grade::write(&mut out, format, term, &verdicts)?;
     out.flush()?;
+    if let Some(dir) = &args.report_dir {
+        super::report::write_graded(dir, &args.captures, &verdicts)?;
+    }
     let unreadable: Vec<String> = verdicts
         .iter()
         .filter_map(|v| v.error.as_ref().map(|e| format!("{}: {e}", v.capture)))

@@ -1,15 +1,21 @@
 //! `pcaplab http FILE`: one row per HTTP/1.x transaction, on any port.
 
+use std::cell::Cell;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use pcaplab::app::http::{self, BodyOptions};
+use pcaplab::app::http::{self, Bodies, Files};
+use pcaplab::app::{Notes, PacketObserver};
+use pcaplab::decode::Packet;
+use pcaplab::extract::Limits;
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::args::{FormatArg, InputArgs, parse_size};
 use crate::cli::input;
 
 /// `pcaplab http`.
@@ -20,12 +26,24 @@ pub struct HttpArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Write every response body (de-chunked) inside DIR (created if missing), under safe names.
+    /// Write every response body (de-chunked) inside DIR (created if missing), under safe names
+    /// made from the request target; an existing file or symlink is never overwritten nor
+    /// followed (a taken name gets `-1`, `-2`, …), and a body that did not arrive whole stays
+    /// in a `.part` file.
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
-    /// With `--extract`, decode gzip and deflate bodies (`Content-Encoding`).
+    /// With `--extract`, decode gzip and deflate bodies (`Content-Encoding`; deflate either
+    /// zlib-wrapped or raw).
     #[arg(long, requires = "extract")]
     pub decode: bool,
+    /// With `--decode`: most decoded bytes written per body byte received (a limit against
+    /// compression bombs; at least 1 MiB is always allowed).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().ratio, requires = "decode")]
+    pub max_decoded_ratio: u64,
+    /// With `--decode`: most decoded bytes written per body, whatever the ratio (e.g. `1G`).
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size,
+          requires = "decode")]
+    pub max_decoded_size: u64,
     /// Leave out the header row (table and CSV).
     #[arg(long)]
     pub no_header: bool,
@@ -38,35 +56,103 @@ pub struct HttpArgs {
 /// directory that cannot be created, or a write error.
 pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    if let Some(dir) = &args.extract {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
-    }
-    // Only TCP and HTTP: transactions, no per-packet labels.
-    let mut tracker = http::Tracker::new(http::Options {
-        transactions: true,
-        labels: http::Labels::Off,
-        bodies: args.extract.clone().map(|dir| BodyOptions {
-            dir,
-            decode: args.decode,
-        }),
-    });
+    let bodies = match &args.extract {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+            let limits = Limits {
+                ratio: args.max_decoded_ratio,
+                cap_bytes: args.max_decoded_size,
+                ..Limits::default()
+            };
+            Some(Bodies::Files(Files::open(dir, args.decode, limits)?))
+        }
+        None => None,
+    };
+    // Only TCP and HTTP: transactions, no per-packet labels. Each transaction is written as
+    // soon as it is final and no earlier one can still come (in order of its first frame).
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut writer =
+        report::http::Writer::new(&mut out, args.format.into(), term, !args.no_header)?;
+    let first = Rc::new(Cell::new(None));
+    let mut write_error = None;
+    let mut push = |t: http::Transaction| {
+        // A transaction final in the capture's first packet starts there.
+        let first = first.get().or(t.time).unwrap_or_default();
+        if write_error.is_none()
+            && let Err(e) = writer.push(&t, first)
+        {
+            write_error = Some(e);
+        }
+    };
+    let mut tracker = http::Tracker::streaming(
+        http::Options {
+            transactions: true,
+            labels: http::Labels::Off,
+            bodies,
+        },
+        &mut push,
+    );
+    let mut first_seen = FirstTimestamp(Rc::clone(&first));
     let mut engine = args.input.engine();
     engine.stream_consumer(&mut tracker);
-    let (summary, error) = input::analyze(&args.input.file, engine)?;
-    let transactions = tracker.into_transactions();
-    let mut out = BufWriter::new(io::stdout().lock());
-    report::http::write(
-        &mut out,
-        args.format.into(),
-        term,
-        &transactions,
-        summary.first_timestamp.unwrap_or_default(),
-        !args.no_header,
-    )?;
+    engine.packet_observer(&mut first_seen);
+    let (_summary, error) = input::analyze(&args.input.file, engine)?;
+    let bounds = tracker.bounds();
+    drop(tracker);
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    writer.finish()?;
     out.flush()?;
+    report_bounds(&bounds);
     if let Some(e) = error {
         return Err(e).context(shown);
     }
     Ok(Outcome::Ok)
+}
+
+/// Remembers the capture's first timestamp (the table shows times relative to it).
+struct FirstTimestamp(Rc<Cell<Option<Duration>>>);
+
+impl PacketObserver for FirstTimestamp {
+    fn on_packet(&mut self, packet: &Packet<'_>, _notes: &Notes<'_>) {
+        if self.0.get().is_none() {
+            self.0.set(Some(packet.frame.timestamp));
+        }
+    }
+}
+
+/// One note on stderr per memory bound the HTTP analysis hit (each transaction concerned also
+/// says it in its warnings).
+fn report_bounds(b: &http::Bounds) {
+    let mut notes = Vec::new();
+    if b.in_flight_per_connection > 0 {
+        notes.push(format!(
+            "{} HTTP requests were reported before their responses because more than {} were \
+             waiting on one connection",
+            b.in_flight_per_connection,
+            http::MAX_IN_FLIGHT
+        ));
+    }
+    if b.in_flight_total > 0 {
+        notes.push(format!(
+            "{} HTTP requests were reported before their responses because more than {} were \
+             waiting on all connections together",
+            b.in_flight_total,
+            http::MAX_IN_FLIGHT_TOTAL
+        ));
+    }
+    if b.out_of_order > 0 {
+        notes.push(format!(
+            "{} HTTP transactions were printed before an earlier one that was still waiting \
+             for its response ({} finished transactions are held to keep the order)",
+            b.out_of_order,
+            http::ORDER_WINDOW
+        ));
+    }
+    let mut err = io::stderr().lock();
+    for n in notes {
+        let _ = writeln!(err, "pcaplab: note: {n}");
+    }
 }

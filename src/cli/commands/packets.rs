@@ -4,6 +4,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use pcaplab::analysis::icmp;
 use pcaplab::app::{http, tftp};
 use pcaplab::report::Terminal;
 use pcaplab::report::packets::PacketWriter;
@@ -67,10 +68,13 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     let progress = input.progress.clone();
     // Table and CSV rows are built in reused buffers; JSON needs every layer's fields.
     let mut columns = view::Columns::default();
+    // Links each ICMP error to the datagram it answers, for its Info and fields.
+    let mut linker = icmp::Linker::new(args.input.icmp_limits());
     let result = engine.run(&mut input.reader, |pos, packet, notes| {
         if written >= limit {
             return false;
         }
+        let notes = &*linker.annotate(packet, notes);
         let pushed = if with_layers {
             writer.push(view::row(packet, notes, pos.first_timestamp), live)
         } else {

@@ -5,6 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use pcaplab::analysis::icmp;
 use pcaplab::app::{http, tftp};
 use pcaplab::report::{self, Format, Terminal};
 use pcaplab::view;
@@ -58,9 +59,12 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     };
     let mut write_error: Option<io::Error> = None;
     let mut seen_max = 0;
+    // Links each ICMP error to the datagram it answers (every packet is seen, shown or not).
+    let mut linker = icmp::Linker::new(args.input.icmp_limits());
     let result = engine.run(&mut input.reader, |pos, packet, notes| {
         let n = packet.frame.number.0;
         seen_max = n;
+        let notes = &*linker.annotate(packet, notes);
         if !wanted.is_empty() && !wanted.contains(&n) {
             return last_wanted.is_none_or(|last| n < last);
         }

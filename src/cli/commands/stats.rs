@@ -39,7 +39,7 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         bodies: None,
     });
     let mut tftp = tftp::Tracker::notes_only(args.input.tftp_config());
-    let mut collector = Collector::new();
+    let mut collector = Collector::with_udp_limits(args.input.udp_limits());
     // One row per TCP connection, in memory up to a bound and then in a temporary file.
     let mut conversations = pcaplab::analysis::spill::Spill::default();
     let mut push = |r| conversations.push(r);
@@ -70,7 +70,10 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     conversations
         .flush()
         .context("writing the TCP conversations to a temporary file")?;
-    let stats = collector.finish(conversations);
+    let stats = collector
+        .finish(conversations)
+        .context("writing the UDP conversations to a temporary file")?;
+    input::report_udp_notes(&stats.udp);
     let mut out = BufWriter::new(io::stdout().lock());
     report::stats::write(&mut out, args.format.into(), term, &stats)?;
     out.flush()?;

@@ -33,6 +33,9 @@ pub struct StickyArgs {
 
 /// Runs the command.
 ///
+/// Exits 1 ([`Outcome::ChecksFailed`]) when an explicit `--framing` does not fit a direction
+/// (its bytes contradict it); `auto` never fails: it says the boundaries are unknown.
+///
 /// # Errors
 /// Unreadable input (after reporting what was found before the problem), an unknown stream,
 /// or a write error.
@@ -42,7 +45,18 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     let mut writer = report::sticky::Writer::new(&mut out, args.format.into(), term)?;
     let mut write_error = None;
+    // With an explicit framing, a direction whose bytes contradict it fails the run (exit 1).
+    let explicit = args.framing != FramingSpec::Auto;
+    let mut failed: Vec<String> = Vec::new();
+    let mut failed_count = 0u64;
     let mut write = |r: sticky::Direction| {
+        if explicit && r.failed() {
+            failed_count += 1;
+            // The first few are named here; each one's report says it.
+            if failed.len() < 3 {
+                failed.push(format!("stream {} {}", r.stream, arrow(r.direction)));
+            }
+        }
         if write_error.is_none()
             && let Err(e) = writer.push(&r)
         {
@@ -79,5 +93,32 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     if let Some(e) = error {
         return Err(e).context(shown);
     }
+    if failed_count > 0 {
+        let more = failed_count.saturating_sub(failed.len() as u64);
+        let _ = writeln!(
+            io::stderr(),
+            "pcaplab: framing {} does not fit {}: {}{}",
+            args.framing,
+            if failed_count == 1 {
+                "1 direction".to_string()
+            } else {
+                format!("{failed_count} directions")
+            },
+            failed.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        return Ok(Outcome::ChecksFailed);
+    }
     Ok(Outcome::Ok)
+}
+
+fn arrow(d: pcaplab::flow::Direction) -> &'static str {
+    match d {
+        pcaplab::flow::Direction::ClientToServer => "client → server",
+        pcaplab::flow::Direction::ServerToClient => "server → client",
+    }
 }

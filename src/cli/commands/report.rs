@@ -1,0 +1,189 @@
+//! `pcaplab report FILE -o report.html`: one self-contained HTML page about a capture (also
+//! written per capture by `grade --report-dir`).
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use pcaplab::analysis::ladder::{self, Collector, Extras, Limits, Selection, StreamFacts};
+use pcaplab::analysis::page::{Findings, Page, Parts};
+use pcaplab::analysis::stats;
+use pcaplab::analysis::streams;
+use pcaplab::app::{http, tftp};
+use pcaplab::engine::Engine;
+use pcaplab::extract;
+use pcaplab::flow::tcp::TableLimits;
+use pcaplab::framing::FramingSpec;
+use pcaplab::grade::Verdict;
+use pcaplab::report::Terminal;
+
+use crate::cli::Outcome;
+use crate::cli::args::InputArgs;
+use crate::cli::input;
+
+/// `pcaplab report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Where to write the page (`-` or nothing: standard output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Most TCP streams, TFTP transfers and HTTP transactions drawn as ladders.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub ladders: usize,
+    /// Most arrows per ladder.
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 200)]
+    pub limit: usize,
+}
+
+/// Reads `path` once with every analysis the page shows and puts the page together; a read
+/// error after some packets is in the page ([`Page::read_error`]).
+///
+/// # Errors
+/// When the file cannot be opened or is not a capture.
+pub fn build(
+    path: &Path,
+    table: TableLimits,
+    tftp_config: tftp::Config,
+    limits: Limits,
+) -> Result<Page> {
+    let mut http = http::Tracker::new(http::Options {
+        transactions: true,
+        labels: http::Labels::StartLines,
+        bodies: None,
+    });
+    let mut tftp = tftp::Tracker::new(tftp_config);
+    let mut rows = Vec::new();
+    let mut push = |r| rows.push(r);
+    let mut stream_rows = streams::Rows::new(Some(FramingSpec::Auto), &mut push);
+    let mut facts = StreamFacts::new(&Selection::Every, limits, FramingSpec::Auto);
+    let mut collector = Collector::new(Selection::Every, limits);
+    let mut stats = stats::Collector::new();
+    let mut findings = Findings::new();
+    let mut engine = Engine::new(table);
+    engine
+        .stream_consumer(&mut http)
+        .stream_consumer(&mut stream_rows)
+        .stream_consumer(&mut facts)
+        .datagram_consumer(&mut tftp)
+        .packet_observer(&mut stats)
+        .packet_observer(&mut collector)
+        .packet_observer(&mut findings);
+    let (_, error) = input::analyze(path, engine)?;
+    drop(stream_rows);
+    let transfers = tftp.finish();
+    let ladders = ladder::finish(
+        collector,
+        &facts,
+        &Extras {
+            transfers: &transfers,
+        },
+    );
+    // The page lists the streams from `rows`; the statistics need not keep them again.
+    let stats = stats
+        .finish(Default::default())
+        .context("writing the UDP conversations to a temporary file")?;
+    Ok(Page::build(Parts {
+        file: path.display().to_string(),
+        stats,
+        streams: rows,
+        sticky: facts.into_reports(),
+        transfers,
+        transactions: http.into_transactions(),
+        ladders,
+        findings,
+        limits,
+        read_error: error.map(|e| e.to_string()),
+    }))
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// An unreadable capture (the page is still written when some packets were read) or a write
+/// error.
+pub fn run(args: ReportArgs, _term: Terminal) -> Result<Outcome> {
+    let limits = Limits {
+        arrows: args.limit.clamp(1, ladder::MAX_ARROWS),
+        ladders: args.ladders,
+    };
+    let page = build(
+        &args.input.file,
+        args.input.table_limits(),
+        args.input.tftp_config(),
+        limits,
+    )?;
+    match args.output.as_deref() {
+        None => write_to(&mut BufWriter::new(io::stdout().lock()), &page)?,
+        Some(p) if p == Path::new("-") => {
+            write_to(&mut BufWriter::new(io::stdout().lock()), &page)?;
+        }
+        Some(p) => {
+            let file = std::fs::File::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            write_to(&mut BufWriter::new(file), &page)
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+    }
+    if let Some(e) = &page.read_error {
+        anyhow::bail!("{}: {e}", args.input.file.display());
+    }
+    Ok(Outcome::Ok)
+}
+
+fn write_to<W: Write>(out: &mut W, page: &Page) -> Result<()> {
+    pcaplab::report::html::write(out, page, None)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `grade --report-dir DIR`: one page per graded capture, with its verdict, created through
+/// the extraction directory ([`pcaplab::extract::Dir`]: a name from the command line is made
+/// safe, stays inside DIR and never replaces a file; a clash gets a `-N` suffix). A capture
+/// that cannot be opened gets no page (its verdict says why).
+///
+/// # Errors
+/// When DIR cannot be created or opened, or a page cannot be written.
+pub fn write_graded(dir: &Path, captures: &[PathBuf], verdicts: &[Verdict]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create report directory {}", dir.display()))?;
+    let mut out = extract::Dir::open(dir, extract::Options::default())?;
+    for (path, verdict) in captures.iter().zip(verdicts) {
+        let page = match build(
+            path,
+            TableLimits::default(),
+            tftp::Config::default(),
+            Limits {
+                arrows: 200,
+                ladders: 32,
+            },
+        ) {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "pcaplab: note: no report for {}: {e:#}",
+                    path.display()
+                );
+                continue;
+            }
+        };
+        let mut html = Vec::new();
+        pcaplab::report::html::write(&mut html, &page, Some(verdict))?;
+        let file_name = path
+            .file_name()
+            .map_or_else(|| "capture".into(), |n| n.to_string_lossy().into_owned());
+        let name = extract::SafeName::new(format!("{file_name}.html").as_bytes());
+        let id = out.create(&name, extract::Coding::Identity)?;
+        out.write(id, &html)?;
+        let written = out.finish(id, true)?;
+        let _ = writeln!(
+            io::stderr().lock(),
+            "pcaplab: note: wrote {}",
+            written.path.display()
+        );
+    }
+    Ok(())
+}
