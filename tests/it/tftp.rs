@@ -785,3 +785,46 @@ fn issue_16_three_thousand_concurrent_transfers_under_1024_descriptors() {
         assert_eq!(t["extracted"]["sha256"], sha256_hex(&want));
     }
 }
+
+#[test]
+fn a_request_to_another_port_hints_at_tftp_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = vec![
+        (
+            "10.0.0.1:4000".to_string(),
+            "10.0.0.2:6969".to_string(),
+            rrq(b"notes.txt"),
+        ),
+        (
+            "10.0.0.2:5000".to_string(),
+            "10.0.0.1:4000".to_string(),
+            data(1, b"hello"),
+        ),
+        (
+            "10.0.0.1:4000".to_string(),
+            "10.0.0.2:5000".to_string(),
+            ack(1),
+        ),
+    ];
+    let capture = write_capture(dir.path(), &d);
+    let out = util::run(&["tftp", capture.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(util::stdout(&out).contains("no TFTP transfers found"));
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("frame 1") && err.contains("add --tftp-port 6969"),
+        "{err}"
+    );
+    let out = util::run(&[
+        "tftp",
+        capture.to_str().unwrap(),
+        "--tftp-port",
+        "6969",
+        "--format",
+        "json",
+    ]);
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got[0]["clean_end"], true);
+    assert_eq!(got[0]["sha256"], sha256_hex(b"hello"));
+    assert!(!util::stderr(&out).contains("--tftp-port"));
+}

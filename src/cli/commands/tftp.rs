@@ -163,11 +163,15 @@ fn notes(tracker: &Tracker) {
             pcaplab::app::tftp::TransferDirection::Read => "read",
             pcaplab::app::tftp::TransferDirection::Write => "write",
         };
+        let count = match h.count {
+            1 => String::new(),
+            n => format!(" ({n} such datagrams)"),
+        };
         note(&format!(
-            "frame {}: a datagram to UDP port {} looks like a TFTP {what} request for {} ({} \
-             such datagrams); only requests to port 69 (and ports given with --tftp-port) are \
+            "frame {}: a datagram to UDP port {} looks like a TFTP {what} request for \
+             {}{count}; only requests to port 69 (and ports given with --tftp-port) are \
              followed: add --tftp-port {} to follow them",
-            h.first_frame, h.port, h.file, h.count, h.port
+            h.first_frame, h.port, h.file, h.port
         ));
     }
 }
