@@ -315,6 +315,14 @@ impl Dispatch<'_> {
                     notes.app.get_or_insert(note);
                 }
             }
+        } else if !self.datagrams.is_empty()
+            && let Some(error) = packet
+                .transport()
+                .and_then(decode::icmp::decode_transport_error)
+        {
+            for c in self.datagrams.iter_mut() {
+                c.on_icmp_error(at, &error);
+            }
         }
         for o in self.observers.iter_mut() {
             o.on_packet(packet, &notes);

@@ -26,7 +26,7 @@ use serde::Serialize;
 /// Output format of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// A table for people (comfy-table).
+    /// A table for people, laid out for the terminal ([`table`]).
     Table,
     /// Comma-separated values with a header row.
     Csv,

@@ -72,7 +72,7 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
         labels: http::Labels::StartLines,
         bodies: None,
     });
-    let mut tftp = tftp::Tracker::new(args.input.tftp_config());
+    let mut tftp = tftp::Tracker::notes_only(args.input.tftp_config());
     let mut engine = args.input.engine();
     engine
         .track_tcp()

@@ -46,7 +46,7 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         labels: http::Labels::Frames,
         bodies: None,
     });
-    let mut tftp = tftp::Tracker::new(args.input.tftp_config());
+    let mut tftp = tftp::Tracker::notes_only(args.input.tftp_config());
     let mut collector = Collector::with_udp_limits(args.input.udp_limits());
     // One row per TCP connection, in memory up to a bound and then in a temporary file.
     let mut conversations = pcaplab::analysis::spill::Spill::default();
