@@ -550,66 +550,6 @@ impl<'o, W: Write> TableWriter<'o, W> {
     }
 }
 
-/// A table described by header names alone (atoms, no steps): the form the commands used before
-/// they described their columns; kept so a table can move to a [`Spec`] at its own pace.
-pub struct ChunkedTable<'o, W: Write>(TableWriter<'o, &'o mut W>);
-
-impl<'o, W: Write> ChunkedTable<'o, W> {
-    /// A table writing to `out`, with `header` as column names.
-    pub fn new(out: &'o mut W, header: &'o [&'o str], term: Terminal, show_header: bool) -> Self {
-        let columns: Vec<Column<'o>> = header.iter().map(|h| Column::atom(h)).collect();
-        let mut t = TableWriter::new(
-            out,
-            Spec {
-                name: "table",
-                columns: &[],
-                steps: &[],
-            },
-            term,
-            show_header,
-        );
-        t.columns = columns;
-        ChunkedTable(t)
-    }
-
-    /// Prefixes every printed line with `indent`.
-    pub fn indent(self, indent: &'o str) -> Self {
-        ChunkedTable(self.0.indent(indent))
-    }
-
-    /// Adds a row.
-    ///
-    /// # Errors
-    /// When writing fails.
-    pub fn add_row(&mut self, cells: Vec<Cell>) -> io::Result<()> {
-        self.0.add_row(cells)
-    }
-
-    /// Prints the last rows.
-    ///
-    /// # Errors
-    /// When writing fails.
-    pub fn finish(self) -> io::Result<()> {
-        self.0.finish()
-    }
-
-    /// Prints the last rows, or `note` when there was none.
-    ///
-    /// # Errors
-    /// When writing fails.
-    pub fn finish_or(self, note: &str) -> io::Result<()> {
-        self.0.finish_or(note)
-    }
-
-    /// [`finish_or`](Self::finish_or), giving the output back for lines after the table.
-    ///
-    /// # Errors
-    /// When writing fails.
-    pub fn finish_into(self, note: &str) -> io::Result<&'o mut W> {
-        self.0.finish_into(note)
-    }
-}
-
 /// Writes a line of prose (a note under a table, a heading): as it is without a width or with
 /// `--wide`, else wrapped between words at the terminal's width, the continuation lines
 /// indented under the first line's text. A word wider than the terminal is never cut.
