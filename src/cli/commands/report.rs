@@ -17,6 +17,7 @@ use pcaplab::flow::tcp::TableLimits;
 use pcaplab::framing::FramingSpec;
 use pcaplab::grade::Verdict;
 use pcaplab::report::Terminal;
+use pcaplab::view::text::Escaped;
 
 use crate::cli::Outcome;
 use crate::cli::args::InputArgs;
@@ -27,9 +28,13 @@ use crate::cli::input;
 pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Where to write the page (`-` or nothing: standard output).
+    /// Where to write the page (`-` or nothing: standard output); an existing file is not
+    /// replaced unless `--force` is given, and the capture being read never is.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace the `-o` file when it already exists.
+    #[arg(long)]
+    pub force: bool,
     /// Most TCP streams, TFTP transfers and HTTP transactions drawn as ladders.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub ladders: usize,
@@ -109,20 +114,33 @@ pub fn run(args: ReportArgs, _term: Terminal) -> Result<Outcome> {
         arrows: args.limit.clamp(1, ladder::MAX_ARROWS),
         ladders: args.ladders,
     };
+    let target = args.output.as_deref().filter(|p| *p != Path::new("-"));
+    if let Some(p) = target {
+        check_target(p, &args.input.file, args.force)?;
+    }
     let page = build(
         &args.input.file,
         args.input.table_limits(),
         args.input.tftp_config(),
         limits,
     )?;
-    match args.output.as_deref() {
+    match target {
         None => write_to(&mut BufWriter::new(io::stdout().lock()), &page)?,
-        Some(p) if p == Path::new("-") => {
-            write_to(&mut BufWriter::new(io::stdout().lock()), &page)?;
-        }
         Some(p) => {
-            let file = std::fs::File::create(p)
-                .with_context(|| format!("cannot create {}", p.display()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true);
+            if args.force {
+                options.create(true).truncate(true);
+            } else {
+                options.create_new(true);
+            }
+            let file = options.open(p).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!(exists(p))
+                } else {
+                    anyhow::Error::new(e).context(format!("cannot create {}", p.display()))
+                }
+            })?;
             write_to(&mut BufWriter::new(file), &page)
                 .with_context(|| format!("writing {}", p.display()))?;
         }
@@ -131,6 +149,33 @@ pub fn run(args: ReportArgs, _term: Terminal) -> Result<Outcome> {
         anyhow::bail!("{}: {e}", args.input.file.display());
     }
     Ok(Outcome::Ok)
+}
+
+/// Refuses `-o` naming the capture being read (even with `--force`), or an existing file
+/// without `--force`: checked before the capture is read, so nothing is lost either way.
+fn check_target(path: &Path, input: &Path, force: bool) -> Result<()> {
+    let same = match (std::fs::canonicalize(path), std::fs::canonicalize(input)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        anyhow::bail!(
+            "-o {}: that is the capture being read; write the page to another file",
+            Escaped(&path.display().to_string())
+        );
+    }
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        anyhow::bail!(exists(path));
+    }
+    Ok(())
+}
+
+/// The sentence for an `-o` file that already exists.
+fn exists(path: &Path) -> String {
+    format!(
+        "-o {}: the file exists; pass --force to replace it, or name another file",
+        Escaped(&path.display().to_string())
+    )
 }
 
 fn write_to<W: Write>(out: &mut W, page: &Page) -> Result<()> {
