@@ -52,3 +52,35 @@ fn report_never_overwrites_the_capture_and_asks_before_replacing() {
     let _ = stdout(&o);
 }
 
+/// A completion script written into a closed pipe ends quietly with 0, and into a full device
+/// with exit 2 and a sentence, never a panic (exit 101) — PLAN: "a closed pipe exits 0".
+#[test]
+fn completions_survive_closed_pipes_and_full_disks() {
+    use std::process::{Command, Stdio};
+    for shell in ["bash", "elvish", "zsh"] {
+        let mut child = Command::new(crate::util::bin())
+            .args(["completions", shell])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let o = child.wait_with_output().expect("wait");
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        assert!(stderr(&o).is_empty(), "{shell}: {}", stderr(&o));
+    }
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        for args in [&["completions", "bash"][..], &["man"][..]] {
+            let o = Command::new(crate::util::bin())
+                .args(args)
+                .stdout(full.try_clone().expect("dup"))
+                .output()
+                .expect("run");
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains("writing to standard output"), "{}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        }
+    } else {
+        eprintln!("note: no /dev/full here; the full-device half is skipped");
+    }
+}
