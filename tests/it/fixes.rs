@@ -84,3 +84,62 @@ fn completions_survive_closed_pipes_and_full_disks() {
         eprintln!("note: no /dev/full here; the full-device half is skipped");
     }
 }
+
+/// Runs tshark with `args`, or `None` when it is not installed.
+fn tshark(args: &[&str]) -> Option<String> {
+    let o = std::process::Command::new("tshark").args(args).output().ok()?;
+    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// A `101 Switching Protocols` is the final response of its request (RFC 9110 §15.2.2, RFC 9112
+/// §9): the transaction's status is 101 with no missing-response warning, every status matches
+/// tshark's `http.response.code` per stream, and the tunnelled bytes are not framed as HTTP.
+#[test]
+fn switching_protocols_is_the_final_response() {
+    let Some(dir) = crate::util::public_corpus() else {
+        eprintln!("note: ../shared is absent; skipped");
+        return;
+    };
+    let file = dir.join("zeek-docker-http-upgrade.pcap");
+    let o = run(&["http", s(&file), "-f", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+    let upgrade: Vec<&serde_json::Value> = rows.iter().filter(|r| r["stream"] == 1).collect();
+    assert_eq!(upgrade.len(), 1, "{upgrade:?}");
+    assert_eq!(upgrade[0]["status"], 101);
+    assert_eq!(upgrade[0]["interim_statuses"], serde_json::json!([]));
+    let warnings = upgrade[0]["warnings"].to_string();
+    assert!(!warnings.contains("missing_response"), "{warnings}");
+
+    // tshark's statuses, stream by stream in order (when tshark is here).
+    if let Some(text) = tshark(&[
+        "-r", s(&file), "-Y", "http.response", "-T", "fields", "-e", "tcp.stream", "-e",
+        "http.response.code",
+    ]) {
+        let mut want: Vec<(u64, u64)> = text
+            .lines()
+            .filter_map(|l| {
+                let (a, b) = l.split_once('\t')?;
+                Some((a.parse().ok()?, b.parse().ok()?))
+            })
+            .collect();
+        want.sort_by_key(|(stream, _)| *stream);
+        let mut got: Vec<(u64, u64)> = rows
+            .iter()
+            .filter_map(|r| Some((r["stream"].as_u64()?, r["status"].as_u64()?)))
+            .collect();
+        got.sort_by_key(|(stream, _)| *stream);
+        assert_eq!(got, want, "statuses by stream against tshark");
+    } else {
+        eprintln!("note: tshark not installed; the per-stream comparison is skipped");
+    }
+
+    // After the 101 the connection is a tunnel: one HTTP message each way, no framing issue.
+    let o = run(&["sticky", s(&file), "--stream", "1", "--framing", "http", "-f", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dirs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+    for d in &dirs {
+        assert_eq!(d["messages"], 1, "{}", d["direction"]);
+        assert_eq!(d["issues"], serde_json::json!([]), "{}", d["direction"]);
+    }
+}
