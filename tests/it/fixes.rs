@@ -143,3 +143,32 @@ fn switching_protocols_is_the_final_response() {
         assert_eq!(d["issues"], serde_json::json!([]), "{}", d["direction"]);
     }
 }
+
+/// Bytes the snap length cut are "not captured", never loss (cases/README.md,
+/// `snaplen-cut-http.pcap`): every framing issue of the stream names the snap length, none a
+/// capture gap, and the stream's gap bytes stay 0.
+#[test]
+fn snaplen_cut_bytes_are_not_called_a_capture_gap() {
+    let Some(public) = crate::util::public_corpus() else {
+        eprintln!("note: ../shared is absent; skipped");
+        return;
+    };
+    let file = public.join("../../cases/snaplen-cut-http.pcap");
+    let o = run(&["streams", s(&file), "-f", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(rows[0]["gap_bytes"], 0);
+    let issues = rows[0]["framing_issues"].as_array().expect("issues");
+    assert!(!issues.is_empty());
+    for i in issues {
+        let reason = i["reason"].as_str().expect("reason");
+        assert!(reason.contains("cut by the snap length"), "{reason}");
+        assert!(!reason.contains("lost"), "{reason}");
+    }
+    // The same bytes framed by a generic framer (line) are named the same way.
+    let o = run(&["sticky", s(&file), "--framing", "line", "-f", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(!text.contains("lost in a capture gap"), "{text}");
+    assert!(text.contains("cut by the snap length"), "{text}");
+}

@@ -26,7 +26,7 @@ use crate::app::consumer::{At, StreamConsumer};
 use crate::app::http::ConversationFramer;
 use crate::flow::tcp::{EndCause, Event, Stream, StreamEvent, StreamTable};
 use crate::framing::segments::{DataSegment, SegmentMapper, SegmentParts, Summary};
-use crate::framing::{Framer, FramerOutput, FramingSpec, new_framer};
+use crate::framing::{Framer, FramerOutput, FramingSpec, Missing, new_framer};
 use crate::units::{Direction as FlowDirection, FrameNumber, StreamId};
 
 /// Which streams to frame, and how.
@@ -285,14 +285,14 @@ impl DirectionFramer {
         }
     }
 
-    fn gap(&mut self, offset: u64, len: u64, http: &mut SharedHttp) {
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, http: &mut SharedHttp) {
         match &mut self.framing {
             Framing::Nothing => {}
-            Framing::Generic(f) => f.gap(offset, len, &mut self.out),
+            Framing::Generic(f) => f.missing(offset, len, cause, &mut self.out),
             Framing::Http => {
                 if let Some(conv) = http {
                     conv.direction(self.direction)
-                        .gap(offset, len, &mut self.out);
+                        .missing(offset, len, cause, &mut self.out);
                 }
             }
         }
@@ -404,13 +404,13 @@ impl DirectionFramer {
         self.drain(IssueKind::Mismatch);
     }
 
-    /// `len` bytes at `offset` are not in the capture (lost, or cut by snaplen).
-    fn on_gap(&mut self, offset: u64, len: u64, http: &mut SharedHttp) {
+    /// `len` bytes at `offset` are not in the capture (`cause`: lost, or cut by snaplen).
+    fn on_gap(&mut self, offset: u64, len: u64, cause: Missing, http: &mut SharedHttp) {
         if self.finished {
             return;
         }
         self.decide_now(http);
-        self.gap(offset, len, http);
+        self.missing(offset, len, cause, http);
         self.drain(IssueKind::Capture);
     }
 
@@ -633,8 +633,16 @@ impl StreamFramers {
                 });
                 offset.saturating_add(bytes.len() as u64)
             }
-            Event::Gap { offset, len, .. } | Event::NotCaptured { offset, len, .. } => {
-                self.with_direction(d, options, |dir, http| dir.on_gap(offset, len, http));
+            Event::Gap { offset, len, .. } => {
+                self.with_direction(d, options, |dir, http| {
+                    dir.on_gap(offset, len, Missing::Lost, http);
+                });
+                offset.saturating_add(len)
+            }
+            Event::NotCaptured { offset, len, .. } => {
+                self.with_direction(d, options, |dir, http| {
+                    dir.on_gap(offset, len, Missing::NotCaptured, http);
+                });
                 offset.saturating_add(len)
             }
             Event::End { offset, cause } => {
