@@ -272,7 +272,7 @@ impl<'o, W: Write> Writer<'o, W> {
                 c.flush()?;
             }
             Format::Table => {
-                if r.data_segments > 0 || !r.issues.is_empty() {
+                if r.data_segments > 0 || !r.issues.is_empty() || r.not_captured_bytes > 0 {
                     self.summary.push(SummaryRow {
                         stream: r.stream,
                         direction: r.direction,
@@ -303,6 +303,10 @@ impl<'o, W: Write> Writer<'o, W> {
             )
         };
         match r.status {
+            Status::Unknown if r.data_segments == 0 && r.not_captured_bytes > 0 => format!(
+                "{name}: {} of payload on the wire, none captured (cut by the snap length): message boundaries unknown",
+                plural(r.not_captured_bytes, "byte", "bytes")
+            ),
             Status::Unknown if r.auto => {
                 format!("{name}: message boundaries unknown, no framing fits ({segments})")
             }
@@ -342,8 +346,12 @@ impl<'o, W: Write> Writer<'o, W> {
             );
             write_prose(out, term, &line)?;
         }
-        if r.status == Status::Unknown && r.auto {
+        if r.status == Status::Unknown && r.auto && r.data_segments > 0 {
             unknown_details(out, r, term)?;
+        }
+        if r.data_segments == 0 {
+            // Nothing captured to list (the payload was cut by the snap length).
+            return writeln!(out);
         }
         if let Some(width) = term.width.filter(|_| r.status != Status::Unknown) {
             // "  segments  " (12 columns) and one column past the last byte.
@@ -578,6 +586,7 @@ mod tests {
             tried: Vec::new(),
             first_bytes: None,
             unlisted_segments: 0,
+            not_captured_bytes: 0,
             segments: vec![
                 SegmentParts {
                     frame: FrameNumber(4),

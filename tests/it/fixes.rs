@@ -172,3 +172,36 @@ fn snaplen_cut_bytes_are_not_called_a_capture_gap() {
     assert!(!text.contains("lost in a capture gap"), "{text}");
     assert!(text.contains("cut by the snap length"), "{text}");
 }
+
+/// fixtures/snaplen-64.pcap (tcpdump -s 64): the payload was on the wire (tshark's tcp.len sums
+/// to 510 client→server and 167 server→client) but none was captured. sticky says so with null
+/// counts (README: `unknown` with null counts), and streams shows `unknown` and `-` — never
+/// "no TCP payload found", never a count of 0 coalesced segments.
+#[test]
+fn payload_cut_by_the_snap_length_has_unknown_boundaries() {
+    let file = fixture("snaplen-64.pcap");
+    let o = run(&["sticky", s(&file)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(!text.contains("no TCP payload found"), "{text}");
+    assert!(text.contains("510 bytes of payload on the wire, none captured"), "{text}");
+    assert!(text.contains("167 bytes of payload on the wire, none captured"), "{text}");
+
+    let o = run(&["sticky", s(&file), "-f", "json"]);
+    let dirs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+    let cut: Vec<u64> = dirs.iter().filter_map(|d| d["not_captured_bytes"].as_u64()).collect();
+    assert_eq!(cut, [510, 167]);
+    for d in &dirs {
+        assert_eq!(d["status"], "unknown");
+        assert!(d["messages"].is_null() && d["coalesced_segments"].is_null());
+        assert!(d["split_messages"].is_null());
+    }
+
+    let o = run(&["streams", s(&file), "-f", "json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(rows[0]["framing"], "unknown / unknown");
+    assert!(rows[0]["coalesced_segments"].is_null(), "{}", rows[0]);
+    assert!(rows[0]["split_messages"].is_null());
+    let o = run(&["streams", s(&file)]);
+    assert!(!stdout(&o).contains("none / none"), "{}", stdout(&o));
+}

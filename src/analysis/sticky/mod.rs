@@ -148,6 +148,9 @@ pub struct Direction {
     pub segments: Vec<SegmentParts>,
     /// Data segments counted but not listed in `segments` because the listing was full.
     pub unlisted_segments: u64,
+    /// Payload bytes on the wire that the capture's snap length cut off (not in any data
+    /// segment's captured bytes; their message boundaries are unknown).
+    pub not_captured_bytes: u64,
 }
 
 impl Direction {
@@ -157,9 +160,11 @@ impl Direction {
     }
 
     /// The framing as a short label: `len:4`, `len:4 (error)` when the bytes contradict it,
-    /// `len:4 (incomplete)` when the capture lacks bytes, `unknown` when no framing fits.
+    /// `len:4 (incomplete)` when the capture lacks bytes, `unknown` when no framing fits (or
+    /// the payload was not captured), `-` when `auto` had no payload to look at.
     pub fn framing_label(&self) -> String {
         match self.status {
+            Status::NoData if self.auto => "-".into(),
             Status::Framed | Status::NoData => self.framing.clone(),
             Status::Failed => format!("{} (error)", self.framing),
             Status::Incomplete => format!("{} (incomplete)", self.framing),
@@ -207,6 +212,8 @@ struct DirectionFramer {
     first_complete_end: Option<u64>,
     keep_segments: bool,
     finished: bool,
+    /// Payload bytes cut by the snap length.
+    not_captured: u64,
 }
 
 /// Who is to blame for what a framer says at the end of a direction ended by `cause`: the
@@ -239,6 +246,7 @@ impl DirectionFramer {
             first_complete_end: None,
             keep_segments,
             finished: false,
+            not_captured: 0,
         };
         if *spec == FramingSpec::Auto {
             d.detector = Some(Box::new(Detector::new()));
@@ -354,17 +362,22 @@ impl DirectionFramer {
         }
     }
 
-    /// `auto` chooses now, on the bytes seen so far.
-    fn decide_now(&mut self, http: &mut SharedHttp) {
+    /// `auto` chooses now, on the bytes seen so far; `cause`: why the bytes that follow are
+    /// missing, when that is what makes it choose.
+    fn decide_now(&mut self, http: &mut SharedHttp, cause: Missing) {
         let Some(detector) = self.detector.take() else {
             return;
         };
         if detector.seen() == 0 {
-            // The direction starts with bytes the capture lost.
+            // The direction starts with bytes the capture does not hold.
+            let reason = match cause {
+                Missing::Lost => "the capture lost the first bytes of this direction: no framing can be checked from an unknown start",
+                Missing::NotCaptured => "the first bytes of this direction were sent but cut by the capture's snap length: no framing can be checked from an unknown start",
+            };
             self.tried = vec![Tried {
                 framing: "auto".into(),
                 offset: Some(0),
-                reason: "the capture lost the first bytes of this direction: no framing can be checked from an unknown start".into(),
+                reason: reason.into(),
             }];
             self.choose(FramingSpec::None);
             return;
@@ -396,7 +409,7 @@ impl DirectionFramer {
                 || detector.pending_messages() > auto::MAX_PENDING_MESSAGES
                 || self.mapper.open_segments() > auto::MAX_PENDING_SEGMENTS
             {
-                self.decide_now(http);
+                self.decide_now(http, Missing::Lost);
             }
             return;
         }
@@ -409,7 +422,10 @@ impl DirectionFramer {
         if self.finished {
             return;
         }
-        self.decide_now(http);
+        if cause == Missing::NotCaptured {
+            self.not_captured = self.not_captured.saturating_add(len);
+        }
+        self.decide_now(http, cause);
         self.missing(offset, len, cause, http);
         self.drain(IssueKind::Capture);
     }
@@ -525,7 +541,9 @@ impl DirectionFramer {
             0
         };
         let unframed = matches!(self.framing, Framing::Nothing);
-        let status = if unframed && summary.data_segments > 0 {
+        // Payload cut by the snap length was on the wire: its boundaries are unknown, not
+        // absent.
+        let status = if unframed && (summary.data_segments > 0 || self.not_captured > 0) {
             Status::Unknown
         } else if self.issues.iter().any(|i| i.kind == IssueKind::Mismatch) {
             Status::Failed
@@ -553,6 +571,7 @@ impl DirectionFramer {
             first_bytes: self.first_bytes.filter(|_| status == Status::Unknown),
             segments: self.segments,
             unlisted_segments,
+            not_captured_bytes: self.not_captured,
         }
     }
 }
