@@ -205,3 +205,59 @@ fn payload_cut_by_the_snap_length_has_unknown_boundaries() {
     let o = run(&["streams", s(&file)]);
     assert!(!stdout(&o).contains("none / none"), "{}", stdout(&o));
 }
+
+/// The UDP Info column's `Len=` is tshark's: the UDP length field less 8 (`udp.length` in the
+/// fixtures' tshark reference TSVs), also when the snap length cut the payload.
+#[test]
+fn udp_info_len_is_the_length_field_less_eight() {
+    let mut checked = 0;
+    let mut cut = 0;
+    let mut mismatches = Vec::new();
+    for entry in std::fs::read_dir(crate::util::fixtures()).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let Some(capture) = name.strip_suffix(".pcap.tsv") else {
+            continue;
+        };
+        let capture = crate::util::fixture(&format!("{capture}.pcap"));
+        let tsv = std::fs::read_to_string(&path).expect("tsv");
+        let mut lines = tsv.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+        let col = |n: &str| header.iter().position(|h| *h == n);
+        let (Some(number), Some(udp_len), Some(len), Some(cap)) = (
+            col("frame.number"),
+            col("udp.length"),
+            col("frame.len"),
+            col("frame.cap_len"),
+        ) else {
+            continue;
+        };
+        let o = run(&["packets", s(&capture), "-f", "json"]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+        for line in lines {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (Some(n), Some(Ok(l))) = (
+                f.get(number).and_then(|v| v.parse::<usize>().ok()),
+                f.get(udp_len).map(|v| v.parse::<u64>()),
+            ) else {
+                continue;
+            };
+            let Some(row) = rows.get(n - 1) else { continue };
+            let info = row["info"].as_str().unwrap_or_default();
+            if row["protocol"] != "UDP" || !info.contains(" Len=") || l < 8 {
+                continue;
+            }
+            checked += 1;
+            if f.get(len) != f.get(cap) {
+                cut += 1;
+            }
+            let want = format!(" Len={}", l - 8);
+            let got_len = info.split(" Len=").nth(1).and_then(|r| r.split(' ').next());
+            if got_len != Some(&want[5..]) {
+                mismatches.push(format!("{name} frame {n}: expected{want}, got {info}"));
+            }
+        }
+    }
+    crate::util::assert_no_mismatch("UDP Info Len", &mismatches);
+    assert!(checked > 0 && cut > 0, "checked {checked}, cut {cut}");
+}
