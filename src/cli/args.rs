@@ -137,6 +137,32 @@ impl OutputArgs {
     }
 }
 
+/// The error for `--stream N` naming a TCP stream the capture does not have (`streams`: how
+/// many it has): the same sentence and exit status (2) on every command. A display filter that
+/// matches nothing is not an error; a stream named by number that does not exist is.
+pub fn no_stream(shown: &str, n: u64, streams: u64) -> anyhow::Error {
+    let has = match streams {
+        0 => "the capture has no TCP stream".to_string(),
+        1 => "the capture has 1 TCP stream, number 0".to_string(),
+        k => format!("the capture has {k} TCP streams, 0–{}", k - 1),
+    };
+    anyhow::anyhow!("{shown}: no TCP stream {n} ({has})")
+}
+
+impl OutputArgs {
+    /// Refuses `--stream N` when the capture, read to its end, has fewer than N + 1 TCP
+    /// streams.
+    ///
+    /// # Errors
+    /// [`no_stream`].
+    pub fn check_stream(&self, shown: &str, streams: u64) -> anyhow::Result<()> {
+        match self.stream {
+            Some(n) if n >= streams => Err(no_stream(shown, n, streams)),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Why a summary command refuses a pre-filter that needs the analyses' own fields.
 const PREFILTER_FIELDS: &str = "-Y on a summary command chooses the packets its analyses see, by each packet's own fields (addresses, ports, flags, lengths: `ip.addr == 10.0.0.1 && tcp.port == 8080`); this filter names a field that only the analyses know (tcp.stream, relative tcp.seq/tcp.ack, tcp.analysis.*, tftp.*, http.*)";
 

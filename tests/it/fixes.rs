@@ -261,3 +261,30 @@ fn udp_info_len_is_the_length_field_less_eight() {
     crate::util::assert_no_mismatch("UDP Info Len", &mismatches);
     assert!(checked > 0 && cut > 0, "checked {checked}, cut {cut}");
 }
+
+/// `--stream 99` on a capture of one TCP stream (tshark: `tcp.stream` is 0 only): every command
+/// says the same sentence and exits 2 (README: `--stream N`).
+#[test]
+fn a_stream_that_does_not_exist_is_the_same_error_everywhere() {
+    let file = fixture("http-get.pcap");
+    if let Some(text) = tshark(&["-r", s(&file), "-T", "fields", "-e", "tcp.stream"]) {
+        let max = text.lines().filter_map(|l| l.parse::<u64>().ok()).max();
+        assert_eq!(max, Some(0), "the fixture has one stream");
+    }
+    for command in ["streams", "http", "packets", "show", "sticky", "ladder", "follow"] {
+        let o = run(&[command, s(&file), "--stream", "99"]);
+        assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("no TCP stream 99 (the capture has 1 TCP stream, number 0)"),
+            "{command}: {}",
+            stderr(&o)
+        );
+        assert!(!stdout(&o).contains("No."), "{command}: {}", stdout(&o));
+        // The stream that exists is fine.
+        let o = run(&[command, s(&file), "--stream", "0"]);
+        assert_eq!(o.status.code(), Some(0), "{command} --stream 0: {}", stderr(&o));
+    }
+    // A filter that matches nothing is not an error.
+    let o = run(&["streams", s(&file), "-Y", "tcp.port == 1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

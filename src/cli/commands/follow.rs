@@ -98,11 +98,11 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
         if let Some(e) = error {
             return Err(e).context(shown);
         }
-        anyhow::bail!(
-            "{shown}: no TCP stream {} (the capture has {} streams)",
+        return Err(crate::cli::args::no_stream(
+            &shown,
             stream_id,
-            summary.tcp_streams
-        );
+            summary.tcp_streams,
+        ));
     };
     let only = match (args.dir, args.show_as) {
         (Some(DirArg::C2s), _) | (None, FollowAs::Raw) => Some(Direction::ClientToServer),

@@ -117,11 +117,14 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     if filter.is_some() {
         engine.select(&keep);
     }
-    let (_summary, error) = input::analyze(&args.input.file, engine)?;
+    let (summary, error) = input::analyze(&args.input.file, engine)?;
     let bounds = tracker.bounds();
     drop(tracker);
     if let Some(e) = write_error {
         return Err(e.into());
+    }
+    if error.is_none() {
+        args.output.check_stream(&shown, summary.tcp_streams)?;
     }
     writer.finish()?;
     out.flush()?;

@@ -165,14 +165,7 @@ pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
     } = gather(&args.input, selection.clone(), limits, args.framing.clone())?;
     if ladders.is_empty() && error.is_none() {
         match selection {
-            Selection::Stream(n) => bail!(
-                "{shown}: no TCP stream {n} (the capture has {streams} streams{})",
-                if streams > 0 {
-                    format!(", 0 to {}", streams - 1)
-                } else {
-                    String::new()
-                }
-            ),
+            Selection::Stream(n) => return Err(crate::cli::args::no_stream(&shown, n, streams)),
             Selection::Tftp(t) => bail!(
                 "{shown}: no TFTP transfer {t} (the capture has {} transfers; see `pcaplab tftp`)",
                 transfers.len()
