@@ -288,3 +288,18 @@ fn a_stream_that_does_not_exist_is_the_same_error_everywhere() {
     let o = run(&["streams", s(&file), "-Y", "tcp.port == 1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// `follow` shows a tab as `\t` (README: text from outside is escaped, `follow` keeps only the
+/// data's line feeds), in a pipe as on a terminal: the third message of the burst, `m3:cccccc`,
+/// has the 4-byte length prefix 00 00 00 09 (9 bytes), which must not reach the output as a raw
+/// TAB (follow writes the same text to a pipe and a terminal).
+#[test]
+fn follow_shows_tabs_escaped() {
+    let file = fixture("ladder-sticky-burst.pcap");
+    {
+        let o = run(&["follow", s(&file), "--stream", "0"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(!o.stdout.contains(&b'\t'), "a raw TAB in {}", stdout(&o));
+        assert!(stdout(&o).contains("\\x00\\x00\\x00\\tm3:cccccc"), "{}", stdout(&o));
+    }
+}
