@@ -156,3 +156,32 @@ pub fn report_udp_notes(counters: &pcaplab::analysis::udp::Counters) {
         ));
     }
 }
+
+/// Makes `dir` ready for `--extract` (`flag`): an existing directory is used; a missing one is
+/// created, but only its last part (a typo in a parent is not turned into a tree of new
+/// directories).
+///
+/// # Errors
+/// `DIR is not a directory`, a parent that does not exist, or the OS error.
+pub fn extraction_dir(dir: &Path, flag: &str) -> Result<()> {
+    let shown = pcaplab::view::text::Escaped(&dir.display().to_string()).to_string();
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(_) => anyhow::bail!("{flag} {shown}: {shown} is not a directory"),
+        Err(_) => {}
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = dir
+                .parent()
+                .map(|p| pcaplab::view::text::Escaped(&p.display().to_string()).to_string())
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{flag} {shown}: the directory {parent} does not exist (only the last part of the path is created)"
+            )
+        }
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("{flag} {shown}: cannot create the directory"))),
+    }
+}

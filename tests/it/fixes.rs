@@ -303,3 +303,66 @@ fn follow_shows_tabs_escaped() {
         assert!(stdout(&o).contains("\\x00\\x00\\x00\\tm3:cccccc"), "{}", stdout(&o));
     }
 }
+
+/// Numbers and addresses are refused with what is expected, never a Rust parser's wording
+/// ("invalid digit found in string", "number too large to fit in target type", "invalid socket
+/// address syntax"); caps and timeouts of 0 are refused (README: options of every command).
+#[test]
+fn option_values_say_what_is_expected() {
+    let file = fixture("http-get.pcap");
+    let f = s(&file);
+    let cases: &[(&[&str], &str)] = &[
+        (&["streams", f, "--tcp-idle-timeout", "1.5"], "a whole number of seconds, e.g. 300"),
+        (&["streams", f, "--tcp-idle-timeout", "0"], "at least 1"),
+        (&["stats", f, "--udp-idle-timeout", "0"], "at least 1"),
+        (&["streams", f, "-n", "99999999999999999999"], "at most 18446744073709551615"),
+        (&["streams", f, "--stream", "-1"], ""),
+        (&["ladder", f, "--udp", "localhost:9305"], "an address:port such as 127.0.0.1:9305"),
+        (&["follow", f, "--udp", "localhost:9305"], "an address:port such as 127.0.0.1:9305"),
+        (&["streams", f, "--max-flows", "0"], "at least 1"),
+        (&["tftp", f, "--max-transfers", "0"], "at least 1"),
+        (&["stats", f, "--max-udp-conversations", "0"], "at least 1"),
+        (&["streams", f, "--tftp-port", "70000"], "at most 65535"),
+        (&["packets", f, "--width", "wide"], "a number of columns"),
+    ];
+    for (args, want) in cases {
+        let o = run(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        for library in ["invalid digit", "too large to fit", "invalid socket address", "panicked"] {
+            assert!(!err.contains(library), "{args:?}: {err}");
+        }
+    }
+    // 1 is a valid cap and timeout.
+    let o = run(&["streams", f, "--max-flows", "1", "--tcp-idle-timeout", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// `--extract` names a directory: a regular file is refused ("is not a directory"), a missing
+/// parent is not created (README: only the last part of the path is created), a missing last
+/// part is.
+#[test]
+fn extract_wants_a_directory_and_creates_only_the_last_part() {
+    let dir = scratch("extract-dir");
+    let file = fixture("tftp-rrq-small.pcap");
+    let file = if file.exists() { file } else { fixture("http-get.pcap") };
+    let afile = dir.join("afile");
+    std::fs::write(&afile, b"x").expect("write");
+    for command in ["tftp", "http"] {
+        let o = run(&[command, s(&file), "--extract", s(&afile)]);
+        assert_eq!(o.status.code(), Some(2), "{command}");
+        assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
+
+        let deep = dir.join(format!("missing-{command}/out"));
+        let o = run(&[command, s(&file), "--extract", s(&deep)]);
+        assert_eq!(o.status.code(), Some(2), "{command}");
+        assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+        assert!(!deep.parent().expect("parent").exists(), "a parent was created");
+
+        let fresh = dir.join(format!("fresh-{command}"));
+        let o = run(&[command, s(&file), "--extract", s(&fresh)]);
+        assert_eq!(o.status.code(), Some(0), "{command}: {}", stderr(&o));
+        assert!(fresh.is_dir());
+    }
+}

@@ -56,7 +56,7 @@ pub struct FollowArgs {
     #[arg(long, value_name = "ADDR:PORT", value_parser = super::follow_udp::parse_endpoint)]
     pub udp: Option<std::net::SocketAddr>,
     /// Follow UDP conversation N (numbered from 0 in order of first datagram, as `stats` shows).
-    #[arg(long = "udp-conv", value_name = "N")]
+    #[arg(long = "udp-conv", value_name = "N", value_parser = crate::cli::args::parse_count)]
     pub udp_conv: Option<u64>,
     /// How to show the bytes.
     #[arg(long = "as", value_enum, default_value_t = FollowAs::Ascii)]

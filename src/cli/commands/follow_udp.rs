@@ -2,7 +2,6 @@
 //! conversation, like Wireshark's Follow UDP Stream, with the ICMP errors that answered them.
 
 use std::io::{self, BufWriter, Write};
-use std::net::SocketAddr;
 
 use anyhow::{Context as _, Result};
 use pcaplab::analysis::follow_udp::{FollowUdp, Select};
@@ -13,15 +12,7 @@ use super::follow::{DirArg, FollowArgs, FollowAs};
 use crate::cli::Outcome;
 use crate::cli::input;
 
-/// Parses `127.0.0.1:8080` or `[::1]:8080`.
-///
-/// # Errors
-/// A message with an example when `s` is not an address and a port.
-pub fn parse_endpoint(s: &str) -> Result<SocketAddr, String> {
-    s.parse().map_err(|_| {
-        format!("`{s}` is not an address and port such as 127.0.0.1:8080 or [::1]:8080")
-    })
-}
+pub use crate::cli::args::parse_endpoint;
 
 /// Runs the UDP mode of `follow`.
 ///

@@ -26,7 +26,7 @@ pub struct HttpArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Write every response body (de-chunked) inside DIR (created if missing), under safe names
+    /// Write every response body (de-chunked) inside DIR (created if missing, not its parents), under safe names
     /// made from the request target; an existing file or symlink is never overwritten nor
     /// followed (a taken name gets `-1`, `-2`, …), and a body that did not arrive whole stays
     /// in a `.part` file.
@@ -38,7 +38,8 @@ pub struct HttpArgs {
     pub decode: bool,
     /// With `--decode`: most decoded bytes written per body byte received (a limit against
     /// compression bombs; at least 1 MiB is always allowed).
-    #[arg(long, value_name = "N", default_value_t = Limits::default().ratio, requires = "decode")]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().ratio, requires = "decode",
+          value_parser = crate::cli::args::parse_count)]
     pub max_decoded_ratio: u64,
     /// With `--decode`: most decoded bytes written per body, whatever the ratio (e.g. `1G`).
     #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size,
@@ -69,8 +70,7 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let (only, limit) = (args.output.stream, args.output.limit.unwrap_or(u64::MAX));
     let bodies = match &args.extract {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+            input::extraction_dir(dir, "--extract")?;
             let limits = Limits {
                 ratio: args.max_decoded_ratio,
                 cap_bytes: args.max_decoded_size,

@@ -40,10 +40,10 @@ pub struct LadderArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Every UDP datagram to or from this address and port (and ICMP errors about them).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = crate::cli::args::parse_endpoint)]
     pub udp: Option<SocketAddr>,
     /// One TFTP transfer (the `#` of `pcaplab tftp`): the request port and the transfer port.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::cli::args::parse_usize)]
     pub tftp: Option<usize>,
     /// How TCP messages are delimited, for the message parts of each segment: `auto`, `http`,
     /// `len:N[:be|le][:inclusive]`, `line`, `delim:HEX`, `fixed:N`, `none`.

@@ -36,10 +36,10 @@ pub struct ReportArgs {
     #[arg(long)]
     pub force: bool,
     /// Most TCP streams, TFTP transfers and HTTP transactions drawn as ladders.
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = crate::cli::args::parse_usize)]
     pub ladders: usize,
     /// Most arrows per ladder.
-    #[arg(long, short = 'n', value_name = "N", default_value_t = 200)]
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 200, value_parser = crate::cli::args::parse_usize)]
     pub limit: usize,
 }
 

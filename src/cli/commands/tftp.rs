@@ -26,17 +26,17 @@ pub struct TftpArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Rebuild every transferred file inside DIR (created if missing). Names from the capture
+    /// Rebuild every transferred file inside DIR (created if missing, not its parents). Names from the capture
     /// are made safe, nothing outside DIR is touched, no file is overwritten (a taken name gets
     /// the next free `-N`), and a file stays `NAME.part` until its data is complete.
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
     /// A transfer with no packet for this long (capture time) is ended as `idle_timeout`.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = crate::cli::args::parse_seconds)]
     pub tftp_idle_timeout: u64,
     /// Most transfers followed at once; past it the least recently active one is ended as
     /// `evicted`.
-    #[arg(long, value_name = "N", default_value_t = 4096)]
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = crate::cli::args::parse_max)]
     pub max_transfers: usize,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -98,8 +98,7 @@ pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
     config.max_active = args.max_transfers.max(1);
     let mut tracker = Tracker::new(config);
     if let Some(dir) = &args.extract {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+        input::extraction_dir(dir, "--extract")?;
         tracker.extract_to(Dir::open(dir, extract::Options::default())?);
     }
     let mut out = BufWriter::new(io::stdout().lock());
