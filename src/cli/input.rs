@@ -74,6 +74,28 @@ pub fn analyze(
     path: &Path,
     engine: pcaplab::engine::Engine<'_>,
 ) -> Result<(pcaplab::engine::Summary, Option<pcaplab::Error>)> {
+    analyze_for(path, engine, Rows::Other)
+}
+
+/// What the rows of the command say about a TCP connection given up, for the notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// One row per connection with its end (`streams`): the notes point at those rows.
+    Connections,
+    /// Rows of something else (transactions, segments, arrows, packets): the notes say what
+    /// happened without pointing at rows that do not exist.
+    Other,
+}
+
+/// [`analyze`], with notes worded for the command's `rows`.
+///
+/// # Errors
+/// When the file cannot be opened or is not a capture.
+pub fn analyze_for(
+    path: &Path,
+    engine: pcaplab::engine::Engine<'_>,
+    rows: Rows,
+) -> Result<(pcaplab::engine::Summary, Option<pcaplab::Error>)> {
     let mut input = open(path)?;
     let bar = input.progress.clone();
     let result = pcaplab::engine::analyze(&mut input.reader, engine, |at| {
@@ -84,7 +106,7 @@ pub fn analyze(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    report_notes(&result.0);
+    report_notes_for(&result.0, rows);
     Ok(result)
 }
 
@@ -92,17 +114,33 @@ pub fn analyze(
 /// something up: TCP connections given up as timed out or evicted, IP datagrams whose fragments
 /// could not be reassembled, TCP reassembly memory limits hit. Nothing when none happened.
 pub fn report_notes(summary: &pcaplab::engine::Summary) {
+    report_notes_for(summary, Rows::Other);
+}
+
+/// [`report_notes`], worded for the command's `rows`.
+pub fn report_notes_for(summary: &pcaplab::engine::Summary, rows: Rows) {
     let table = summary.table;
+    let (timed_out, evicted) = match rows {
+        Rows::Connections => (
+            ": their rows say `timed_out`",
+            ": their rows say `evicted`",
+        ),
+        Rows::Other => (
+            " (`pcaplab streams` shows them as `timed_out`)",
+            " (`pcaplab streams` shows them as `evicted`)",
+        ),
+    };
     if table.timed_out > 0 {
+        let (n, were) = connections(table.timed_out);
         note(&format!(
-            "{} TCP connections were idle longer than the idle timeout (capture time) and were given up: their rows say `timed_out` (raise --tcp-idle-timeout)",
-            table.timed_out
+            "{n} {were} idle longer than the idle timeout (capture time) and given up{timed_out}; raise --tcp-idle-timeout to keep them"
         ));
     }
     if table.evicted > 0 {
+        let (n, were) = connections(table.evicted);
         note(&format!(
-            "{} TCP connections were evicted (the longest idle) because {} were open at once: their rows say `evicted` (raise --max-flows)",
-            table.evicted, table.peak_live
+            "{n} {were} evicted (the longest idle) because {} were open at once{evicted}; raise --max-flows to keep them",
+            table.peak_live
         ));
     }
     let f = summary.fragments;
@@ -139,6 +177,15 @@ pub fn report_notes(summary: &pcaplab::engine::Summary) {
 }
 
 pub use crate::cli::note;
+
+/// `1 TCP connection`, `was` / `3 TCP connections`, `were`.
+fn connections(n: u64) -> (String, &'static str) {
+    if n == 1 {
+        ("1 TCP connection".into(), "was")
+    } else {
+        (format!("{n} TCP connections"), "were")
+    }
+}
 
 /// Says on stderr, one note each with its count, when UDP conversations were given up (timed
 /// out or evicted). Nothing when none was.

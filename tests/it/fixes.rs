@@ -366,3 +366,30 @@ fn extract_wants_a_directory_and_creates_only_the_last_part() {
         assert!(fresh.is_dir());
     }
 }
+
+/// The note about connections given up by the idle timeout points at rows only where rows say
+/// `timed_out` (`streams`, whose JSON `end` is `timed_out` for as many rows as the note
+/// counts); `http`, `follow`, `ladder` have no such rows and say where to look instead.
+#[test]
+fn timed_out_note_points_at_rows_only_where_they_exist() {
+    let Some(dir) = crate::util::public_corpus() else {
+        eprintln!("note: ../shared is absent; skipped");
+        return;
+    };
+    let file = dir.join("zeek-docker-http-upgrade.pcap");
+    let f = s(&file);
+    let o = run(&["streams", f, "--tcp-idle-timeout", "1", "-f", "json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+    let timed_out = rows.iter().filter(|r| r["end"] == "timed_out").count();
+    assert!(timed_out > 1, "{timed_out}");
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{timed_out} TCP connections were idle")), "{err}");
+    assert!(err.contains("their rows say `timed_out`"), "{err}");
+    for command in ["http", "follow", "ladder"] {
+        let o = run(&[command, f, "--tcp-idle-timeout", "1", "--stream", "1"]);
+        let err = stderr(&o);
+        assert!(err.contains("TCP connections were idle"), "{command}: {err}");
+        assert!(!err.contains("their rows say"), "{command}: {err}");
+        assert!(err.contains("`pcaplab streams` shows them"), "{command}: {err}");
+    }
+}

@@ -65,7 +65,7 @@ pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
     if filter.is_some() {
         engine.select(&keep);
     }
-    let (summary, error) = input::analyze(&args.input.file, engine)?;
+    let (summary, error) = input::analyze_for(&args.input.file, engine, input::Rows::Connections)?;
     drop(rows);
     if let Some(e) = write_error {
         return Err(e.into());
