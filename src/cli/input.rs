@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use pcaplab::units::{noun, plural};
 use indicatif::{ProgressBar, ProgressStyle};
 use pcaplab::capture::CaptureReader;
 
@@ -162,16 +163,18 @@ pub fn report_notes_for(summary: &pcaplab::engine::Summary, rows: Rows) {
         .map(|(n, why)| format!("{n} {why}"))
         .collect();
         note(&format!(
-            "{} fragmented IP datagrams could not be reassembled ({}): their fragments are shown as layer-3 packets and their transport and application layers are not analysed",
-            f.dropped(),
+            "{} could not be reassembled ({}): their fragments are shown as layer-3 packets and their transport and application layers are not analysed",
+            plural(f.dropped(), "fragmented IP datagram", "fragmented IP datagrams"),
             reasons.join(", ")
         ));
     }
     let hit = summary.limits_hit;
     if hit.per_direction + hit.global > 0 {
         note(&format!(
-            "TCP reassembly memory limits were hit {} times (per direction) and {} times (in all); {} bytes were skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
-            hit.per_direction, hit.global, hit.skipped_bytes
+            "TCP reassembly memory limits were hit {} (per direction) and {} (in all); {} skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
+            plural(hit.per_direction, "time", "times"),
+            plural(hit.global, "time", "times"),
+            plural(hit.skipped_bytes, "byte was", "bytes were")
         ));
     }
 }
@@ -192,14 +195,17 @@ fn connections(n: u64) -> (String, &'static str) {
 pub fn report_udp_notes(counters: &pcaplab::analysis::udp::Counters) {
     if counters.timed_out > 0 {
         note(&format!(
-            "{} UDP conversations were idle longer than the idle timeout (capture time) and were ended: their rows say `timed_out`, and later datagrams of the same endpoints start a new conversation (raise --udp-idle-timeout)",
-            counters.timed_out
+            "{} idle longer than the idle timeout (capture time) and ended: {} `timed_out`, and later datagrams of the same endpoints start a new conversation (raise --udp-idle-timeout)",
+            plural(counters.timed_out, "UDP conversation was", "UDP conversations were"),
+            noun(counters.timed_out, "its row says", "their rows say")
         ));
     }
     if counters.evicted > 0 {
         note(&format!(
-            "{} UDP conversations were evicted (the longest idle) because {} were open at once: their rows say `evicted` (raise --max-udp-conversations)",
-            counters.evicted, counters.peak_live
+            "{} evicted (the longest idle) because {} were open at once: {} `evicted` (raise --max-udp-conversations)",
+            plural(counters.evicted, "UDP conversation was", "UDP conversations were"),
+            counters.peak_live,
+            noun(counters.evicted, "its row says", "their rows say")
         ));
     }
 }

@@ -202,9 +202,9 @@ impl Framer for DelimiterFramer {
         out.issue(
             self.start,
             format!(
-                "{what}: message {} (the last {} bytes) is not terminated",
+                "{what}: message {} (the last {}) is not terminated",
                 self.index.saturating_add(1),
-                self.next - self.start
+                crate::units::plural(self.next - self.start, "byte", "bytes")
             ),
         );
         self.complete = false;

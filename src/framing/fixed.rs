@@ -115,7 +115,8 @@ impl Framer for FixedFramer {
         out.issue(
             start,
             format!(
-                "the stream ends {got} bytes into message {}, which should have {} bytes",
+                "the stream ends {} into message {}, which should have {} bytes",
+                crate::units::plural(got, "byte", "bytes"),
                 (start / self.size).saturating_add(1),
                 self.size
             ),

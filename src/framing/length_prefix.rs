@@ -343,11 +343,13 @@ impl Framer for LengthPrefixFramer {
                 out.issue(
                     start,
                     format!(
-                        "the prefix of message {} at offset {} announces {} bytes, but the stream ends {} bytes into them",
+                        "the prefix of message {} at offset {} announces {} {}, but the stream ends {} {} into them",
                         self.index.saturating_add(1),
                         grouped(start),
                         grouped(payload),
-                        grouped(got)
+                        crate::units::noun(payload, "byte", "bytes"),
+                        grouped(got),
+                        crate::units::noun(got, "byte", "bytes")
                     ),
                 );
                 self.emit(start, self.next, false, out);

@@ -140,9 +140,10 @@ pub fn write_text<W: Write>(
             } if wanted(direction) => {
                 writeln!(
                     out,
-                    "━━ {} · {} bytes missing at offset {}: never captured (lost before the capture point) ━━",
+                    "━━ {} · {} {} missing at offset {}: never captured (lost before the capture point) ━━",
                     name(*direction),
                     grouped(*len),
+                    crate::units::noun(*len, "byte", "bytes"),
                     grouped(*offset)
                 )?;
             }
@@ -154,9 +155,10 @@ pub fn write_text<W: Write>(
             } if wanted(direction) => {
                 writeln!(
                     out,
-                    "┄┄ frame {frame} · {} · {} more bytes were on the wire, cut by the capture's snap length (offset {}) ┄┄",
+                    "┄┄ frame {frame} · {} · {} more {} on the wire, cut by the capture's snap length (offset {}) ┄┄",
                     name(*direction),
                     grouped(*len),
+                    crate::units::noun(*len, "byte was", "bytes were"),
                     grouped(*offset)
                 )?;
             }
@@ -168,10 +170,10 @@ pub fn write_text<W: Write>(
             } if wanted(direction) => {
                 writeln!(
                     out,
-                    "── frame {frame} · {} · seq {} · {} bytes ──",
+                    "── frame {frame} · {} · seq {} · {} ──",
                     name(*direction),
                     offset + 1,
-                    bytes.len()
+                    crate::units::plural(bytes.len() as u64, "byte", "bytes")
                 )?;
                 let marks = message_starts(sticky, *direction, *frame, *offset, bytes.len());
                 let mut at = 0usize;

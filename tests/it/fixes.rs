@@ -393,3 +393,31 @@ fn timed_out_note_points_at_rows_only_where_they_exist() {
         assert!(err.contains("`pcaplab streams` shows them"), "{command}: {err}");
     }
 }
+
+/// A count of one takes the singular noun (English grammar): one TFTP transfer (tshark: one
+/// read/write request in tftp-1024.pcap), one packet (a capture of one frame written by
+/// `packets -w`), one TCP stream.
+#[test]
+fn a_count_of_one_is_singular() {
+    let file = fixture("tftp-1024.pcap");
+    if let Some(text) = tshark(&["-r", s(&file), "-Y", "tftp.opcode <= 2", "-T", "fields", "-e", "frame.number"]) {
+        assert_eq!(text.lines().count(), 1, "one request");
+    }
+    let o = run(&["ladder", s(&file), "--tftp", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the capture has 1 transfer;"), "{}", stderr(&o));
+
+    let dir = scratch("singular");
+    let one = dir.join("one.pcap");
+    let o = run(&["packets", s(&fixture("http-get.pcap")), "-Y", "frame.number == 1", "-w", s(&one)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["stats", s(&one)]);
+    assert!(stdout(&o).starts_with("1 packet, "), "{}", stdout(&o));
+    let o = run(&["show", s(&one), "-p", "3"]);
+    assert!(stderr(&o).contains("the capture has 1 packet)"), "{}", stderr(&o));
+    for text in [stdout(&o), stderr(&o)] {
+        for bad in ["1 packets", "1 streams", "1 transfers", "1 bytes", "(frames 1)"] {
+            assert!(!text.contains(bad), "{text}");
+        }
+    }
+}

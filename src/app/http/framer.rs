@@ -269,7 +269,8 @@ impl std::fmt::Display for IssueKind {
             ),
             IssueKind::TruncatedChunked { received } => write!(
                 f,
-                "stream ended inside a chunked body after {received} bytes, before the last chunk"
+                "stream ended inside a chunked body after {}, before the last chunk",
+                crate::units::plural(*received, "byte", "bytes")
             ),
             IssueKind::Gap {
                 len,
@@ -296,7 +297,11 @@ impl std::fmt::Display for IssueKind {
                 Missing::NotCaptured.bytes(*len)
             ),
             IssueKind::Resynced { skipped } => {
-                write!(f, "skipped {skipped} bytes up to the next status line")
+                write!(
+                    f,
+                    "skipped {} up to the next status line",
+                    crate::units::plural(*skipped, "byte", "bytes")
+                )
             }
         }
     }

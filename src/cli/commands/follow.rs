@@ -116,12 +116,18 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
             let (lost, cut) = report::follow::write_raw(&mut out, &followed, only, term.is_tty)?;
             if lost > 0 {
                 crate::cli::warn(&format!(
-                    "{lost} bytes of this direction were never captured (lost before the capture point) and are missing from the output"
+                    "{} of this direction {} never captured (lost before the capture point) and {} missing from the output",
+                    pcaplab::units::plural(lost, "byte", "bytes"),
+                    pcaplab::units::noun(lost, "was", "were"),
+                    pcaplab::units::noun(lost, "is", "are")
                 ));
             }
             if cut > 0 {
                 crate::cli::warn(&format!(
-                    "{cut} bytes of this direction were cut by the capture's snap length and are missing from the output"
+                    "{} of this direction {} cut by the capture's snap length and {} missing from the output",
+                    pcaplab::units::plural(cut, "byte", "bytes"),
+                    pcaplab::units::noun(cut, "was", "were"),
+                    pcaplab::units::noun(cut, "is", "are")
                 ));
             }
         }

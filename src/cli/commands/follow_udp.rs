@@ -46,8 +46,12 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
             Select::Conversation(n) => format!("no UDP conversation {n}"),
         };
         anyhow::bail!(
-            "{shown}: {what} (the capture has {} UDP conversations, numbered from 0; `pcaplab stats` lists them)",
-            followed.counters.conversations
+            "{shown}: {what} (the capture has {}, numbered from 0; `pcaplab stats` lists them)",
+            pcaplab::units::plural(
+                followed.counters.conversations,
+                "UDP conversation",
+                "UDP conversations"
+            )
         );
     };
     let only = match (args.dir, args.show_as) {
@@ -61,7 +65,10 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
             let missing = report::follow_udp::write_raw(&mut out, &followed, only, term.is_tty)?;
             if missing > 0 {
                 input::note(&format!(
-                    "{missing} bytes of these datagrams were cut by the capture's snaplen and are missing from the output"
+                    "{} of these datagrams {} cut by the capture's snap length and {} missing from the output",
+                    pcaplab::units::plural(missing, "byte", "bytes"),
+                    pcaplab::units::noun(missing, "was", "were"),
+                    pcaplab::units::noun(missing, "is", "are")
                 ));
             }
         }

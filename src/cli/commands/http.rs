@@ -17,6 +17,7 @@ use pcaplab::report::{self, Terminal};
 use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs, OutputArgs, parse_size};
 use crate::cli::input;
+use pcaplab::units::{noun, plural};
 
 /// `pcaplab http`.
 #[derive(Debug, Args)]
@@ -152,25 +153,27 @@ fn report_bounds(b: &http::Bounds) {
     let mut notes = Vec::new();
     if b.in_flight_per_connection > 0 {
         notes.push(format!(
-            "{} HTTP requests were reported before their responses because more than {} were \
+            "{} reported before {} responses because more than {} were \
              waiting on one connection",
-            b.in_flight_per_connection,
+            plural(b.in_flight_per_connection, "HTTP request was", "HTTP requests were"),
+            noun(b.in_flight_per_connection, "its", "their"),
             http::MAX_IN_FLIGHT
         ));
     }
     if b.in_flight_total > 0 {
         notes.push(format!(
-            "{} HTTP requests were reported before their responses because more than {} were \
+            "{} reported before {} responses because more than {} were \
              waiting on all connections together",
-            b.in_flight_total,
+            plural(b.in_flight_total, "HTTP request was", "HTTP requests were"),
+            noun(b.in_flight_total, "its", "their"),
             http::MAX_IN_FLIGHT_TOTAL
         ));
     }
     if b.out_of_order > 0 {
         notes.push(format!(
-            "{} HTTP transactions were printed before an earlier one that was still waiting \
+            "{} printed before an earlier one that was still waiting \
              for its response ({} finished transactions are held to keep the order)",
-            b.out_of_order,
+            plural(b.out_of_order, "HTTP transaction was", "HTTP transactions were"),
             http::ORDER_WINDOW
         ));
     }

@@ -167,8 +167,8 @@ pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
         match selection {
             Selection::Stream(n) => return Err(crate::cli::args::no_stream(&shown, n, streams)),
             Selection::Tftp(t) => bail!(
-                "{shown}: no TFTP transfer {t} (the capture has {} transfers; see `pcaplab tftp`)",
-                transfers.len()
+                "{shown}: no TFTP transfer {t} (the capture has {}; see `pcaplab tftp`)",
+                pcaplab::units::plural(transfers.len() as u64, "transfer", "transfers")
             ),
             Selection::Udp(x) => bail!("{shown}: no UDP datagram to or from {x}"),
             Selection::Filter(_) | Selection::Every => {}

@@ -153,7 +153,10 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     if written < limit
         && let Some(missing) = wanted.iter().find(|n| **n > seen_max)
     {
-        anyhow::bail!("{shown}: no packet {missing} (the capture has {seen_max} packets)");
+        anyhow::bail!(
+            "{shown}: no packet {missing} (the capture has {})",
+            pcaplab::units::plural(seen_max, "packet", "packets")
+        );
     }
     Ok(Outcome::Ok)
 }

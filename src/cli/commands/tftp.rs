@@ -16,6 +16,7 @@ use pcaplab::report::{self, Terminal};
 use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
+use pcaplab::units::{noun, plural};
 use crate::cli::note;
 
 /// `pcaplab tftp`.
@@ -153,23 +154,27 @@ fn notes(tracker: &Tracker) {
     let config_hint = "raise --tftp-idle-timeout";
     if c.idle_timeouts > 0 {
         note(&format!(
-            "{} TFTP transfers had no packet for the idle timeout (capture time) and were ended: \
-             they say `idle_timeout` ({config_hint})",
-            c.idle_timeouts
+            "{} had no packet for the idle timeout (capture time) and {} ended: \
+             {} `idle_timeout` ({config_hint})",
+            plural(c.idle_timeouts, "TFTP transfer", "TFTP transfers"),
+            noun(c.idle_timeouts, "was", "were"),
+            noun(c.idle_timeouts, "its row says", "their rows say")
         ));
     }
     if c.evicted > 0 {
         note(&format!(
-            "{} TFTP transfers were ended as `evicted` because {} were followed at once (raise \
+            "{} ended as `evicted` because {} were followed at once (raise \
              --max-transfers)",
-            c.evicted, c.peak_active
+            plural(c.evicted, "TFTP transfer was", "TFTP transfers were"),
+            c.peak_active
         ));
     }
     if c.buffer_limit > 0 {
         note(&format!(
-            "{} TFTP transfers buffered too much out-of-order data and could not be rebuilt \
-             (their warnings say which limit)",
-            c.buffer_limit
+            "{} too much out-of-order data and could not be rebuilt \
+             ({} which limit)",
+            plural(c.buffer_limit, "TFTP transfer buffered", "TFTP transfers buffered"),
+            noun(c.buffer_limit, "its warnings say", "their warnings say")
         ));
     }
     for h in tracker.port_hints() {
