@@ -282,6 +282,13 @@ impl Conversation {
         });
     }
 
+    /// The capture began inside `direction`'s byte stream (its SYN was not captured): the bytes
+    /// before its first message start are the rest of an earlier message, skipped without a
+    /// warning or a row (tshark does the same). Call before any byte of `direction`.
+    pub fn begin_mid_stream(&mut self, direction: Direction) {
+        self.framer.begin_mid_stream(direction);
+    }
+
     /// `len` bytes of `direction` at `offset` were never captured.
     pub fn on_gap(&mut self, direction: Direction, offset: u64, len: u64) {
         self.on_missing(direction, offset, len, Missing::Lost);
