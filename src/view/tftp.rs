@@ -1,8 +1,11 @@
-//! The layer 7 view of a TFTP packet: info column and fields, from its note.
+//! The layer 7 view of a TFTP packet: info column and fields, from its note. Field values from
+//! the wire (file, mode, error message) are kept as sent, so JSON holds them; text output
+//! escapes them where it prints them (`report::show`).
 
 use std::fmt::Write as _;
 
 use crate::app::tftp::{Classification, Opcode, OptionPair, Packet, escape};
+use crate::app::wire_text;
 
 use super::describe::{AppView, Field};
 
@@ -36,8 +39,8 @@ pub fn app_view(c: &Classification<'_>, payload: &[u8]) -> AppView {
                 .add("opcode_name", p.opcode().name());
             match p {
                 Packet::Rrq(r) | Packet::Wrq(r) => {
-                    app.add("file", escape(r.file_name).to_string())
-                        .add("mode", escape(r.mode_raw).to_string());
+                    app.add("file", wire_text(r.file_name))
+                        .add("mode", wire_text(r.mode_raw));
                     if !r.options.is_empty() {
                         app.add("options", options_text(r.options.iter()));
                     }
@@ -54,7 +57,7 @@ pub fn app_view(c: &Classification<'_>, payload: &[u8]) -> AppView {
                 Packet::Error(e) => {
                     app.add("error_code", e.code.to_u16())
                         .add("error_name", e.code.to_string())
-                        .add("error_message", escape(e.message).to_string());
+                        .add("error_message", wire_text(e.message));
                 }
                 Packet::Oack(o) => {
                     app.add("options", options_text(o.options.iter()));

@@ -670,7 +670,8 @@ fn assert_clean(what: &str, text: &str) {
     assert!(bad.is_none(), "{what}: raw {bad:?} in\n{text}");
 }
 
-/// A pcap (raw IP) with a TFTP read request for `name` and an HTTP GET of `uri`.
+/// A pcap (raw IP) with a TFTP read request for `name` refused with an ERROR whose message is
+/// `name` too, and an HTTP GET of `uri`.
 fn hostile_capture(name: &str, uri: &str) -> PathBuf {
     let mut rrq = vec![0, 1];
     rrq.extend_from_slice(name.as_bytes());
@@ -685,16 +686,27 @@ fn hostile_capture(name: &str, uri: &str) -> PathBuf {
         (true, 1001, 0x10, request.as_bytes()),
         (false, 5001, 0x10, response),
     ]);
-    let mut packet = Vec::new();
-    etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-        .udp(40001, 69)
-        .write(&mut packet, &rrq)
-        .unwrap();
-    capture.extend_from_slice(&1_700_000_100u32.to_le_bytes());
-    capture.extend_from_slice(&0u32.to_le_bytes());
-    capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-    capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-    capture.extend_from_slice(&packet);
+    let mut error = vec![0, 5, 0, 1];
+    error.extend_from_slice(name.as_bytes());
+    error.push(0);
+    for (i, (src, dst, sport, dport, payload)) in [
+        ([10, 0, 0, 1], [10, 0, 0, 2], 40001, 69, &rrq),
+        ([10, 0, 0, 2], [10, 0, 0, 1], 50001, 40001, &error),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut packet = Vec::new();
+        etherparse::PacketBuilder::ipv4(src, dst, 64)
+            .udp(sport, dport)
+            .write(&mut packet, payload)
+            .unwrap();
+        capture.extend_from_slice(&(1_700_000_100u32 + i as u32).to_le_bytes());
+        capture.extend_from_slice(&0u32.to_le_bytes());
+        capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        capture.extend_from_slice(&packet);
+    }
     let path = tempfile::Builder::new()
         .suffix(".pcap")
         .tempfile()
@@ -725,6 +737,9 @@ fn issue_16_hostile_text_is_escaped_on_every_output_path_and_kept_in_json() {
         vec!["stats", file],
         vec!["streams", file],
         vec!["sticky", file],
+        vec!["ladder", file, "--tftp", "0"],
+        vec!["ladder", file, "--stream", "0"],
+        vec!["report", file],
     ] {
         let (_, text, err) = out_err(&args);
         assert!(!text.is_empty(), "{args:?}");
@@ -734,11 +749,37 @@ fn issue_16_hostile_text_is_escaped_on_every_output_path_and_kept_in_json() {
     // The TFTP name is shown escaped, not dropped.
     let (_, text, _) = out_err(&["tftp", file, "--wide"]);
     assert!(text.contains("\\x1b[2J\\u{202e}gpj.exe\\x07"), "{text}");
-    // JSON is valid JSON with the name in it. (The TFTP analysis keeps its names already
-    // escaped, `\x1b` and `\u{202e}` as text, so its JSON has no raw control either.)
+    // JSON holds the original text (ESC, BEL and U+202E as JSON writes them), not the escaped
+    // form the table shows: the TFTP file name and ERROR message, the HTTP URI and Host.
+    let json = util::stdout(&util::run(&["tftp", file, "-f", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["file"], HOSTILE, "{v}");
+    assert_eq!(v[0]["error"]["message"], HOSTILE, "{v}");
+    assert!(
+        json.contains("\"file\":\"x\\u001b[2J\u{202e}gpj.exe\\u0007\""),
+        "{json}"
+    );
+    let (_, text, _) = out_err(&["tftp", file, "--wide"]);
+    assert!(
+        text.contains("ERROR 1 (File not found) from the server (frame 7): x\\x1b[2J"),
+        "{text}"
+    );
     let v: serde_json::Value =
-        serde_json::from_str(&util::stdout(&util::run(&["tftp", file, "-f", "json"]))).unwrap();
-    assert!(v[0]["file"].as_str().unwrap().contains("gpj.exe"), "{v}");
+        serde_json::from_str(&util::stdout(&util::run(&["http", file, "-f", "json"]))).unwrap();
+    assert_eq!(v[0]["uri"], "/a\u{202e}b", "{v}");
+    assert_eq!(v[0]["host"], "h\u{202e}x", "{v}");
+    let (_, text, _) = out_err(&["http", file, "--wide"]);
+    assert!(
+        text.contains("/a\\u{202e}b") && text.contains("h\\u{202e}x"),
+        "{text}"
+    );
+    let (_, text, _) = out_err(&["http", file, "-f", "csv"]);
+    assert!(text.contains("/a\\u{202e}b"), "{text}");
+    // The packet view too: `show` JSON keeps the request's file name, its text escapes it.
+    let json = util::stdout(&util::run(&["show", file, "-p", "6", "-f", "json"]));
+    assert!(json.contains("\"file\":\"x\\u001b[2J\u{202e}gpj.exe"), "{json}");
+    let (_, text, _) = out_err(&["show", file, "-p", "6"]);
+    assert!(text.contains("x\\x1b[2J\\u{202e}gpj.exe\\x07"), "{text}");
     // Capture file names and rubric ids from outside: grade's table and messages.
     let dir = tempfile::tempdir().unwrap();
     let evil = dir.path().join(format!("{HOSTILE}.pcap"));

@@ -40,10 +40,9 @@ use super::transfer::{
     Classification, EndReason, IcmpLink, Role, Transfer, TransferDirection, TransferError,
     TransferOptions, WarningKind, add_frames,
 };
-use super::{
-    DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Options, Packet, Request, decode, escape,
-};
+use super::{DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Options, Packet, Request, decode};
 use crate::app::consumer::{Datagram, DatagramConsumer, Note};
+use crate::app::wire_text;
 use crate::decode::icmp::{ErrorKind, ErrorMessage, Version};
 use crate::extract::Dir;
 use crate::units::FrameNumber;
@@ -67,7 +66,7 @@ pub struct PortHint {
     pub count: u64,
     /// Read or write request (of the first one).
     pub direction: TransferDirection,
-    /// Its file name (escaped for display).
+    /// Its file name as sent ([`wire_text`]; escaped where it is printed).
     pub file: String,
 }
 
@@ -462,7 +461,7 @@ impl Tracker {
                 } else {
                     TransferDirection::Read
                 },
-                file: escape(r.file_name).to_string(),
+                file: wire_text(r.file_name),
             });
         }
     }
@@ -590,8 +589,8 @@ impl Tracker {
             request_frame: frame,
             duplicate_of: None,
             direction,
-            file: escape(request.file_name).to_string(),
-            mode: escape(request.mode_raw).to_string(),
+            file: wire_text(request.file_name),
+            mode: wire_text(request.mode_raw),
             options: TransferOptions {
                 requested: option_entries(&request.options),
                 negotiated: None,
@@ -868,7 +867,7 @@ impl Tracker {
                     t.error = Some(TransferError {
                         code: e.code.to_u16(),
                         meaning: e.code.to_string(),
-                        message: escape(e.message).to_string(),
+                        message: wire_text(e.message),
                         frame,
                         from: role,
                     });

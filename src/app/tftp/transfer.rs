@@ -166,9 +166,9 @@ impl EndReason {
 /// An option as sent, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OptionEntry {
-    /// Option name as sent (escaped for display).
+    /// Option name as sent ([`crate::app::wire_text`]; escaped where it is printed).
     pub name: String,
-    /// Option value as sent (escaped for display).
+    /// Option value as sent.
     pub value: String,
 }
 
@@ -188,7 +188,7 @@ pub struct TransferError {
     pub code: u16,
     /// The code's standard meaning, e.g. `File not found`.
     pub meaning: String,
-    /// The message as sent (escaped for display).
+    /// The message as sent ([`crate::app::wire_text`]; escaped where it is printed).
     pub message: String,
     /// Frame of the ERROR packet.
     pub frame: FrameNumber,
@@ -423,9 +423,9 @@ pub struct Transfer {
     pub duplicate_of: Option<usize>,
     /// Read or write.
     pub direction: TransferDirection,
-    /// File name as requested (escaped for display).
+    /// File name as requested ([`crate::app::wire_text`]; escaped where it is printed).
     pub file: String,
-    /// Mode as requested (escaped for display).
+    /// Mode as requested (as sent).
     pub mode: String,
     /// Requested and negotiated options.
     pub options: TransferOptions,
