@@ -206,6 +206,31 @@ fn issue_13_flags_mean_the_same_everywhere_and_others_are_refused_with_the_reaso
             vec!["packets", &file, "-f", "csv", "-t", "e"],
             "CSV and JSON always carry",
         ),
+        // report takes the same vocabulary: the table flags do not apply to a page.
+        (
+            vec!["report", &file, "--stream", "0"],
+            "report: --stream does not apply: the report covers every TCP stream",
+        ),
+        (
+            vec!["report", &file, "--no-header"],
+            "report: --no-header does not apply",
+        ),
+        (
+            vec!["report", &file, "-t", "a"],
+            "report: --time-format/-t does not apply",
+        ),
+        (
+            vec!["report", &file, "--wide"],
+            "report: --wide does not apply",
+        ),
+        (
+            vec!["report", &file, "--width", "80"],
+            "report: --width does not apply",
+        ),
+        (
+            vec!["report", &file, "-Y", "tcp.stream == 0"],
+            "only the analyses know",
+        ),
     ] {
         let (code, _, err) = out_err(&args);
         assert_eq!(code, Some(2), "{args:?}");
@@ -224,6 +249,35 @@ fn issue_13_flags_mean_the_same_everywhere_and_others_are_refused_with_the_reaso
         "--wide",
     ] {
         assert!(help.contains(flag), "packets --help lacks {flag}");
+    }
+    let (_, help, _) = out_err(&["report", "--help"]);
+    assert!(!help.contains("--time-format") && !help.contains("--no-header"));
+    assert!(help.contains("--filter") && help.contains("Most arrows per ladder"));
+    // report -Y: the page's analyses see the packets the filter passes, as the summary
+    // commands do; tshark's fields of the fixture (http-get.pcap.tsv) count them.
+    let tsv = std::fs::read_to_string(util::fixtures().join("http-get.pcap.tsv")).unwrap();
+    let header: Vec<&str> = tsv.lines().next().unwrap().split('\t').collect();
+    let len_col = header.iter().position(|h| *h == "tcp.len").unwrap();
+    let with_payload = tsv
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            l.split('\t')
+                .nth(len_col)
+                .is_some_and(|v| v.parse::<u64>().unwrap_or(0) > 0)
+        })
+        .count();
+    assert!(with_payload > 0 && with_payload < tsv.lines().count() - 1);
+    for (filter, want) in [
+        (None, tsv.lines().count() - 1),
+        (Some("tcp.len > 0"), with_payload),
+    ] {
+        let mut args = vec!["report", file.as_str()];
+        args.extend(filter.map(|f| ["-Y", f]).into_iter().flatten());
+        let (code, html, err) = out_err(&args);
+        assert_eq!(code, Some(0), "{err}");
+        let cell = format!("<td>Ethernet</td><td class=\"num\">{want}</td>");
+        assert!(html.contains(&cell), "{filter:?}: no {cell}");
     }
     // --no-header and --limit on commands beyond packets.
     let (_, text, _) = out_err(&[
@@ -777,7 +831,10 @@ fn issue_16_hostile_text_is_escaped_on_every_output_path_and_kept_in_json() {
     assert!(text.contains("/a\\u{202e}b"), "{text}");
     // The packet view too: `show` JSON keeps the request's file name, its text escapes it.
     let json = util::stdout(&util::run(&["show", file, "-p", "6", "-f", "json"]));
-    assert!(json.contains("\"file\":\"x\\u001b[2J\u{202e}gpj.exe"), "{json}");
+    assert!(
+        json.contains("\"file\":\"x\\u001b[2J\u{202e}gpj.exe"),
+        "{json}"
+    );
     let (_, text, _) = out_err(&["show", file, "-p", "6"]);
     assert!(text.contains("x\\x1b[2J\\u{202e}gpj.exe\\x07"), "{text}");
     // Capture file names and rubric ids from outside: grade's table and messages.
