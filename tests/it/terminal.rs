@@ -916,3 +916,56 @@ fn issue_13_a_real_terminal_gives_its_width_and_colours() {
     let text = on_a_pty(80, &["packets", &file], true).unwrap();
     assert!(!text.contains('\u{1b}'), "NO_COLOR:\n{text}");
 }
+
+#[test]
+fn http_times_with_a_pre_filter_stay_relative_to_the_capture_s_first_packet() {
+    // tshark's frame.time_relative of each request (scripts/refs/http-time-refs.sh) counts from
+    // the capture's first packet whatever -Y leaves out; so does the http table's Time column.
+    let refs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/refs/time/tshark-http-relative.tsv"),
+    )
+    .unwrap();
+    let mut want: std::collections::BTreeMap<(String, u64), String> = Default::default();
+    for line in refs.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        // tshark gives nanoseconds; the table shows microseconds.
+        let secs = f[2].get(..f[2].len() - 3).unwrap().to_string();
+        want.insert((f[0].to_string(), f[1].parse().unwrap()), secs);
+    }
+    let mut compared = 0;
+    for cap in ["http-keepalive.pcap", "http-get.pcap", "http-post.pcap"] {
+        let file = fixture(cap);
+        for filter in [None, Some("frame.number > 2"), Some("tcp.len > 0")] {
+            let mut extra: Vec<&str> = Vec::new();
+            if let Some(f) = filter {
+                extra.extend(["-Y", f]);
+            }
+            let run = |format: &str| {
+                let mut args = vec!["http", file.as_str(), "-f", format, "--width", "0"];
+                args.extend(&extra);
+                let (code, text, err) = out_err(&args);
+                assert_eq!(code, Some(0), "{err}");
+                text
+            };
+            let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+            let table = run("table");
+            let rows: Vec<&str> = table.lines().skip(1).collect();
+            let json = json.as_array().unwrap();
+            assert_eq!(rows.len(), json.len(), "{table}");
+            for (t, row) in json.iter().zip(rows) {
+                let Some(frame) = t["request_frame"].as_u64() else {
+                    continue;
+                };
+                let time = row.split_whitespace().nth(1).unwrap();
+                let key = (format!("fixtures/{cap}"), frame);
+                assert_eq!(
+                    Some(&time.to_string()),
+                    want.get(&key),
+                    "{cap} {filter:?} frame {frame}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 12, "{compared}");
+}
