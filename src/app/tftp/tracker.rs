@@ -37,8 +37,8 @@ use super::state::{
     wrong_sender,
 };
 use super::transfer::{
-    Classification, EndReason, IcmpLink, Role, Transfer, TransferDirection, TransferError,
-    TransferOptions, WarningKind, add_frames,
+    Classification, EndReason, IcmpLink, Repeated, Role, Transfer, TransferDirection,
+    TransferError, TransferOptions, WarningKind, add_frames,
 };
 use super::{DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Options, Packet, Request, decode};
 use crate::app::consumer::{Datagram, DatagramConsumer, Note};
@@ -320,6 +320,7 @@ impl Tracker {
             role: None,
             last_block: false,
             file: None,
+            repeated: None,
         };
         if to_server
             && let Ok(p) = &c.packet
@@ -338,10 +339,12 @@ impl Tracker {
             self.place_answer(frame, ts, src, dst, &c.packet);
         }
         if let Some(idx) = self.pair_of(src, dst) {
-            let (role, last_block) = self.on_transfer_packet(idx, frame, ts, src, &c.packet);
+            let (role, last_block, repeated) =
+                self.on_transfer_packet(idx, frame, ts, src, &c.packet);
             c.transfer = Some(idx);
             c.role = Some(role);
             c.last_block = last_block;
+            c.repeated = repeated;
             return Some(c);
         }
         if client_src && let Some(idx) = self.misdirected(src, dst) {
@@ -772,10 +775,11 @@ impl Tracker {
         ts: Duration,
         src: SocketAddr,
         packet: &Result<Packet<'_>, Malformed>,
-    ) -> (Role, bool) {
+    ) -> (Role, bool, Option<Repeated>) {
         let Some(Slot { t, a, .. }) = self.slots.get_mut(&idx) else {
-            return (Role::Server, false);
+            return (Role::Server, false, None);
         };
+        let counted = (t.retransmitted_blocks, t.duplicate_acks);
         let role = a.role_of(src);
         touch(t, frame, ts);
         a.last_activity = ts;
@@ -911,10 +915,27 @@ impl Tracker {
                 }
             }
         }
+        // A DATA block or an ACK the transfer counted as a repeat: the packet says so too, with
+        // the first copy its list names.
+        let repeats = if t.retransmitted_blocks != counted.0 {
+            Some(&t.resent)
+        } else if t.duplicate_acks != counted.1 {
+            Some(&t.repeated_acks)
+        } else {
+            None
+        };
+        let repeated = repeats.map(|list| Repeated {
+            first: list
+                .iter()
+                .rev()
+                .find(|r| r.frames.last() == Some(&frame))
+                .and_then(|r| r.frames.first().copied())
+                .filter(|&first| first != frame),
+        });
         if let Some(reason) = ended {
             self.close(idx, reason);
         }
-        (role, last_block)
+        (role, last_block, repeated)
     }
 
     /// A packet the client sent to the server's listening port after the server had answered

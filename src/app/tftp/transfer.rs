@@ -576,6 +576,19 @@ pub struct Classification<'a> {
     /// (as Wireshark names it); set by the engine's consumer, `None` from
     /// [`Tracker::on_datagram`](super::Tracker::on_datagram).
     pub file: Option<&'a str>,
+    /// A DATA block its sender had sent before (a retransmission, counted in
+    /// [`Transfer::retransmitted_blocks`] and listed in [`Transfer::resent`]) or an ACK of a
+    /// block already acknowledged (a duplicate ACK: [`Transfer::duplicate_acks`],
+    /// [`Transfer::repeated_acks`]).
+    pub repeated: Option<Repeated>,
+}
+
+/// A packet that repeats an earlier one of its transfer (see [`Classification::repeated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Repeated {
+    /// The frame of the first copy, when the transfer still remembered it (the same frame the
+    /// transfer's lists start with).
+    pub first: Option<FrameNumber>,
 }
 
 #[cfg(test)]
