@@ -1407,6 +1407,14 @@ impl Framer for MessageFramer {
         self.gap_events(offset, len, &mut |e| collect(e, out));
     }
 
+    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+        let mut queue = std::mem::take(&mut self.own_queue);
+        self.missing_events(offset, len, Missing::NotCaptured, &mut queue, &mut |e| {
+            collect(e, out);
+        });
+        self.own_queue = queue;
+    }
+
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {
         self.finish_events(offset, &mut |e| collect(e, out));
     }
@@ -1566,6 +1574,16 @@ impl Framer for DirectionFramer<'_> {
     fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
         self.conversation
             .gap_events(self.direction, offset, len, &mut |e| collect(e, out));
+    }
+
+    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+        self.conversation.missing_events(
+            self.direction,
+            offset,
+            len,
+            Missing::NotCaptured,
+            &mut |e| collect(e, out),
+        );
     }
 
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {
