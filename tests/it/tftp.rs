@@ -461,6 +461,15 @@ fn issue_11_second_server_port_is_its_own_abandoned_transfer() {
         (Some(5), Some("client"), Some(6))
     );
     assert_eq!(kinds(t), vec!["second_answer"]);
+    // The client did refuse it (frame 6): the finding states the rule (RFC 1350 §4), it does
+    // not tell the client to do what it did.
+    let message = warning(t, "second_answer").unwrap()["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("ERROR 5") && !message.contains("the client should"),
+        "{message}"
+    );
     // Every frame decodes as TFTP (the second port's DATA 1 and the ERROR 5 too).
     let out = util::run(&["packets", p.to_str().unwrap(), "--format", "csv"]);
     let text = util::stdout(&out);

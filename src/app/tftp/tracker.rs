@@ -686,9 +686,9 @@ impl Tracker {
                         format!(
                             "the client repeated its request (frames {}) and the server answered \
                              both copies: this transfer is the second one, from port {} (the \
-                             first, from port{first}, is transfer {orig}); the client should \
-                             refuse it with ERROR 5 (Unknown transfer ID) and go on with the \
-                             first",
+                             first, from port{first}, is transfer {orig}); a client answers \
+                             such a second transfer ID with ERROR 5 (Unknown transfer ID) and \
+                             goes on with the first",
                             frames.join(", "),
                             tid.port()
                         )
