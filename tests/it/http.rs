@@ -310,6 +310,22 @@ fn a_capture_that_starts_on_the_server_s_data_gives_one_clean_transaction() {
         "{}",
         util::stdout(&out)
     );
+    // cases/README.md: an `http_response` check for /mid passes, even one asking for no warning.
+    let dir = tempfile::tempdir().unwrap();
+    let rubric = dir.path().join("mid.toml");
+    std::fs::write(
+        &rubric,
+        "[[check]]\nid = \"mid\"\ndescription = \"d\"\npoints = 1\ntype = \"http_response\"\n\
+         path = \"/mid\"\nstatus = 200\nno_warnings = true\n",
+    )
+    .unwrap();
+    let out = util::run(&[
+        "grade",
+        "--rubric",
+        rubric.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", util::stdout(&out));
 }
 
 #[test]
