@@ -90,6 +90,11 @@ pub trait Framer {
     fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
         self.missing(offset, len, Missing::Lost, out);
     }
+    /// `len` bytes at `offset` were on the wire but cut off by the capture's snap length (not a
+    /// loss): [`Framer::missing`] with [`Missing::NotCaptured`].
+    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+        self.missing(offset, len, Missing::NotCaptured, out);
+    }
     /// The direction ended (FIN, RST or end of capture) at `offset`: a partial message is emitted
     /// with `complete: false` plus an issue saying what was missing.
     fn finish(&mut self, offset: u64, out: &mut FramerOutput);
