@@ -480,22 +480,30 @@ pub fn parse_usize(s: &str) -> Result<usize, String> {
 
 /// A UDP or TCP port: 0 to 65535.
 pub fn parse_port(s: &str) -> Result<u16, String> {
-    whole(s, "a port number", "a port number, e.g. 6969", u64::from(u16::MAX))
-        .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
+    whole(
+        s,
+        "a port number",
+        "a port number, e.g. 6969",
+        u64::from(u16::MAX),
+    )
+    .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
 }
 
 /// A terminal width in columns: 0 to 65535.
 pub fn parse_columns(s: &str) -> Result<u16, String> {
-    whole(s, "a number of columns", "a number of columns, e.g. 120 (0: no terminal)", u64::from(u16::MAX))
-        .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
+    whole(
+        s,
+        "a number of columns",
+        "a number of columns, e.g. 120 (0: no terminal)",
+        u64::from(u16::MAX),
+    )
+    .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
 }
 
 /// An address and port (`127.0.0.1:9305`, `[::1]:9305`); names are not looked up.
 pub fn parse_endpoint(s: &str) -> Result<std::net::SocketAddr, String> {
     s.parse().map_err(|_: std::net::AddrParseError| {
-        format!(
-            "expected an address:port such as 127.0.0.1:9305 or [::1]:9305 (a name such as localhost is not looked up)"
-        )
+        "expected an address:port such as 127.0.0.1:9305 or [::1]:9305 (a name such as localhost is not looked up)".to_string()
     })
 }
 

@@ -5,9 +5,9 @@ use std::io::{self, IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use pcaplab::units::{noun, plural};
 use indicatif::{ProgressBar, ProgressStyle};
 use pcaplab::capture::CaptureReader;
+use pcaplab::units::{noun, plural};
 
 /// Files smaller than this finish before a progress bar would be worth drawing.
 const PROGRESS_MIN_BYTES: u64 = 32 * 1024 * 1024;
@@ -122,10 +122,7 @@ pub fn report_notes(summary: &pcaplab::engine::Summary) {
 pub fn report_notes_for(summary: &pcaplab::engine::Summary, rows: Rows) {
     let table = summary.table;
     let (timed_out, evicted) = match rows {
-        Rows::Connections => (
-            ": their rows say `timed_out`",
-            ": their rows say `evicted`",
-        ),
+        Rows::Connections => (": their rows say `timed_out`", ": their rows say `evicted`"),
         Rows::Other => (
             " (`pcaplab streams` shows them as `timed_out`)",
             " (`pcaplab streams` shows them as `evicted`)",
@@ -164,7 +161,11 @@ pub fn report_notes_for(summary: &pcaplab::engine::Summary, rows: Rows) {
         .collect();
         note(&format!(
             "{} could not be reassembled ({}): their fragments are shown as layer-3 packets and their transport and application layers are not analysed",
-            plural(f.dropped(), "fragmented IP datagram", "fragmented IP datagrams"),
+            plural(
+                f.dropped(),
+                "fragmented IP datagram",
+                "fragmented IP datagrams"
+            ),
             reasons.join(", ")
         ));
     }
@@ -196,14 +197,22 @@ pub fn report_udp_notes(counters: &pcaplab::analysis::udp::Counters) {
     if counters.timed_out > 0 {
         note(&format!(
             "{} idle longer than the idle timeout (capture time) and ended: {} `timed_out`, and later datagrams of the same endpoints start a new conversation (raise --udp-idle-timeout)",
-            plural(counters.timed_out, "UDP conversation was", "UDP conversations were"),
+            plural(
+                counters.timed_out,
+                "UDP conversation was",
+                "UDP conversations were"
+            ),
             noun(counters.timed_out, "its row says", "their rows say")
         ));
     }
     if counters.evicted > 0 {
         note(&format!(
             "{} evicted (the longest idle) because {} were open at once: {} `evicted` (raise --max-udp-conversations)",
-            plural(counters.evicted, "UDP conversation was", "UDP conversations were"),
+            plural(
+                counters.evicted,
+                "UDP conversation was",
+                "UDP conversations were"
+            ),
             counters.peak_live,
             noun(counters.evicted, "its row says", "their rows say")
         ));
@@ -234,7 +243,9 @@ pub fn extraction_dir(dir: &Path, flag: &str) -> Result<()> {
                 "{flag} {shown}: the directory {parent} does not exist (only the last part of the path is created)"
             )
         }
-        Err(e) => Err(anyhow::Error::new(e)
-            .context(format!("{flag} {shown}: cannot create the directory"))),
+        Err(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("{flag} {shown}: cannot create the directory")))
+        }
     }
 }

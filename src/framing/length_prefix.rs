@@ -304,10 +304,7 @@ impl Framer for LengthPrefixFramer {
                 };
                 out.issue(
                     from,
-                    format!(
-                        "{} {what}; framing stopped",
-                        cause.bytes(lost)
-                    ),
+                    format!("{} {what}; framing stopped", cause.bytes(lost)),
                 );
                 if have > 0 {
                     self.emit(start, from, false, out);

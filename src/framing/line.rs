@@ -34,13 +34,7 @@ impl Framer for LineFramer {
         self.0.feed(offset, data, out);
     }
 
-    fn missing(
-        &mut self,
-        offset: u64,
-        len: u64,
-        cause: super::Missing,
-        out: &mut FramerOutput,
-    ) {
+    fn missing(&mut self, offset: u64, len: u64, cause: super::Missing, out: &mut FramerOutput) {
         self.0.missing(offset, len, cause, out);
     }
 

@@ -299,7 +299,11 @@ mod tests {
         let mut framer = LineFramer::new();
         framer.feed(0, b"ab", &mut out);
         framer.missing(2, 5, Missing::NotCaptured, &mut out);
-        assert!(out.issues[0].reason.starts_with("5 bytes cut by the snap length"));
+        assert!(
+            out.issues[0]
+                .reason
+                .starts_with("5 bytes cut by the snap length")
+        );
     }
 
     #[test]

@@ -28,10 +28,18 @@ fn report_never_overwrites_the_capture_and_asks_before_replacing() {
 
     let o = run(&["report", s(&capture), "-o", s(&capture)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("that is the capture being read"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("that is the capture being read"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&["report", s(&capture), "-o", s(&capture), "--force"]);
     assert_eq!(o.status.code(), Some(2), "--force must not allow it either");
-    assert_eq!(std::fs::read(&capture).expect("read"), original, "capture changed");
+    assert_eq!(
+        std::fs::read(&capture).expect("read"),
+        original,
+        "capture changed"
+    );
 
     let page = dir.join("page.html");
     std::fs::write(&page, b"keep me").expect("write");
@@ -43,7 +51,11 @@ fn report_never_overwrites_the_capture_and_asks_before_replacing() {
     let o = run(&["report", s(&capture), "-o", s(&page), "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let html = std::fs::read_to_string(&page).expect("read");
-    assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"), "{}", &html[..40.min(html.len())]);
+    assert!(
+        html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"),
+        "{}",
+        &html[..40.min(html.len())]
+    );
 
     let fresh = dir.join("fresh.html");
     let o = run(&["report", s(&capture), "-o", s(&fresh)]);
@@ -77,7 +89,11 @@ fn completions_survive_closed_pipes_and_full_disks() {
                 .output()
                 .expect("run");
             assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-            assert!(stderr(&o).contains("writing to standard output"), "{}", stderr(&o));
+            assert!(
+                stderr(&o).contains("writing to standard output"),
+                "{}",
+                stderr(&o)
+            );
             assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
         }
     } else {
@@ -87,8 +103,13 @@ fn completions_survive_closed_pipes_and_full_disks() {
 
 /// Runs tshark with `args`, or `None` when it is not installed.
 fn tshark(args: &[&str]) -> Option<String> {
-    let o = std::process::Command::new("tshark").args(args).output().ok()?;
-    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    let o = std::process::Command::new("tshark")
+        .args(args)
+        .output()
+        .ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 /// A `101 Switching Protocols` is the final response of its request (RFC 9110 §15.2.2, RFC 9112
@@ -113,7 +134,15 @@ fn switching_protocols_is_the_final_response() {
 
     // tshark's statuses, stream by stream in order (when tshark is here).
     if let Some(text) = tshark(&[
-        "-r", s(&file), "-Y", "http.response", "-T", "fields", "-e", "tcp.stream", "-e",
+        "-r",
+        s(&file),
+        "-Y",
+        "http.response",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.stream",
+        "-e",
         "http.response.code",
     ]) {
         let mut want: Vec<(u64, u64)> = text
@@ -135,7 +164,16 @@ fn switching_protocols_is_the_final_response() {
     }
 
     // After the 101 the connection is a tunnel: one HTTP message each way, no framing issue.
-    let o = run(&["sticky", s(&file), "--stream", "1", "--framing", "http", "-f", "json"]);
+    let o = run(&[
+        "sticky",
+        s(&file),
+        "--stream",
+        "1",
+        "--framing",
+        "http",
+        "-f",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let dirs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
     for d in &dirs {
@@ -184,12 +222,21 @@ fn payload_cut_by_the_snap_length_has_unknown_boundaries() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(!text.contains("no TCP payload found"), "{text}");
-    assert!(text.contains("510 bytes of payload on the wire, none captured"), "{text}");
-    assert!(text.contains("167 bytes of payload on the wire, none captured"), "{text}");
+    assert!(
+        text.contains("510 bytes of payload on the wire, none captured"),
+        "{text}"
+    );
+    assert!(
+        text.contains("167 bytes of payload on the wire, none captured"),
+        "{text}"
+    );
 
     let o = run(&["sticky", s(&file), "-f", "json"]);
     let dirs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
-    let cut: Vec<u64> = dirs.iter().filter_map(|d| d["not_captured_bytes"].as_u64()).collect();
+    let cut: Vec<u64> = dirs
+        .iter()
+        .filter_map(|d| d["not_captured_bytes"].as_u64())
+        .collect();
     assert_eq!(cut, [510, 167]);
     for d in &dirs {
         assert_eq!(d["status"], "unknown");
@@ -215,7 +262,11 @@ fn udp_info_len_is_the_length_field_less_eight() {
     let mut mismatches = Vec::new();
     for entry in std::fs::read_dir(crate::util::fixtures()).expect("fixtures") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let Some(capture) = name.strip_suffix(".pcap.tsv") else {
             continue;
         };
@@ -271,7 +322,9 @@ fn a_stream_that_does_not_exist_is_the_same_error_everywhere() {
         let max = text.lines().filter_map(|l| l.parse::<u64>().ok()).max();
         assert_eq!(max, Some(0), "the fixture has one stream");
     }
-    for command in ["streams", "http", "packets", "show", "sticky", "ladder", "follow"] {
+    for command in [
+        "streams", "http", "packets", "show", "sticky", "ladder", "follow",
+    ] {
         let o = run(&[command, s(&file), "--stream", "99"]);
         assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
         assert!(
@@ -282,7 +335,12 @@ fn a_stream_that_does_not_exist_is_the_same_error_everywhere() {
         assert!(!stdout(&o).contains("No."), "{command}: {}", stdout(&o));
         // The stream that exists is fine.
         let o = run(&[command, s(&file), "--stream", "0"]);
-        assert_eq!(o.status.code(), Some(0), "{command} --stream 0: {}", stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{command} --stream 0: {}",
+            stderr(&o)
+        );
     }
     // A filter that matches nothing is not an error.
     let o = run(&["streams", s(&file), "-Y", "tcp.port == 1"]);
@@ -300,7 +358,11 @@ fn follow_shows_tabs_escaped() {
         let o = run(&["follow", s(&file), "--stream", "0"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert!(!o.stdout.contains(&b'\t'), "a raw TAB in {}", stdout(&o));
-        assert!(stdout(&o).contains("\\x00\\x00\\x00\\tm3:cccccc"), "{}", stdout(&o));
+        assert!(
+            stdout(&o).contains("\\x00\\x00\\x00\\tm3:cccccc"),
+            "{}",
+            stdout(&o)
+        );
     }
 }
 
@@ -312,13 +374,25 @@ fn option_values_say_what_is_expected() {
     let file = fixture("http-get.pcap");
     let f = s(&file);
     let cases: &[(&[&str], &str)] = &[
-        (&["streams", f, "--tcp-idle-timeout", "1.5"], "a whole number of seconds, e.g. 300"),
+        (
+            &["streams", f, "--tcp-idle-timeout", "1.5"],
+            "a whole number of seconds, e.g. 300",
+        ),
         (&["streams", f, "--tcp-idle-timeout", "0"], "at least 1"),
         (&["stats", f, "--udp-idle-timeout", "0"], "at least 1"),
-        (&["streams", f, "-n", "99999999999999999999"], "at most 18446744073709551615"),
+        (
+            &["streams", f, "-n", "99999999999999999999"],
+            "at most 18446744073709551615",
+        ),
         (&["streams", f, "--stream", "-1"], ""),
-        (&["ladder", f, "--udp", "localhost:9305"], "an address:port such as 127.0.0.1:9305"),
-        (&["follow", f, "--udp", "localhost:9305"], "an address:port such as 127.0.0.1:9305"),
+        (
+            &["ladder", f, "--udp", "localhost:9305"],
+            "an address:port such as 127.0.0.1:9305",
+        ),
+        (
+            &["follow", f, "--udp", "localhost:9305"],
+            "an address:port such as 127.0.0.1:9305",
+        ),
         (&["streams", f, "--max-flows", "0"], "at least 1"),
         (&["tftp", f, "--max-transfers", "0"], "at least 1"),
         (&["stats", f, "--max-udp-conversations", "0"], "at least 1"),
@@ -330,7 +404,12 @@ fn option_values_say_what_is_expected() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
-        for library in ["invalid digit", "too large to fit", "invalid socket address", "panicked"] {
+        for library in [
+            "invalid digit",
+            "too large to fit",
+            "invalid socket address",
+            "panicked",
+        ] {
             assert!(!err.contains(library), "{args:?}: {err}");
         }
     }
@@ -346,7 +425,11 @@ fn option_values_say_what_is_expected() {
 fn extract_wants_a_directory_and_creates_only_the_last_part() {
     let dir = scratch("extract-dir");
     let file = fixture("tftp-rrq-small.pcap");
-    let file = if file.exists() { file } else { fixture("http-get.pcap") };
+    let file = if file.exists() {
+        file
+    } else {
+        fixture("http-get.pcap")
+    };
     let afile = dir.join("afile");
     std::fs::write(&afile, b"x").expect("write");
     for command in ["tftp", "http"] {
@@ -358,7 +441,10 @@ fn extract_wants_a_directory_and_creates_only_the_last_part() {
         let o = run(&[command, s(&file), "--extract", s(&deep)]);
         assert_eq!(o.status.code(), Some(2), "{command}");
         assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
-        assert!(!deep.parent().expect("parent").exists(), "a parent was created");
+        assert!(
+            !deep.parent().expect("parent").exists(),
+            "a parent was created"
+        );
 
         let fresh = dir.join(format!("fresh-{command}"));
         let o = run(&[command, s(&file), "--extract", s(&fresh)]);
@@ -383,14 +469,23 @@ fn timed_out_note_points_at_rows_only_where_they_exist() {
     let timed_out = rows.iter().filter(|r| r["end"] == "timed_out").count();
     assert!(timed_out > 1, "{timed_out}");
     let err = stderr(&o);
-    assert!(err.contains(&format!("{timed_out} TCP connections were idle")), "{err}");
+    assert!(
+        err.contains(&format!("{timed_out} TCP connections were idle")),
+        "{err}"
+    );
     assert!(err.contains("their rows say `timed_out`"), "{err}");
     for command in ["http", "follow", "ladder"] {
         let o = run(&[command, f, "--tcp-idle-timeout", "1", "--stream", "1"]);
         let err = stderr(&o);
-        assert!(err.contains("TCP connections were idle"), "{command}: {err}");
+        assert!(
+            err.contains("TCP connections were idle"),
+            "{command}: {err}"
+        );
         assert!(!err.contains("their rows say"), "{command}: {err}");
-        assert!(err.contains("`pcaplab streams` shows them"), "{command}: {err}");
+        assert!(
+            err.contains("`pcaplab streams` shows them"),
+            "{command}: {err}"
+        );
     }
 }
 
@@ -400,23 +495,53 @@ fn timed_out_note_points_at_rows_only_where_they_exist() {
 #[test]
 fn a_count_of_one_is_singular() {
     let file = fixture("tftp-1024.pcap");
-    if let Some(text) = tshark(&["-r", s(&file), "-Y", "tftp.opcode <= 2", "-T", "fields", "-e", "frame.number"]) {
+    if let Some(text) = tshark(&[
+        "-r",
+        s(&file),
+        "-Y",
+        "tftp.opcode <= 2",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]) {
         assert_eq!(text.lines().count(), 1, "one request");
     }
     let o = run(&["ladder", s(&file), "--tftp", "5"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("the capture has 1 transfer;"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the capture has 1 transfer;"),
+        "{}",
+        stderr(&o)
+    );
 
     let dir = scratch("singular");
     let one = dir.join("one.pcap");
-    let o = run(&["packets", s(&fixture("http-get.pcap")), "-Y", "frame.number == 1", "-w", s(&one)]);
+    let o = run(&[
+        "packets",
+        s(&fixture("http-get.pcap")),
+        "-Y",
+        "frame.number == 1",
+        "-w",
+        s(&one),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(&["stats", s(&one)]);
     assert!(stdout(&o).starts_with("1 packet, "), "{}", stdout(&o));
     let o = run(&["show", s(&one), "-p", "3"]);
-    assert!(stderr(&o).contains("the capture has 1 packet)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the capture has 1 packet)"),
+        "{}",
+        stderr(&o)
+    );
     for text in [stdout(&o), stderr(&o)] {
-        for bad in ["1 packets", "1 streams", "1 transfers", "1 bytes", "(frames 1)"] {
+        for bad in [
+            "1 packets",
+            "1 streams",
+            "1 transfers",
+            "1 bytes",
+            "(frames 1)",
+        ] {
             assert!(!text.contains(bad), "{text}");
         }
     }

@@ -49,8 +49,12 @@ pub fn finish(collector: Collector, facts: &StreamFacts, extras: &Extras<'_>) ->
                 if unplaced > 0 {
                     l.notes.push(format!(
                         "{} no IP address and {} not drawn",
-                        crate::units::plural(unplaced as u64, "matching packet has", "matching packets have"),
-                        crate::units::noun(unplaced as u64, "is", "are")
+                        crate::units::plural(
+                            unplaced,
+                            "matching packet has",
+                            "matching packets have"
+                        ),
+                        crate::units::noun(unplaced, "is", "are")
                     ));
                 }
                 l
@@ -105,7 +109,7 @@ fn plain(draft: Draft, preferred: &[(Place, &str)], subject: Subject) -> Ladder 
         notes.push(format!(
             "{} more {} not drawn (past the limit of {})",
             draft.omitted,
-            crate::units::noun(draft.omitted as u64, "packet", "packets"),
+            crate::units::noun(draft.omitted, "packet", "packets"),
             crate::units::plural(arrows.len() as u64, "arrow", "arrows")
         ));
     }

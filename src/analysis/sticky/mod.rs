@@ -371,8 +371,12 @@ impl DirectionFramer {
         if detector.seen() == 0 {
             // The direction starts with bytes the capture does not hold.
             let reason = match cause {
-                Missing::Lost => "the capture lost the first bytes of this direction: no framing can be checked from an unknown start",
-                Missing::NotCaptured => "the first bytes of this direction were sent but cut by the capture's snap length: no framing can be checked from an unknown start",
+                Missing::Lost => {
+                    "the capture lost the first bytes of this direction: no framing can be checked from an unknown start"
+                }
+                Missing::NotCaptured => {
+                    "the first bytes of this direction were sent but cut by the capture's snap length: no framing can be checked from an unknown start"
+                }
             };
             self.tried = vec![Tried {
                 framing: "auto".into(),

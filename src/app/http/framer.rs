@@ -1404,7 +1404,6 @@ impl Framer for MessageFramer {
         self.own_queue = queue;
     }
 
-
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {
         self.finish_events(offset, &mut |e| collect(e, out));
     }
@@ -1565,7 +1564,6 @@ impl Framer for DirectionFramer<'_> {
         self.conversation
             .missing_events(self.direction, offset, len, cause, &mut |e| collect(e, out));
     }
-
 
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {
         self.conversation

@@ -163,7 +163,11 @@ fn report_bounds(b: &http::Bounds) {
         notes.push(format!(
             "{} reported before {} responses because more than {} were \
              waiting on one connection",
-            plural(b.in_flight_per_connection, "HTTP request was", "HTTP requests were"),
+            plural(
+                b.in_flight_per_connection,
+                "HTTP request was",
+                "HTTP requests were"
+            ),
             noun(b.in_flight_per_connection, "its", "their"),
             http::MAX_IN_FLIGHT
         ));
@@ -181,7 +185,11 @@ fn report_bounds(b: &http::Bounds) {
         notes.push(format!(
             "{} printed before an earlier one that was still waiting \
              for its response ({} finished transactions are held to keep the order)",
-            plural(b.out_of_order, "HTTP transaction was", "HTTP transactions were"),
+            plural(
+                b.out_of_order,
+                "HTTP transaction was",
+                "HTTP transactions were"
+            ),
             http::ORDER_WINDOW
         ));
     }

@@ -16,8 +16,8 @@ use pcaplab::report::{self, Terminal};
 use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
-use pcaplab::units::{noun, plural};
 use crate::cli::note;
+use pcaplab::units::{noun, plural};
 
 /// `pcaplab tftp`.
 #[derive(Debug, Args)]
@@ -173,7 +173,11 @@ fn notes(tracker: &Tracker) {
         note(&format!(
             "{} too much out-of-order data and could not be rebuilt \
              ({} which limit)",
-            plural(c.buffer_limit, "TFTP transfer buffered", "TFTP transfers buffered"),
+            plural(
+                c.buffer_limit,
+                "TFTP transfer buffered",
+                "TFTP transfers buffered"
+            ),
             noun(c.buffer_limit, "its warnings say", "their warnings say")
         ));
     }
