@@ -64,6 +64,8 @@ pub struct Evidence {
     pub body_needles: Vec<String>,
     /// Every UDP destination port seen (when a UDP check is there).
     pub udp_ports: BTreeSet<u16>,
+    /// Request-looking datagrams to ports not followed as TFTP (for the `--tftp-port` hint).
+    pub tftp_hints: Vec<tftp::PortHint>,
 }
 
 /// Collects the destination port of every UDP datagram.
@@ -157,9 +159,14 @@ fn gather(
     }
     let result = engine.run(&mut reader, |_, _, _| true);
     engine.finish();
+    let tftp_hints = tftp
+        .as_ref()
+        .map(|t| t.port_hints().to_vec())
+        .unwrap_or_default();
     let evidence = Evidence {
         streams: connections.map(|c| c.0).unwrap_or_default(),
         transfers: tftp.map(tftp::Tracker::finish).unwrap_or_default(),
+        tftp_hints,
         transactions: http
             .map(http::Tracker::into_transactions)
             .unwrap_or_default(),
@@ -188,6 +195,7 @@ pub fn grade_one(path: &Path, rubric: &Rubric) -> Verdict {
                 .iter()
                 .map(|c| CheckResult {
                     id: c.id.clone(),
+                    description: c.description.clone(),
                     passed: false,
                     points: 0.0,
                     max_points: c.points,

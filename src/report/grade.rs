@@ -208,6 +208,7 @@ mod tests {
     fn check(id: &str, passed: bool, max: f64, message: &str) -> CheckResult {
         CheckResult {
             id: id.into(),
+            description: String::new(),
             passed,
             points: if passed { max } else { 0.0 },
             max_points: max,

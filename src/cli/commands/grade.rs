@@ -50,9 +50,7 @@ pub struct GradeArgs {
 /// write error.
 pub fn run(args: GradeArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.rubric.display().to_string();
-    let text = std::fs::read_to_string(&args.rubric)
-        .map_err(|e| anyhow::anyhow!("cannot read rubric {shown}: {e}"))?;
-    let rubric = rubric::parse(&shown, &text)?;
+    let rubric = rubric::load(&args.rubric, &shown)?;
     let verdicts = grade::grade_all(&args.captures, &rubric);
     let format = match args.format {
         GradeFormatArg::Table => GradeFormat::Table,
