@@ -523,7 +523,10 @@ fn listed<I: IntoIterator<Item = String>>(items: I, none: &str) -> String {
 fn frames_text(frames: &[FrameNumber]) -> String {
     match frames {
         [one] => format!("frame {one}"),
-        _ => format!("frames {}", listed(frames.iter().map(|f| f.to_string()), "")),
+        _ => format!(
+            "frames {}",
+            listed(frames.iter().map(|f| f.to_string()), "")
+        ),
     }
 }
 
@@ -745,7 +748,9 @@ fn close_words(close: &CloseState) -> String {
         CloseState::Simultaneous {
             client_fin,
             server_fin,
-        } => format!("closed with FIN from both sides at once (frames {client_fin} and {server_fin})"),
+        } => format!(
+            "closed with FIN from both sides at once (frames {client_fin} and {server_fin})"
+        ),
         CloseState::Reset { by, frame } => format!(
             "reset by {} (RST in frame {frame}) instead of a FIN close: an abortive close (SO_LINGER with a 0 timeout, or a program that exits with unread data) loses data still in flight",
             who(by)
@@ -1127,8 +1132,7 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
     let all: Vec<&Transfer> = transfers
         .iter()
         .filter(|t| {
-            (t.file == file || t.file == shown_file)
-                && wanted_dir.is_none_or(|d| t.direction == d)
+            (t.file == file || t.file == shown_file) && wanted_dir.is_none_or(|d| t.direction == d)
         })
         .collect();
     // A second server port's answer to a repeated request is not the transfer itself.
@@ -1381,7 +1385,10 @@ fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool,
     let coalesced: u64 = reports.iter().filter_map(|r| r.coalesced_segments).sum();
     let split: u64 = reports.iter().filter_map(|r| r.split_messages).sum();
     if problems.is_empty() && messages == 0 {
-        problems.push(format!("no whole {spec} message {}", direction_scope(scope)));
+        problems.push(format!(
+            "no whole {spec} message {}",
+            direction_scope(scope)
+        ));
     }
     if let Some(m) = check.max_coalesced
         && coalesced > m
@@ -1409,11 +1416,19 @@ fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool,
     let counts = match scope {
         FramingDirection::ClientToServer => format!(
             "{} from the client",
-            plural(messages, &format!("{spec} message"), &format!("{spec} messages"))
+            plural(
+                messages,
+                &format!("{spec} message"),
+                &format!("{spec} messages")
+            )
         ),
         FramingDirection::ServerToClient => format!(
             "{} from the server",
-            plural(messages, &format!("{spec} message"), &format!("{spec} messages"))
+            plural(
+                messages,
+                &format!("{spec} message"),
+                &format!("{spec} messages")
+            )
         ),
         FramingDirection::Both => format!(
             "{} {spec} from the client, {} from the server",

@@ -207,13 +207,7 @@ pub fn keys_of(kind: CheckType) -> &'static [&'static str] {
             "no_warnings",
             "sha256",
         ],
-        CheckType::Framing => &[
-            "port",
-            "framing",
-            "direction",
-            "max_coalesced",
-            "max_split",
-        ],
+        CheckType::Framing => &["port", "framing", "direction", "max_coalesced", "max_split"],
         CheckType::MaxRetransmissions => &["max", "port"],
     }
 }
@@ -433,7 +427,10 @@ fn plain_expectation(message: &str, key: Option<&str>) -> String {
         ("expected a boolean", "expected true or false"),
         ("expected a string", "expected text in quotes"),
         ("expected a sequence", "expected a list"),
-        ("expected a list", "expected [[check]] tables (with double brackets)"),
+        (
+            "expected a list",
+            "expected [[check]] tables (with double brackets)",
+        ),
         ("expected struct RawCheck", "expected a [[check]] table"),
         ("expected struct RawRubric", "expected a rubric"),
         ("struct RawCheck", "a check"),
@@ -581,7 +578,10 @@ pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
             }
         }
         if c.id.trim().is_empty() {
-            return Err(fail("id", "expected a name for the check, found empty text".into()));
+            return Err(fail(
+                "id",
+                "expected a name for the check, found empty text".into(),
+            ));
         }
         if let Some(first) = checks.iter().position(|x| x.id == c.id) {
             let first_line = checks.get(first).map_or(0, |x| x.line);
@@ -899,7 +899,11 @@ mod tests {
         ];
         let mut out: Vec<String> = bodies
             .iter()
-            .map(|b| parse("r.toml", &format!("{head}{b}")).unwrap_err().to_string())
+            .map(|b| {
+                parse("r.toml", &format!("{head}{b}"))
+                    .unwrap_err()
+                    .to_string()
+            })
             .collect();
         for whole in [
             "check = 5\n",

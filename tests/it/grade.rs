@@ -209,7 +209,11 @@ fn missing_traffic_says_what_was_seen_instead() {
 fn example_rubrics_pass_correct_programs_and_fail_wrong_ones() {
     for (rubric_name, good, bad) in [
         ("udp-echo", "lo-ethernet.pcap", "udp-echo.pcap"),
-        ("tftp-download", "tftp-read.pcap", "tftp-missing.pcap"),
+        (
+            "tftp-server",
+            "student-tftpserver-correct.pcap",
+            "student-tftpserver-wrong.pcap",
+        ),
         ("http-server", "http-get.pcap", "http-404.pcap"),
         (
             "length-prefixed-transfer",
@@ -473,4 +477,333 @@ fn junit_and_gradescope_shapes() {
     assert_eq!(code, Some(2));
     assert_well_formed_xml(&out);
     assert_eq!(out.matches("<error ").count(), 1);
+}
+
+/// Runs `rubric` (a path) on `captures` (paths) in `format`; returns (exit code, stdout, stderr).
+fn grade_paths(
+    rubric: &std::path::Path,
+    captures: &[PathBuf],
+    format: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut args = vec![
+        "grade".to_string(),
+        "--rubric".into(),
+        rubric.to_str().unwrap().into(),
+        "--format".into(),
+        format.into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(captures.iter().map(|c| c.to_str().unwrap().to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = util::run(&refs);
+    (out.status.code(), util::stdout(&out), util::stderr(&out))
+}
+
+/// `../shared/cases/NAME` when the shared cases are there.
+fn shared_case(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/cases")
+        .join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("note: ../shared/cases/{name} not found; skipped");
+        None
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/rubrics/{name}.toml"))
+}
+
+/// (exit code, score, max, ids of the failed checks, id → message) of one capture.
+fn verdict(
+    rubric: &std::path::Path,
+    capture: PathBuf,
+) -> (Option<i32>, f64, f64, Vec<String>, Vec<(String, String)>) {
+    let (code, out, err) = grade_paths(rubric, &[capture], "json", &[]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    let checks = v[0]["checks"].as_array().unwrap();
+    let failed = checks
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let messages = checks
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (
+        code,
+        v[0]["score"].as_f64().unwrap(),
+        v[0]["max_score"].as_f64().unwrap(),
+        failed,
+        messages,
+    )
+}
+
+#[test]
+fn every_example_rubric_gives_full_marks_to_the_correct_program_and_fails_the_wrong_ones_checks() {
+    // (rubric, fixture, the checks that fail): the failures are the ones the programs were
+    // written to make (fixtures/README.md and each fixture's .truth.json).
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("udp-echo", "student-udpecho-correct.pcap", &[]),
+        // recvfrom(1024) truncates the 1,500-byte datagram (truth: truncated_reply).
+        ("udp-echo", "student-udpecho-wrong.pcap", &["echo"]),
+        // Replies from a second socket's port (truth: reply_from_port).
+        ("udp-echo", "student-udpecho-wrongport.pcap", &["echo"]),
+        ("udp-broadcast", "student-broadcast-correct.pcap", &[]),
+        // No SO_BROADCAST: sent unicast to 10.99.1.2.
+        (
+            "udp-broadcast",
+            "student-broadcast-wrong.pcap",
+            &["broadcast"],
+        ),
+        ("tftp-server", "student-tftpserver-correct.pcap", &[]),
+        // Closed before the final ACK (ICMP frames 10, 22), ERROR 5 for a missing file, no
+        // re-send of DATA 2 within 5 s; every byte of small.txt still arrived.
+        (
+            "tftp-server",
+            "student-tftpserver-wrong.pcap",
+            &["final-ack", "file-not-found", "timeout"],
+        ),
+        ("tftp-client", "student-tftpclient-correct.pcap", &[]),
+        // No ACK of the last block; the data is complete.
+        ("tftp-client", "student-tftpclient-wrong.pcap", &["acks"]),
+        // ACKs to port 69: only block 1 arrives.
+        (
+            "tftp-client",
+            "student-tftpclient-wrongport.pcap",
+            &["download", "acks"],
+        ),
+        ("tcp-chat", "student-chat-correct.pcap", &[]),
+        // No LF from the client; SO_LINGER 0 reset (frame 13); the server's lines are right.
+        (
+            "tcp-chat",
+            "student-chat-wrong.pcap",
+            &["client-lines", "close"],
+        ),
+        (
+            "length-prefixed-transfer",
+            "student-lenprefix-correct.pcap",
+            &[],
+        ),
+        (
+            "length-prefixed-transfer",
+            "student-lenprefix-wrong.pcap",
+            &["framing"],
+        ),
+        ("http-server", "http-get.pcap", &[]),
+        // GET /missing.html only: no /index.html transaction.
+        ("http-server", "http-404.pcap", &["index"]),
+    ];
+    for (rubric, capture, want_failed) in cases {
+        let (code, score, max, failed, messages) =
+            verdict(&example(rubric), util::fixture(capture));
+        assert_eq!(failed, *want_failed, "{rubric} on {capture}: {messages:?}");
+        if want_failed.is_empty() {
+            assert_eq!(score, max, "{rubric} on {capture}");
+            assert_eq!(code, Some(0));
+        } else {
+            assert!(score < max);
+            assert_eq!(code, Some(1));
+        }
+    }
+    // The course's own length-prefixed program: the server's bare "OK" is not the client's
+    // framing (../shared/cases/README.md).
+    if let Some(c) = shared_case("course-filexfer-128k.pcap") {
+        let (code, score, max, failed, m) = verdict(&example("length-prefixed-transfer"), c);
+        assert!(failed.is_empty(), "{m:?}");
+        assert_eq!((code, score), (Some(0), max));
+        let framing = &m.iter().find(|(id, _)| id == "framing").unwrap().1;
+        assert!(
+            framing.starts_with("2 len:4 messages from the client"),
+            "{framing}"
+        );
+    }
+}
+
+#[test]
+fn tftp_roles_judge_each_side_for_its_own_duties() {
+    let r = |name: &str, body: &str| {
+        rubric(
+            name,
+            &format!(
+                "[[check]]\nid = \"t\"\npoints = 1\ntype = \"tftp_transfer\"\nfile = \"small.txt\"\n{body}\n"
+            ),
+        )
+    };
+    let server = r("role-server", "role = \"server\"");
+    let server_clean = r("role-server-clean", "role = \"server\"\nclean_end = true");
+    let client = r("role-client", "role = \"client\"");
+    let client_clean = r("role-client-clean", "role = \"client\"\nclean_end = true");
+    let whole_clean = r("whole-clean", "clean_end = true");
+    let complete = r("whole", "size = 1700");
+    // (capture, rubric, passes, text the message contains)
+    let mut cases: Vec<(PathBuf, &PathBuf, bool, &str)> = Vec::new();
+    if let Some(c) = shared_case("course-tftp-client-skips-final-ack.pcap") {
+        // Every byte arrived (data complete); the client skipped the final ACK: a correct
+        // tftpd-hpa server keeps its points, even with clean_end; the client loses them.
+        cases.extend([
+            (
+                c.clone(),
+                &complete,
+                true,
+                "all 1,700 bytes arrived in 4 blocks",
+            ),
+            (c.clone(), &server, true, "not held against the server"),
+            (
+                c.clone(),
+                &server_clean,
+                true,
+                "the server's part of the ending was clean",
+            ),
+            (c.clone(), &client, true, "all 1,700 bytes arrived"),
+            (
+                c.clone(),
+                &client_clean,
+                false,
+                "client (frame 8): the client never acknowledged the last block",
+            ),
+            (c.clone(), &whole_clean, false, "the ending was not clean"),
+        ]);
+    }
+    if let Some(c) = shared_case("course-tftp-server-closes-before-final-ack.pcap") {
+        // The server closed its port after the last DATA: the final ACK (frame 9) drew ICMP
+        // port unreachable (frame 10).
+        cases.extend([
+            (c.clone(), &server, true, "all 1,700 bytes arrived"),
+            (
+                c.clone(),
+                &server_clean,
+                false,
+                "server (frames 9, 10): the server closed its port",
+            ),
+            (
+                c.clone(),
+                &client_clean,
+                true,
+                "the client's part of the ending was clean",
+            ),
+            (c.clone(), &whole_clean, false, "the ending was not clean"),
+        ]);
+    }
+    // The students' fixtures (fixtures/README.md): the client never ACKs DATA 4 (frame 8).
+    let wrong_client = util::fixture("student-tftpclient-wrong.pcap");
+    cases.extend([
+        (
+            wrong_client.clone(),
+            &server_clean,
+            true,
+            "the server's part of the ending was clean",
+        ),
+        (
+            wrong_client.clone(),
+            &client_clean,
+            false,
+            "the client never acknowledged the last block",
+        ),
+    ]);
+    for (capture, rubric, passes, text) in &cases {
+        let (code, _, _, failed, m) = verdict(rubric, capture.clone());
+        let message = &m[0].1;
+        assert_eq!(
+            failed.is_empty(),
+            *passes,
+            "{} with {}: {message}",
+            capture.display(),
+            rubric.display()
+        );
+        assert_eq!(code, Some(if *passes { 0 } else { 1 }));
+        assert!(
+            message.contains(text),
+            "{}: want {text:?} in {message}",
+            capture.display()
+        );
+    }
+}
+
+#[test]
+fn tftp_error_code_grades_the_servers_answer_to_a_missing_file() {
+    let r = rubric(
+        "error-code",
+        "[[check]]\nid = \"nf\"\npoints = 2\ntype = \"tftp_transfer\"\nrole = \"server\"\nfile = \"missing.txt\"\nerror_code = 1\n",
+    );
+    // tftpd-hpa answers ERROR 1 (frame 11); the course's kind of server ERROR 5 (frame 12).
+    let (_, _, _, failed, _) = verdict(&r, util::fixture("student-tftpserver-correct.pcap"));
+    assert!(failed.is_empty());
+    let (_, _, _, failed, m) = verdict(&r, util::fixture("student-tftpserver-wrong.pcap"));
+    assert_eq!(failed, ["nf"]);
+    assert!(
+        m[0].1.contains("the server answered ERROR 5 (Unknown transfer ID) in frame 12 where ERROR 1 (File not found) was expected"),
+        "{}",
+        m[0].1
+    );
+    if let Some(c) = shared_case("course-tftp-missing-file.pcap") {
+        let r = rubric(
+            "error-code-course",
+            "[[check]]\nid = \"nf\"\npoints = 2\ntype = \"tftp_transfer\"\nrole = \"server\"\nfile = \"nosuch.txt\"\nerror_code = 1\n",
+        );
+        let (_, _, _, failed, m) = verdict(&r, c);
+        assert_eq!(failed, ["nf"]);
+        assert!(
+            m[0].1
+                .contains("ERROR 5 (Unknown transfer ID) in frame 2 where ERROR 1"),
+            "{}",
+            m[0].1
+        );
+        assert!(m[0].1.contains("RFC 1350"), "{}", m[0].1);
+    }
+}
+
+#[test]
+fn messages_teach_what_went_wrong() {
+    // (check, capture, text): facts from fixtures/README.md and ../shared/cases/README.md.
+    let mut cases: Vec<(&str, PathBuf, &str)> = vec![
+        (
+            "type = \"udp_echo\"\nport = 5005",
+            util::fixture("student-udpecho-wrong.pcap"),
+            "frame 7 (reply in frame 8): reply truncated — 1,500 bytes sent, 1,024 back, as a recvfrom(1024) would",
+        ),
+        (
+            "type = \"udp_echo\"\nport = 5005",
+            util::fixture("student-udpecho-wrongport.pcap"),
+            "the reply came from port 57260, not 5005",
+        ),
+        (
+            "type = \"tcp_handshake\"\nport = 9304",
+            util::fixture("ladder-refused.pcap"),
+            "connection refused: the SYN (frame 1) was answered by RST (frame 2) — nothing listened on 9304",
+        ),
+        (
+            "type = \"udp_broadcast\"\nport = 7788",
+            util::fixture("student-broadcast-wrong.pcap"),
+            "went to 10.99.1.2 (frames 1, 2, 3), a single host's address (unicast)",
+        ),
+    ];
+    if let Some(c) = shared_case("course-udp-no-server.pcap") {
+        cases.push((
+            "type = \"udp_echo\"\nport = 8080",
+            c,
+            "frame 1 (ICMP port unreachable in frame 2): no reply: nothing listened on 127.0.0.1:8080",
+        ));
+    }
+    for (check, capture, text) in cases {
+        let r = rubric(
+            "teach",
+            &format!("[[check]]\nid = \"c\"\npoints = 1\n{check}\n"),
+        );
+        let (_, _, _, failed, m) = verdict(&r, capture);
+        assert_eq!(failed, ["c"]);
+        assert!(m[0].1.contains(text), "want {text:?} in {}", m[0].1);
+        for rust in ["SynOnly", "NoAck", "Reset {", "Some(", "None"] {
+            assert!(!m[0].1.contains(rust), "{rust} in {}", m[0].1);
+        }
+    }
 }
