@@ -10,9 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use comfy_table::Color;
-
-use super::table::{CHUNK_ROWS, ChunkedTable, cell};
+use super::table::{CHUNK_ROWS, Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::app::tftp::{Repeat, Transfer, TransferDirection, Warning};
 
@@ -40,24 +38,44 @@ const HEADER: [&str; 21] = [
     "warnings",
 ];
 
-const TABLE_HEADER: [&str; 16] = [
-    "#",
-    "Client",
-    "Server",
-    "Dir",
-    "File",
-    "Mode",
-    "Blksize",
-    "Blocks",
-    "Bytes",
-    "Data",
-    "Clean end",
-    "Retrans",
-    "Dup ACK",
-    "Missing",
-    "Time s",
-    "SHA-256",
+const TABLE_COLUMNS: [Column<'static>; 16] = [
+    Column::number("#"),
+    Column::atom("Client"),
+    Column::atom("Server"),
+    Column::atom("Dir"),
+    Column::text("File", 8),
+    Column::atom("Mode"),
+    Column::number("Blksize"),
+    Column::number("Blocks"),
+    Column::number("Bytes"),
+    Column::atom("Data"),
+    Column::atom("Clean end"),
+    Column::number("Retrans"),
+    Column::number("Dup ACK"),
+    Column::number("Missing"),
+    Column::number("Time s"),
+    Column::atom("SHA-256"),
 ];
+
+/// The transfers table; the file name is cut with `…` first, then a narrow terminal leaves
+/// out, in this order: the SHA-256 prefix, the mode, the duration, the block size, the block
+/// count, the duplicate ACKs, the direction, the retransmissions, the clean end (the lines
+/// under the table say what was not clean).
+const TABLE_SPEC: Spec<'static> = Spec {
+    name: "tftp",
+    columns: &TABLE_COLUMNS,
+    steps: &[
+        Step::Drop(15),
+        Step::Drop(5),
+        Step::Drop(14),
+        Step::Drop(6),
+        Step::Drop(7),
+        Step::Drop(12),
+        Step::Drop(3),
+        Step::Drop(11),
+        Step::Drop(10),
+    ],
+};
 
 fn direction(t: &Transfer) -> &'static str {
     match t.direction {
@@ -145,62 +163,55 @@ fn repeats(list: &[Repeat]) -> String {
 }
 
 /// The lines under the table about one transfer.
-fn details<W: Write>(out: &mut W, t: &Transfer) -> io::Result<()> {
+fn details(out: &mut Vec<String>, t: &Transfer) {
     let i = t.index;
     if let Some(orig) = t.duplicate_of {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: a second answer to the request of transfer {orig} (frame {})",
             t.request_frame
-        )?;
+        ));
     }
     if let Some(e) = &t.error {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: ERROR {} ({}) from the {} (frame {}): {}",
             e.code, e.meaning, e.from, e.frame, e.message
-        )?;
+        ));
     }
     if t.complete && !t.clean_end {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: all data arrived, but the ending was not clean (see below)"
-        )?;
+        ));
     }
     if let (Some(d), Some(wire)) = (&t.decoded, &t.sha256) {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: netascii: {} bytes on the wire (sha256 {wire}), {} bytes as a local \
              file after decoding (sha256 {})",
             t.bytes,
             d.size,
             d.sha256_hex()
-        )?;
+        ));
     }
     if !t.resent.is_empty() {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: DATA sent more than once: {}",
             repeats(&t.resent)
-        )?;
+        ));
     }
     if !t.repeated_acks.is_empty() {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: ACKs sent more than once: {}",
             repeats(&t.repeated_acks)
-        )?;
+        ));
     }
     for l in &t.icmp {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: frame {}: ICMP {}{} for the {}'s {}",
             l.frame,
             l.kind,
             l.code.map(|c| format!(" ({c})")).unwrap_or_default(),
             l.quoted_from,
             l.quoted.as_deref().unwrap_or("datagram")
-        )?;
+        ));
     }
     for w in &t.warnings {
         let mut head = String::from("warning");
@@ -215,15 +226,13 @@ fn details<W: Write>(out: &mut W, t: &Transfer) -> io::Result<()> {
             };
             let _ = write!(head, " ({word} {})", frame_list(&w.frames));
         }
-        write!(out, "transfer {i}: {head}: {}", w.message)?;
         match w.rfc {
-            Some(rfc) => writeln!(out, " [{rfc}]")?,
-            None => writeln!(out)?,
+            Some(rfc) => out.push(format!("transfer {i}: {head}: {} [{rfc}]", w.message)),
+            None => out.push(format!("transfer {i}: {head}: {}", w.message)),
         }
     }
     if let Some(x) = &t.extracted {
-        writeln!(
-            out,
+        out.push(format!(
             "transfer {i}: extracted {} ({} bytes, sha256 {}){}",
             x.path,
             x.size,
@@ -233,20 +242,18 @@ fn details<W: Write>(out: &mut W, t: &Transfer) -> io::Result<()> {
             } else {
                 ", incomplete: kept as .part"
             }
-        )?;
+        ));
     }
-    Ok(())
 }
 
 enum Sink<'o, W: Write> {
     Json(JsonArrayWriter<&'o mut W>),
     Ndjson(&'o mut W),
     Csv(Box<csv::Writer<&'o mut W>>),
-    /// The table's rows so far (at most a chunk), printed with their details below them.
+    /// The table (its widths from the first chunk), and the lines under the chunk being filled.
     Table {
-        out: &'o mut W,
-        header: bool,
-        rows: Vec<Transfer>,
+        table: Box<TableWriter<'o, &'o mut W>>,
+        lines: Vec<String>,
     },
 }
 
@@ -269,14 +276,13 @@ impl<'o, W: Write> Writer<'o, W> {
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(out);
                 if header {
-                    w.write_record(HEADER).map_err(io::Error::other)?;
+                    w.write_record(HEADER).map_err(super::csv_error)?;
                 }
                 Sink::Csv(Box::new(w))
             }
             Format::Table => Sink::Table {
-                out,
-                header,
-                rows: Vec::new(),
+                table: Box::new(TableWriter::new(out, TABLE_SPEC, term, header)),
+                lines: Vec::new(),
             },
         };
         Ok(Writer {
@@ -295,35 +301,29 @@ impl<'o, W: Write> Writer<'o, W> {
         match &mut self.sink {
             Sink::Json(w) => w.push(&t),
             Sink::Ndjson(w) => write_ndjson(w, &t),
-            Sink::Csv(w) => w.write_record(csv_row(&t)).map_err(io::Error::other),
-            Sink::Table { rows, .. } => {
-                rows.push(t);
-                if rows.len() >= CHUNK_ROWS {
-                    self.flush_table()?;
+            Sink::Csv(w) => w.write_record(csv_row(&t)).map_err(super::csv_error),
+            Sink::Table { table, lines } => {
+                table.add_row(table_row(&t, self.term))?;
+                details(lines, &t);
+                if table.rows().is_multiple_of(CHUNK_ROWS as u64) {
+                    self.flush_lines()?;
                 }
                 Ok(())
             }
         }
     }
 
-    fn flush_table(&mut self) -> io::Result<()> {
+    /// Writes the lines under the chunk just written (its rows are out once the table chose
+    /// its widths, at the first chunk's end).
+    fn flush_lines(&mut self) -> io::Result<()> {
         let term = self.term;
-        let Sink::Table { out, header, rows } = &mut self.sink else {
+        let Sink::Table { table, lines } = &mut self.sink else {
             return Ok(());
         };
-        if rows.is_empty() {
-            return Ok(());
+        let out = table.get_mut();
+        for line in lines.drain(..) {
+            write_prose(*out, term, &line)?;
         }
-        let mut table = ChunkedTable::new(&mut **out, &TABLE_HEADER, term, *header);
-        for t in rows.iter() {
-            table.add_row(table_row(t, term))?;
-        }
-        table.finish()?;
-        for t in rows.iter() {
-            details(&mut **out, t)?;
-        }
-        *header = false;
-        rows.clear();
         Ok(())
     }
 
@@ -332,16 +332,15 @@ impl<'o, W: Write> Writer<'o, W> {
     ///
     /// # Errors
     /// When writing fails.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.flush_table()?;
-        let empty = self.count == 0;
+    pub fn finish(self) -> io::Result<()> {
         match self.sink {
             Sink::Json(w) => w.finish().map(|_| ()),
             Sink::Ndjson(w) => w.flush(),
             Sink::Csv(mut w) => w.flush(),
-            Sink::Table { out, .. } => {
-                if empty {
-                    writeln!(out, "no TFTP transfers found")?;
+            Sink::Table { table, lines } => {
+                let out = table.finish_into("no TFTP transfers found")?;
+                for line in lines {
+                    write_prose(out, self.term, &line)?;
                 }
                 out.flush()
             }
@@ -349,7 +348,7 @@ impl<'o, W: Write> Writer<'o, W> {
     }
 }
 
-fn table_row(t: &Transfer, term: Terminal) -> Vec<comfy_table::Cell> {
+fn table_row(t: &Transfer, term: Terminal) -> Vec<Cell> {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let data_color = Some(if t.complete { Color::Green } else { Color::Red });
     let clean_color = Some(if t.clean_end {
@@ -363,7 +362,7 @@ fn table_row(t: &Transfer, term: Terminal) -> Vec<comfy_table::Cell> {
         (None, _) => "-".to_string(),
     };
     vec![
-        cell(t.index, None, term),
+        Cell::new(t.index),
         cell(t.client, None, term),
         cell(t.server, None, term),
         cell(direction(t), None, term),

@@ -14,8 +14,9 @@ use pcaplab::extract::{self, Dir};
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
+use crate::cli::note;
 
 /// `pcaplab tftp`.
 #[derive(Debug, Args)]
@@ -37,9 +38,8 @@ pub struct TftpArgs {
     /// `evicted`.
     #[arg(long, value_name = "N", default_value_t = 4096)]
     pub max_transfers: usize,
-    /// Leave out the header row (table and CSV).
-    #[arg(long)]
-    pub no_header: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Most transfers held back to print them in index order (a transfer that outlives many later
@@ -85,6 +85,13 @@ impl DatagramConsumer for Streaming<'_> {
 /// directory that cannot be created or opened, or a write error.
 pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    let filter = args.output.packet_filter("tftp")?;
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: Duration| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    };
+    let limit = args.output.limit.unwrap_or(u64::MAX);
     // Only UDP datagrams (and ICMP errors): no TCP is tracked.
     let mut config = args.input.tftp_config();
     config.idle_timeout = Duration::from_secs(args.tftp_idle_timeout);
@@ -97,9 +104,14 @@ pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
     }
     let mut out = BufWriter::new(io::stdout().lock());
     let mut writer =
-        report::tftp::Writer::new(&mut out, args.format.into(), term, !args.no_header)?;
+        report::tftp::Writer::new(&mut out, args.format.into(), term, !args.output.no_header)?;
     let mut write_error = None;
+    let mut written = 0u64;
     let mut push = |t: Transfer| {
+        if written >= limit {
+            return;
+        }
+        written += 1;
         if write_error.is_none()
             && let Err(e) = writer.push(t)
         {
@@ -113,6 +125,9 @@ pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
     };
     let mut engine = args.input.engine();
     engine.datagram_consumer(&mut streaming);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     let (_, error) = input::analyze(&args.input.file, engine)?;
     streaming.tracker.close_all();
     streaming.drain();
@@ -174,9 +189,4 @@ fn notes(tracker: &Tracker) {
             h.first_frame, h.port, h.file, h.port
         ));
     }
-}
-
-/// One note on stderr; a closed stderr is ignored.
-fn note(text: &str) {
-    let _ = writeln!(io::stderr().lock(), "pcaplab: note: {text}");
 }
