@@ -1036,6 +1036,10 @@ fn tftp_problems(check: &Check, t: &Transfer) -> Vec<String> {
                 if ENDING_KINDS.contains(&w.kind) && !check.clean_end {
                     continue;
                 }
+                // Already said with the ERROR the check expected.
+                if w.kind == WarningKind::WrongErrorCode && check.error_code.is_some() {
+                    continue;
+                }
                 p.push(format!(
                     "{} ({}): {}",
                     r.name(),
