@@ -518,10 +518,9 @@ fn example(name: &str) -> PathBuf {
 }
 
 /// (exit code, score, max, ids of the failed checks, id → message) of one capture.
-fn verdict(
-    rubric: &std::path::Path,
-    capture: PathBuf,
-) -> (Option<i32>, f64, f64, Vec<String>, Vec<(String, String)>) {
+type Graded = (Option<i32>, f64, f64, Vec<String>, Vec<(String, String)>);
+
+fn verdict(rubric: &std::path::Path, capture: PathBuf) -> Graded {
     let (code, out, err) = grade_paths(rubric, &[capture], "json", &[]);
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
     let checks = v[0]["checks"].as_array().unwrap();
@@ -806,4 +805,470 @@ fn messages_teach_what_went_wrong() {
             assert!(!m[0].1.contains(rust), "{rust} in {}", m[0].1);
         }
     }
+}
+
+/// A classic pcap (raw IPv4 link type) of UDP datagrams `(src, dst, payload)`.
+fn udp_pcap(datagrams: &[(&str, &str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&101u32.to_le_bytes());
+    for (i, (src, dst, payload)) in datagrams.iter().enumerate() {
+        let (src, dst): (std::net::SocketAddrV4, std::net::SocketAddrV4) =
+            (src.parse().unwrap(), dst.parse().unwrap());
+        let builder = etherparse::PacketBuilder::ipv4(src.ip().octets(), dst.ip().octets(), 64)
+            .udp(src.port(), dst.port());
+        let mut packet = Vec::new();
+        builder.write(&mut packet, payload).unwrap();
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packet);
+    }
+    out
+}
+
+#[test]
+fn rubric_errors_name_the_line_and_key_of_each_kind_of_mistake() {
+    // (rubric text, line, key, text the message contains)
+    let echo = "[[check]]\nid = \"e\"\npoints = 1\ntype = \"udp_echo\"\nport = 7\n";
+    let cases: Vec<(String, usize, &str, &str)> = vec![
+        (
+            "[[check]]\nid = \"t\"\npoints = 1\ntype = \"tftp_transfer\"\nfile = \"f\"\nport = 6969\n".into(),
+            6,
+            "port",
+            "a `tftp_transfer` check does not take `port`",
+        ),
+        // The second check repeats the first's id: the error is on line 7 and names line 2.
+        (
+            format!("{echo}[[check]]\nid = \"e\"\npoints = 1\ntype = \"udp_echo\"\nport = 8\n"),
+            7,
+            "id",
+            "the same id as check 1 (line 2)",
+        ),
+        (
+            "[[check]]\nid = \"t\"\npoints = 1\ntype = \"tftp_transfer\"\nfile = \"f\"\nsha256 = \"e6059d6a3e971929758df5651eb189dbc3d35f605967997d8a966cd19bdd91dz\"\n".into(),
+            6,
+            "sha256",
+            "expected 64 hexadecimal digits",
+        ),
+        (
+            "[[check]]\nid = \"a\"\npoints = nan\ntype = \"udp_echo\"\nport = 7\n".into(),
+            3,
+            "points",
+            "expected a finite number of points, 0 or more",
+        ),
+        (
+            "[[check]]\nid = \"a\"\npoints = inf\ntype = \"udp_echo\"\nport = 7\n".into(),
+            3,
+            "points",
+            "expected a finite number of points, 0 or more",
+        ),
+        (
+            "[[check]]\nid = \"a\"\npoints = -1\ntype = \"udp_echo\"\nport = 7\n".into(),
+            3,
+            "points",
+            "expected a finite number of points, 0 or more",
+        ),
+        // Each finite, the total not.
+        (
+            "[[check]]\nid = \"a\"\npoints = 1.7e308\ntype = \"udp_echo\"\nport = 7\n[[check]]\nid = \"b\"\npoints = 1.7e308\ntype = \"udp_echo\"\nport = 8\n".into(),
+            8,
+            "points",
+            "add up to more than the largest number",
+        ),
+        (
+            "[[check]]\nid = \"a\"\npoints = 1\ntype = \"udp_echo\"\nport = 70000\n".into(),
+            5,
+            "port",
+            "expected a port number 0–65535",
+        ),
+        (
+            "[[check]]\nid = \"t\"\npoints = 1\ntype = \"tftp_transfer\"\nfile = \"f\"\nrole = \"sender\"\n".into(),
+            6,
+            "role",
+            "expected \"server\" or \"client\"",
+        ),
+        (
+            "[[check]]\nid = \"f\"\npoints = 1\ntype = \"framing\"\nport = 9\nframing = \"line\"\ndirection = \"up\"\n".into(),
+            7,
+            "direction",
+            "expected \"client_to_server\", \"server_to_client\" or \"both\"",
+        ),
+        (
+            "[[check]]\nid = \"t\"\npoints = 1\ntype = \"tftp_transfer\"\nfile = \"f\"\nerror_code = 1\nclean_end = true\n".into(),
+            7,
+            "clean_end",
+            "cannot be asked together with `error_code`",
+        ),
+    ];
+    for (i, (text, line, key, wanted)) in cases.iter().enumerate() {
+        let r = rubric(&format!("kind{i}"), text);
+        let (code, out, err) = grade(&r, &["lo-ethernet.pcap"], "table");
+        assert_eq!(code, Some(2), "{text}: {err}");
+        assert!(out.is_empty());
+        assert!(
+            err.contains(&format!(": line {line}, column ")),
+            "want line {line}: {err}"
+        );
+        assert!(
+            err.contains(&format!("key `{key}`")),
+            "want key {key}: {err}"
+        );
+        assert!(err.contains(wanted), "want {wanted:?}: {err}");
+        for rust in [
+            "u16", "u64", "f64", "struct", "Raw", "NoAck", "variant", "sequence",
+        ] {
+            assert!(!err.contains(rust), "{rust} in {err}");
+        }
+    }
+}
+
+#[test]
+fn a_rubric_that_is_not_a_regular_file_or_too_large_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    // A valid rubric padded with comments past 1 MiB.
+    let mut text =
+        String::from("[[check]]\nid = \"e\"\npoints = 1\ntype = \"udp_echo\"\nport = 7\n");
+    while text.len() <= 1024 * 1024 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&big, &text).unwrap();
+    let fixture = util::fixture("lo-ethernet.pcap");
+    for (rubric, wanted) in [
+        (
+            PathBuf::from("/dev/zero"),
+            "is a character device, not a regular file",
+        ),
+        (
+            dir.path().to_path_buf(),
+            "is a directory, not a regular file",
+        ),
+        (big, "is larger than 1024 KiB"),
+    ] {
+        let (code, out, err) = grade_paths(&rubric, std::slice::from_ref(&fixture), "table", &[]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(out.is_empty());
+        assert!(err.contains(wanted), "want {wanted:?}: {err}");
+    }
+}
+
+#[test]
+fn descriptions_appear_in_every_output_format() {
+    let r = example("tftp-server");
+    let wrong = util::fixture("student-tftpserver-wrong.pcap");
+    let description = "the server keeps its port open until the ACK of the last block arrives";
+    let (_, out, _) = grade_paths(&r, std::slice::from_ref(&wrong), "json", &[]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["checks"][1]["description"], description);
+    let (_, out, _) = grade_paths(&r, std::slice::from_ref(&wrong), "gradescope", &[]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["tests"][1]["name"], format!("final-ack: {description}"));
+    let (_, out, _) = grade_paths(&r, std::slice::from_ref(&wrong), "junit", &[]);
+    assert!(
+        out.contains(&format!("<testcase name=\"final-ack: {description}\"")),
+        "{out}"
+    );
+    let (_, out, _) = grade_paths(&r, std::slice::from_ref(&wrong), "table", &["--width", "0"]);
+    assert!(
+        out.contains(&format!("final-ack failed ({description}): ")),
+        "{out}"
+    );
+    let (_, out, _) = grade_paths(&r, &[wrong], "csv", &[]);
+    assert!(out.contains(description), "{out}");
+}
+
+#[test]
+fn csv_has_one_row_per_capture_and_check_and_the_class_summary_counts_them() {
+    let r = example("tftp-server");
+    let captures = [
+        util::fixture("student-tftpserver-correct.pcap"),
+        util::fixture("student-tftpserver-wrong.pcap"),
+        util::fixture("student-tftpserver-correct.pcap"),
+    ];
+    let (code, out, _) = grade_paths(&r, &captures, "csv", &[]);
+    assert_eq!(code, Some(1));
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "capture",
+            "partial",
+            "unreadable",
+            "check",
+            "description",
+            "passed",
+            "points",
+            "max_points",
+            "score",
+            "max_score",
+            "message"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // 3 captures × 4 checks, in argument and rubric order.
+    assert_eq!(rows.len(), 12);
+    let failed: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| &r[5] == "false")
+        .map(|r| {
+            (
+                r[0].rsplit('/').next().unwrap().to_string(),
+                r[3].to_string(),
+            )
+        })
+        .collect();
+    let wrong = "student-tftpserver-wrong.pcap".to_string();
+    assert_eq!(
+        failed,
+        [
+            (wrong.clone(), "final-ack".to_string()),
+            (wrong.clone(), "file-not-found".to_string()),
+            (wrong, "timeout".to_string())
+        ]
+    );
+    for r in &rows {
+        let score: f64 = r[8].parse().unwrap();
+        assert_eq!(
+            score,
+            if r[0].ends_with("wrong.pcap") {
+                4.0
+            } else {
+                10.0
+            }
+        );
+    }
+    // The class summary: per check, passed and failed counts over the three captures.
+    let (_, out, _) = grade_paths(&r, &captures, "summary", &["--width", "0"]);
+    let counts: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().take(4).collect())
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ["download", "4", "3", "0"],
+            ["final-ack", "2", "2", "1"],
+            ["file-not-found", "2", "2", "1"],
+            ["timeout", "2", "2", "1"],
+        ]
+    );
+    // The table shows the same summary under the captures.
+    let (_, out, _) = grade_paths(&r, &captures, "table", &["--width", "0"]);
+    assert!(
+        out.contains("Check           Points  Passed  Failed  Description"),
+        "{out}"
+    );
+}
+
+#[test]
+fn gradescope_output_dir_writes_one_results_json_per_capture_inside_the_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("results");
+    std::fs::create_dir(&dir).unwrap();
+    // A symlink where the first capture's folder would go, pointing outside: never followed.
+    let outside = root.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("student-tftpserver-correct.pcap")).unwrap();
+    let r = example("tftp-server");
+    let captures = [
+        util::fixture("student-tftpserver-correct.pcap"),
+        util::fixture("student-tftpserver-wrong.pcap"),
+        root.path().join("missing.pcap"),
+    ];
+    let (code, out, err) = grade_paths(
+        &r,
+        &captures,
+        "gradescope",
+        &["--output-dir", dir.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    let read = |sub: &str| -> Value {
+        let text = std::fs::read_to_string(dir.join(sub).join("results.json"))
+            .unwrap_or_else(|e| panic!("{sub}: {e}; {err}"));
+        serde_json::from_str(&text).unwrap()
+    };
+    let correct = read("student-tftpserver-correct-1.pcap");
+    assert_eq!(correct["score"], 10.0);
+    assert_eq!(correct["tests"].as_array().unwrap().len(), 4);
+    let wrong = read("student-tftpserver-wrong.pcap");
+    assert_eq!(wrong["score"], 4.0);
+    assert_eq!(wrong["tests"][1]["status"], "failed");
+    let missing = read("missing.pcap");
+    assert_eq!(missing["score"], 0.0);
+    assert!(
+        missing["output"]
+            .as_str()
+            .unwrap()
+            .contains("unreadable: cannot open"),
+        "{missing}"
+    );
+    let mut entries: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        [
+            "missing.pcap",
+            "student-tftpserver-correct-1.pcap",
+            "student-tftpserver-correct.pcap",
+            "student-tftpserver-wrong.pcap"
+        ]
+    );
+    // Without --format gradescope the option is refused.
+    let (code, _, err) = grade_paths(
+        &r,
+        &captures[..1],
+        "json",
+        &["--output-dir", dir.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--format gradescope"), "{err}");
+}
+
+#[test]
+fn standard_input_is_graded_like_the_file() {
+    let r = example("tftp-server");
+    let file = util::fixture("student-tftpserver-wrong.pcap");
+    let bytes = std::fs::read(&file).unwrap();
+    let out = util::run_with_stdin(
+        &["grade", "--rubric", r.to_str().unwrap(), "-f", "json", "-"],
+        &bytes,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let from_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, out, _) = grade_paths(&r, &[file], "json", &[]);
+    let from_file: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(from_stdin[0]["checks"], from_file[0]["checks"]);
+    assert_eq!(from_stdin[0]["capture"], "-");
+    let out = util::run(&["grade", "--rubric", r.to_str().unwrap(), "-", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(util::stderr(&out).contains("can be given once"));
+}
+
+#[test]
+fn a_cut_capture_is_graded_on_what_was_read_and_labelled_partial() {
+    // Cut in the middle of record 6 of the tftp-server fixture: record boundaries from the
+    // pcap format itself (24-byte file header, 16-byte record headers with the captured length).
+    let bytes = std::fs::read(util::fixture("student-tftpserver-correct.pcap")).unwrap();
+    let mut at = 24;
+    for _ in 0..5 {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + len;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &bytes[..at + 20]).unwrap();
+    let r = rubric(
+        "cut",
+        "[[check]]\nid = \"asked\"\npoints = 1\ntype = \"tftp_transfer\"\nfile = \"small.txt\"\ncomplete = false\n\
+         [[check]]\nid = \"all\"\npoints = 1\ntype = \"tftp_transfer\"\nfile = \"small.txt\"\n",
+    );
+    let (code, out, err) = grade_paths(&r, std::slice::from_ref(&cut), "json", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["cut_at_record"], 6);
+    assert_eq!(v[0]["error"], Value::Null);
+    // Frames 1-5: the request and DATA 1-2 with their ACKs (fixtures/README.md).
+    assert_eq!(v[0]["checks"][0]["passed"], true);
+    assert_eq!(v[0]["checks"][1]["passed"], false);
+    assert!(
+        v[0]["checks"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1,024 bytes in 2 blocks"),
+        "{}",
+        v[0]
+    );
+    assert!(err.contains("partial (cut at record 6)"), "{err}");
+    let (_, out, _) = grade_paths(&r, std::slice::from_ref(&cut), "table", &["--width", "0"]);
+    assert!(out.contains("partial (cut at record 6)"), "{out}");
+    let (_, out, _) = grade_paths(&r, &[cut], "gradescope", &[]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["output"]
+            .as_str()
+            .unwrap()
+            .contains("partial (cut at record 6)")
+    );
+}
+
+#[test]
+fn tftp_port_lets_grade_follow_a_server_on_another_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rrq = vec![0, 1];
+    rrq.extend_from_slice(b"notes.txt\0octet\0");
+    let mut data = vec![0, 3, 0, 1];
+    data.extend_from_slice(b"hello");
+    let capture = dir.path().join("p.pcap");
+    std::fs::write(
+        &capture,
+        udp_pcap(&[
+            ("10.0.0.1:4000", "10.0.0.2:6969", rrq),
+            ("10.0.0.2:5000", "10.0.0.1:4000", data),
+            ("10.0.0.1:4000", "10.0.0.2:5000", vec![0, 4, 0, 1]),
+        ]),
+    )
+    .unwrap();
+    // sha256("hello"), as sha256sum prints it.
+    let r = rubric(
+        "tftp-port",
+        "[[check]]\nid = \"t\"\npoints = 1\ntype = \"tftp_transfer\"\nrole = \"server\"\nfile = \"notes.txt\"\nclean_end = true\n\
+         sha256 = \"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\"\n",
+    );
+    let (code, out, _) = grade_paths(&r, std::slice::from_ref(&capture), "json", &[]);
+    assert_eq!(code, Some(1));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let m = v[0]["checks"][0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("sent to UDP port 6969") && m.contains("--tftp-port 6969"),
+        "{m}"
+    );
+    let (code, _, err) = grade_paths(&r, &[capture], "json", &["--tftp-port", "6969"]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn hostile_capture_names_and_rubric_text_are_escaped_for_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "evil\u{1b}[31m\u{202e}gpj.pcap";
+    let capture = dir.path().join(name);
+    std::fs::copy(util::fixture("student-udpecho-wrong.pcap"), &capture).unwrap();
+    let r = rubric(
+        "hostile",
+        "[[check]]\nid = \"echo\\u001b[2J\"\ndescription = \"bidi \u{202e}txt.exe\"\npoints = 1\ntype = \"udp_echo\"\nport = 5005\n",
+    );
+    for extra in [&["--width", "0"][..], &["--width", "120"][..]] {
+        let (code, out, err) = grade_paths(&r, std::slice::from_ref(&capture), "table", extra);
+        assert_eq!(code, Some(1), "{err}");
+        for text in [&out, &err] {
+            assert!(!text.contains('\u{1b}'), "raw ESC in {text:?}");
+            assert!(!text.contains('\u{202e}'), "raw U+202E in {text:?}");
+        }
+        assert!(out.contains("evil"), "{out}");
+    }
+    // An unreadable hostile name reaches stderr escaped too.
+    let missing = dir.path().join("gone\u{1b}]0;x\u{7}\u{202e}.pcap");
+    let (code, _, err) = grade_paths(&r, &[missing], "table", &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    // JSON keeps the original text, escaped by JSON's rules.
+    let (_, out, _) = grade_paths(&r, &[capture], "json", &[]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v[0]["capture"].as_str().unwrap().ends_with(name));
+    assert_eq!(v[0]["checks"][0]["id"], "echo\u{1b}[2J");
+    assert_eq!(v[0]["checks"][0]["description"], "bidi \u{202e}txt.exe");
+    assert!(!out.contains('\u{1b}'));
 }
