@@ -141,7 +141,6 @@ pub struct Check {
 /// A check as written (every key optional but the common ones); [`parse`] validates it into a
 /// [`Check`].
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCheck {
     id: String,
     #[serde(default)]
@@ -563,17 +562,31 @@ pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
                         }
                         _ => "",
                     };
-                    return Err(fail(
+                    let takes = allowed
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let known = TYPES.iter().any(|t| keys_of(*t).contains(&key.as_str()));
+                    let mut e = fail(
                         key,
-                        format!(
-                            "a `{kind_name}` check does not take `{key}`{hint}; it takes {}",
-                            allowed
-                                .iter()
-                                .map(|k| format!("`{k}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
+                        if known {
+                            format!(
+                                "a `{kind_name}` check does not take `{key}`{hint}; it takes {takes}"
+                            )
+                        } else {
+                            format!(
+                                "unknown key, not one any check takes; a `{kind_name}` check takes {takes} (and `id`, `description`, `points`, `type`)"
+                            )
+                        },
+                    );
+                    // Point at the key, not its value.
+                    if let Some(line) = text.lines().nth(e.line.saturating_sub(1))
+                        && let Some(at) = line.find(key.as_str())
+                    {
+                        e.column = line.get(..at).map_or(0, |p| p.chars().count()) + 1;
+                    }
+                    return Err(e);
                 }
             }
         }
@@ -781,6 +794,18 @@ pub fn parse(path: &str, text: &str) -> Result<Rubric, RubricError> {
         checks,
     })
 }
+
+/// Every check type.
+const TYPES: [CheckType; 8] = [
+    CheckType::TcpHandshake,
+    CheckType::TcpClose,
+    CheckType::UdpEcho,
+    CheckType::UdpBroadcast,
+    CheckType::TftpTransfer,
+    CheckType::HttpResponse,
+    CheckType::Framing,
+    CheckType::MaxRetransmissions,
+];
 
 /// Every check type's rubric name.
 const TYPE_NAMES: [&str; 8] = [

@@ -296,7 +296,10 @@ fn rubric_mistakes_name_the_line_and_the_key() {
             "unknown key",
             "[[check]]\nid = \"a\"\npoints = 1\ntype = \"tcp_handshake\"\nport = 1\nprot = 2\n",
             "line 14, column 1",
-            &["unknown key `prot`", "expected one of", "`port`"],
+            &[
+                "key `prot`: unknown key, not one any check takes",
+                "a `tcp_handshake` check takes `port`",
+            ],
         ),
         (
             "TOML syntax",
