@@ -1435,8 +1435,12 @@ fn framing(check: &Check, sticky: &[sticky::Direction], ev: &Evidence) -> (bool,
             )
         ),
         FramingDirection::Both => format!(
-            "{} {spec} from the client, {} from the server",
-            plural(by_side(Direction::ClientToServer), "message", "messages"),
+            "{} from the client, {} from the server",
+            plural(
+                by_side(Direction::ClientToServer),
+                &format!("{spec} message"),
+                &format!("{spec} messages")
+            ),
             thousands(by_side(Direction::ServerToClient))
         ),
     };
