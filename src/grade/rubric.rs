@@ -943,6 +943,29 @@ mod tests {
         out
     }
 
+    proptest::proptest! {
+        /// Any text made of rubric pieces (keys, values, brackets, quotes, controls) parses
+        /// or is refused with a line inside the text, never a panic.
+        #[test]
+        fn any_rubric_text_parses_or_is_refused_with_a_line(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "[[check]]\n", "[check]\n", "id = \"a\"\n", "id = \"a\"\n", "points = 1\n",
+                "points = nan\n", "points = 1.7e308\n", "type = \"udp_echo\"\n",
+                "type = \"tftp_transfer\"\n", "type = \"framing\"\n", "port = 7\n",
+                "port = 70000\n", "file = \"f\"\n", "role = \"server\"\n",
+                "clean_end = true\n", "error_code = 1\n", "framing = \"len:4\"\n",
+                "direction = \"both\"\n", "direction = \"read\"\n", "sha256 = \"ab\"\n",
+                "title = \"t\"\n", "\"", "=", "\u{202e}", "é", "\n", "[[", "]]", "# c\n",
+            ]), 0..24)
+        ) {
+            let text: String = pieces.concat();
+            if let Err(e) = parse("r.toml", &text) {
+                proptest::prop_assert!(e.line >= 1 && e.line <= text.lines().count() + 1, "{e}");
+                proptest::prop_assert!(!e.message.contains("Raw"), "{e}");
+            }
+        }
+    }
+
     #[test]
     fn messages_never_name_rust_types() {
         for m in messages() {
