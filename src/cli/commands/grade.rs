@@ -15,9 +15,9 @@ use crate::cli::args::{OutputArgs, parse_size};
 /// Output formats of `grade`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GradeFormatArg {
-    /// One row per capture.
+    /// One row per capture, each failed check's message, then the class summary.
     Table,
-    /// A JSON array of verdicts.
+    /// A JSON array of verdicts (every check with its description and message).
     Json,
     /// JUnit XML for CI systems.
     Junit,
