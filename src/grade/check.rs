@@ -29,6 +29,7 @@ use crate::decode::icmp::{ErrorKind, ErrorMessage, Version};
 use crate::engine::Engine;
 use crate::flow::tcp::{CloseState, HandshakeState, Stream};
 use crate::units::{Direction, FrameNumber};
+use crate::view::text::Escaped;
 
 /// Unanswered echo requests remembered per check at most (older ones are counted unanswered).
 const MAX_PENDING_ECHOES: usize = 100_000;
@@ -996,7 +997,11 @@ fn tftp_problems(check: &Check, t: &Transfer) -> Vec<String> {
             };
             p.push(format!(
                 "the {} sent ERROR {} ({}) in frame {}: \"{}\"{fault}",
-                e.from, e.code, e.meaning, e.frame, e.message
+                e.from,
+                e.code,
+                e.meaning,
+                e.frame,
+                Escaped(&e.message)
             ));
         }
         (None, None) => {}
@@ -1086,7 +1091,7 @@ fn tftp_passed(check: &Check, t: &Transfer) -> String {
     let what = format!(
         "{} of {} (request in frame {})",
         direction_word(t.direction),
-        t.file,
+        Escaped(&t.file),
         t.request_frame
     );
     if let Some(e) = &t.error {
@@ -1130,14 +1135,11 @@ fn tftp_passed(check: &Check, t: &Transfer) -> String {
 
 fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
     let file = check.file.clone().unwrap_or_default();
-    let shown_file = crate::app::tftp::escape(file.as_bytes()).to_string();
     let wanted_dir = check.tftp_direction;
     let transfers = &ev.transfers;
     let all: Vec<&Transfer> = transfers
         .iter()
-        .filter(|t| {
-            (t.file == file || t.file == shown_file) && wanted_dir.is_none_or(|d| t.direction == d)
-        })
+        .filter(|t| t.file == file && wanted_dir.is_none_or(|d| t.direction == d))
         .collect();
     // A second server port's answer to a repeated request is not the transfer itself.
     let matching: Vec<&Transfer> = if all.iter().any(|t| t.duplicate_of.is_none()) {
@@ -1156,10 +1158,11 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
                     .as_ref()
                     .map(|e| format!(" (ERROR {}: {})", e.code, e.meaning))
                     .unwrap_or_default();
+                // Names from the capture, in a verdict's text: escaped.
                 format!(
                     "a {} of {} in frame {}{error}",
                     direction_word(t.direction),
-                    t.file,
+                    Escaped(&t.file),
                     t.request_frame
                 )
             }),
@@ -1168,14 +1171,14 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
         let hint = ev
             .tftp_hints
             .iter()
-            .find(|h| h.file == shown_file)
+            .find(|h| h.file == file)
             .or_else(|| ev.tftp_hints.first())
             .map(|h| {
                 format!(
                     "; frame {} looks like a TFTP {} request for {} sent to UDP port {}, which is not followed as TFTP: grade with --tftp-port {}",
                     h.first_frame,
                     direction_word(h.direction),
-                    h.file,
+                    Escaped(&h.file),
                     h.port,
                     h.port
                 )
@@ -1195,7 +1198,7 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
         problems.push(format!(
             "{} of {} (request in frame {}): {}",
             direction_word(t.direction),
-            t.file,
+            Escaped(&t.file),
             t.request_frame,
             p.join("; ")
         ));
@@ -1234,8 +1237,8 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
                 txs.iter().map(|t| {
                     format!(
                         "{} {}",
-                        t.method.as_deref().unwrap_or("?"),
-                        t.uri.as_deref().unwrap_or("?")
+                        Escaped(t.method.as_deref().unwrap_or("?")),
+                        Escaped(t.uri.as_deref().unwrap_or("?"))
                     )
                 }),
                 "",
@@ -1302,9 +1305,9 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
                 true,
                 format!(
                     "{} {path} answered {} {}{in_frame}",
-                    t.method.as_deref().unwrap_or("?"),
+                    Escaped(t.method.as_deref().unwrap_or("?")),
                     t.status.map_or("-".into(), |s| s.to_string()),
-                    t.content_type.as_deref().unwrap_or("")
+                    Escaped(t.content_type.as_deref().unwrap_or(""))
                 ),
             );
         }
