@@ -214,7 +214,11 @@ fn example_rubrics_pass_correct_programs_and_fail_wrong_ones() {
             "student-tftpserver-correct.pcap",
             "student-tftpserver-wrong.pcap",
         ),
-        ("http-server", "http-get.pcap", "http-404.pcap"),
+        (
+            "http-server",
+            "student-http-correct.pcap",
+            "student-http-wrong.pcap",
+        ),
         (
             "length-prefixed-transfer",
             "student-lenprefix-correct.pcap",
@@ -446,17 +450,22 @@ fn assert_well_formed_xml(xml: &str) {
 #[test]
 fn junit_and_gradescope_shapes() {
     let r = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/rubrics/http-server.toml");
-    let (code, out, _) = grade(&r, &["http-get.pcap", "http-404.pcap"], "junit");
+    let (code, out, _) = grade(
+        &r,
+        &["student-http-correct.pcap", "student-http-wrong.pcap"],
+        "junit",
+    );
     assert_eq!(code, Some(1));
     assert_well_formed_xml(&out);
     assert_eq!(out.matches("<testsuite ").count(), 2);
     assert_eq!(out.matches("<testcase ").count(), 6);
-    assert_eq!(out.matches("<failure ").count(), 1);
+    // The wrong server fails `index` (text/plain, no <h1>) and `close` (RST in frame 8).
+    assert_eq!(out.matches("<failure ").count(), 2);
     assert_eq!(
         out.matches("<testcase").count(),
         out.matches("</testcase>").count()
     );
-    let (_, out, _) = grade(&r, &["http-get.pcap"], "gradescope");
+    let (_, out, _) = grade(&r, &["student-http-correct.pcap"], "gradescope");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["score"], 10.0);
     let tests = v["tests"].as_array().unwrap();
@@ -468,15 +477,28 @@ fn junit_and_gradescope_shapes() {
         assert_eq!(t["status"], "passed");
     }
     // Several captures: an array of results.json objects, in argument order.
-    let (code, out, _) = grade(&r, &["http-404.pcap", "http-get.pcap"], "gradescope");
+    let (code, out, _) = grade(
+        &r,
+        &["student-http-wrong.pcap", "student-http-correct.pcap"],
+        "gradescope",
+    );
     assert_eq!(code, Some(1));
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v.as_array().map(Vec::len), Some(2));
     assert!(v[0]["score"].as_f64() < Some(10.0));
     assert_eq!(v[1]["score"], 10.0);
-    assert!(v[0]["output"].as_str().unwrap().contains("http-404.pcap"));
+    assert!(
+        v[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("student-http-wrong.pcap")
+    );
     // An unreadable capture in JUnit: an <error> testcase, still well-formed.
-    let (code, out, _) = grade(&r, &["http-get.pcap", "not-a-capture.pcap"], "junit");
+    let (code, out, _) = grade(
+        &r,
+        &["student-http-correct.pcap", "not-a-capture.pcap"],
+        "junit",
+    );
     assert_eq!(code, Some(2));
     assert_well_formed_xml(&out);
     assert_eq!(out.matches("<error ").count(), 1);
@@ -601,9 +623,13 @@ fn every_example_rubric_gives_full_marks_to_the_correct_program_and_fails_the_wr
             "student-lenprefix-wrong.pcap",
             &["framing"],
         ),
-        ("http-server", "http-get.pcap", &[]),
-        // GET /missing.html only: no /index.html transaction.
-        ("http-server", "http-404.pcap", &["index"]),
+        ("http-server", "student-http-correct.pcap", &[]),
+        // text/plain without <h1> (its truth file), then the server's RST in frame 8.
+        (
+            "http-server",
+            "student-http-wrong.pcap",
+            &["index", "close"],
+        ),
     ];
     for (rubric, capture, want_failed) in cases {
         let (code, score, max, failed, messages) =
