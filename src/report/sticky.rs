@@ -334,6 +334,13 @@ impl<'o, W: Write> Writer<'o, W> {
     fn details(&mut self, r: &Direction) -> io::Result<()> {
         let (out, term, header) = (&mut *self.out, self.term, self.header);
         write_prose(out, term, &Self::heading(r))?;
+        if r.tunnel {
+            write_prose(
+                out,
+                term,
+                "  the connection switched protocols (101 Switching Protocols or an answer to CONNECT): the bytes after it are not HTTP and belong to no message",
+            )?;
+        }
         for issue in &r.issues {
             let what = match issue.kind {
                 IssueKind::Mismatch => "error",
@@ -587,6 +594,7 @@ mod tests {
             first_bytes: None,
             unlisted_segments: 0,
             not_captured_bytes: 0,
+            tunnel: false,
             segments: vec![
                 SegmentParts {
                     frame: FrameNumber(4),

@@ -179,7 +179,18 @@ fn switching_protocols_is_the_final_response() {
     for d in &dirs {
         assert_eq!(d["messages"], 1, "{}", d["direction"]);
         assert_eq!(d["issues"], serde_json::json!([]), "{}", d["direction"]);
+        assert_eq!(d["tunnel"], true, "{}", d["direction"]);
     }
+    let o = run(&["sticky", s(&file), "--stream", "1", "--framing", "http"]);
+    assert!(
+        stdout(&o).contains("the connection switched protocols"),
+        "{}",
+        stdout(&o)
+    );
+    // Streams 0 and 2 never switched.
+    let o = run(&["sticky", s(&file), "--stream", "0", "-f", "json"]);
+    let dirs: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("json");
+    assert!(dirs.iter().all(|d| d["tunnel"] == false));
 }
 
 /// Bytes the snap length cut are "not captured", never loss (cases/README.md,

@@ -151,6 +151,10 @@ pub struct Direction {
     /// Payload bytes on the wire that the capture's snap length cut off (not in any data
     /// segment's captured bytes; their message boundaries are unknown).
     pub not_captured_bytes: u64,
+    /// HTTP only: a `101 Switching Protocols` (or a 2xx answer to CONNECT) made the connection a
+    /// tunnel (RFC 9110 §15.2.2, §9.3.6); the bytes after it are another protocol and belong to
+    /// no HTTP message.
+    pub tunnel: bool,
 }
 
 impl Direction {
@@ -214,6 +218,8 @@ struct DirectionFramer {
     finished: bool,
     /// Payload bytes cut by the snap length.
     not_captured: u64,
+    /// HTTP switched protocols: the rest of the direction is a tunnel (seen when it ends).
+    tunnel: bool,
 }
 
 /// Who is to blame for what a framer says at the end of a direction ended by `cause`: the
@@ -247,6 +253,7 @@ impl DirectionFramer {
             keep_segments,
             finished: false,
             not_captured: 0,
+            tunnel: false,
         };
         if *spec == FramingSpec::Auto {
             d.detector = Some(Box::new(Detector::new()));
@@ -460,6 +467,11 @@ impl DirectionFramer {
             // (HTTP is chosen as soon as its start line arrives).
             self.apply(choice, kind, http);
         }
+        // Ending stops the framer: whether it had become a tunnel is read first.
+        self.tunnel = matches!(self.framing, Framing::Http)
+            && http
+                .as_ref()
+                .is_some_and(|c| c.side(self.direction).is_tunnel());
         self.end(offset, http);
         // A message left incomplete by the end stops where the bytes stopped, not at its end.
         for m in &self.out.messages {
@@ -530,6 +542,7 @@ impl DirectionFramer {
     ) -> Direction {
         self.on_end(end_offset, EndCause::EndOfCapture, http);
         self.blame(start_unknown);
+        let tunnel = self.tunnel;
         let summary: Summary = if self.keep_segments && self.segments.len() < MAX_LISTED_SEGMENTS {
             let s = self.mapper.finish(&mut self.segments);
             self.segments.truncate(MAX_LISTED_SEGMENTS);
@@ -576,6 +589,7 @@ impl DirectionFramer {
             segments: self.segments,
             unlisted_segments,
             not_captured_bytes: self.not_captured,
+            tunnel,
         }
     }
 }
