@@ -57,6 +57,12 @@ pub const MAX_PENDING_SEGMENTS: usize = 8192;
 /// First bytes of a direction kept to show them when no framing fits.
 pub const FIRST_BYTES: usize = 32;
 
+/// Bytes of a direction held as they are before the candidates start: a direction that ends
+/// (or is decided) within them is judged on them at that point, so a connection that sent a
+/// few bytes and stays open costs these bytes, not a framer per candidate (issue 15: 500,000
+/// open connections).
+pub const EARLY_BYTES: usize = 512;
+
 /// A body seen for longer than this (the largest 2-byte length) lets a message still
 /// arriving count as evidence for its prefix.
 const LONG_BODY: u64 = 65_535;
@@ -367,6 +373,13 @@ pub struct Detector {
     probe: Vec<u8>,
     /// What the HTTP detector said.
     http: Start,
+    /// The bytes so far while they are at most [`EARLY_BYTES`] and the candidates have not
+    /// started (then empty for good).
+    early: Vec<u8>,
+    /// Stream offset of the first byte of `early`.
+    early_at: u64,
+    /// Whether the candidates run (`text`, `line` and `prefixes` hold their state).
+    started: bool,
     text: Text,
     line: Option<(LineFramer, FramerOutput)>,
     prefixes: Vec<(LengthPrefix, PrefixCandidate)>,
@@ -381,7 +394,28 @@ impl Default for Detector {
 impl Detector {
     /// A detector that has seen nothing.
     pub fn new() -> Self {
-        let prefixes = CANDIDATES
+        Detector {
+            seen: 0,
+            first: Vec::new(),
+            probe: Vec::new(),
+            http: Start::NeedMore,
+            early: Vec::new(),
+            early_at: 0,
+            started: false,
+            text: Text::default(),
+            line: None,
+            prefixes: Vec::new(),
+        }
+    }
+
+    /// Starts the candidates (every length prefix, `line`) and feeds them the early bytes.
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.line = Some((LineFramer::new(), FramerOutput::default()));
+        self.prefixes = CANDIDATES
             .iter()
             .flat_map(|&(width, endian)| {
                 [false, true].map(|inclusive| LengthPrefix {
@@ -399,14 +433,9 @@ impl Detector {
                 (prefix, PrefixCandidate::Live(Box::new(live)))
             })
             .collect();
-        Detector {
-            seen: 0,
-            first: Vec::new(),
-            probe: Vec::new(),
-            http: Start::NeedMore,
-            text: Text::default(),
-            line: Some((LineFramer::new(), FramerOutput::default())),
-            prefixes,
+        let early = std::mem::take(&mut self.early);
+        if !early.is_empty() {
+            self.feed_candidates(self.early_at, &early);
         }
     }
 
@@ -443,7 +472,10 @@ impl Detector {
     /// True when no framing can fit any more (not text, every length prefix contradicted):
     /// waiting for more bytes cannot change the answer.
     pub fn hopeless(&self) -> bool {
-        self.text.not_text.is_some()
+        // Before the candidates start, the early bytes are judged when the direction ends
+        // or goes past them.
+        self.started
+            && self.text.not_text.is_some()
             && self
                 .prefixes
                 .iter()
@@ -481,8 +513,24 @@ impl Detector {
         if self.http == Start::Http {
             // Chosen: the caller replays the probe into HTTP framing; the other candidates
             // are not needed any more.
+            self.early = Vec::new();
             return;
         }
+        if !self.started {
+            if self.early.is_empty() {
+                self.early_at = offset;
+            }
+            if self.early.len() + bytes.len() <= EARLY_BYTES {
+                self.early.extend_from_slice(bytes);
+                return;
+            }
+            self.start();
+        }
+        self.feed_candidates(offset, bytes);
+    }
+
+    /// Feeds the next in-order bytes to every candidate still in the running.
+    fn feed_candidates(&mut self, offset: u64, bytes: &[u8]) {
         self.text.feed(offset, bytes);
         if self.text.not_text.is_some() {
             self.line = None;
@@ -526,6 +574,7 @@ impl Detector {
         if self.is_http() {
             return Choice::Http;
         }
+        self.start();
         self.text.finish(end);
         let mut tried = vec![self.http_tried()];
         for (prefix, candidate) in &mut self.prefixes {
@@ -587,6 +636,7 @@ impl Detector {
         if self.is_http() {
             return Choice::Http;
         }
+        self.start();
         let mut tried = vec![self.http_tried()];
         if self.text.not_text.is_none() {
             if self.text.line_feeds > 0
