@@ -9,11 +9,13 @@ Every capture is classic pcap, Ethernet, IPv4, one packet per record, timestamps
   ooo1b-BYTES one connection: SYN, SYN-ACK, ACK, the first data byte missing, then BYTES-1
               1-byte segments after it (each one out of order until the hole fills)
   ooo-N       one connection whose N 100-byte data segments arrive pairwise swapped
+  tftpopen-N  N TFTP reads at once, each a RRQ and a full DATA 1, never finished (UDP)
+  tftpdone-N  N TFTP reads one after the other, each RRQ, DATA 1 (100 bytes), ACK 1 (UDP)
   http-N      one keep-alive HTTP connection with N transactions (request, then response)
   pipeline-N  one HTTP connection: N pipelined requests, then the N responses
 
   python3 scripts/hostile_captures.py DIR [--sizes 50000,200000,500000] [--ooo1b 4194304]
-                                        [--kinds open,closed,ooo1b,ooo] [--keep]
+                                        [--kinds open,closed,ooo1b,ooo,http,pipeline,tftpopen,tftpdone] [--keep]
 
 --keep leaves a capture that already exists as it is (the captures are deterministic).
 """
@@ -44,6 +46,16 @@ class Writer:
         total = 20 + len(tcp)
         ip = struct.pack("!BBHHHBBH", 0x45, 0, total, 0, 0x4000, 64, 6, 0) + ip4(src) + ip4(dst)
         frame = ETH + ip + tcp
+        self.t_us += 1000
+        self.f.write(struct.pack("<IIII", self.t_us // 1_000_000, self.t_us % 1_000_000,
+                                 len(frame), len(frame)))
+        self.f.write(frame)
+
+    def udp(self, src, sport, dst, dport, payload):
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        total = 20 + len(udp)
+        ip = struct.pack("!BBHHHBBH", 0x45, 0, total, 0, 0x4000, 64, 17, 0) + ip4(src) + ip4(dst)
+        frame = ETH + ip + udp
         self.t_us += 1000
         self.f.write(struct.pack("<IIII", self.t_us // 1_000_000, self.t_us % 1_000_000,
                                  len(frame), len(frame)))
@@ -114,6 +126,27 @@ def ooo_pairs(path, n):
     w.close()
 
 
+def tftp_open(path, n):
+    w = Writer(path)
+    block = b"y" * 512
+    for i in range(n):
+        c, port = client(i)
+        w.udp(c, port, SERVER, 69, b"\x00\x01" + b"f%d\x00octet\x00" % i)
+        w.udp(SERVER, 20000 + i % 40000, c, port, b"\x00\x03\x00\x01" + block)
+    w.close()
+
+
+def tftp_done(path, n):
+    w = Writer(path)
+    for i in range(n):
+        c, port = client(i)
+        tid = 20000 + i % 40000
+        w.udp(c, port, SERVER, 69, b"\x00\x01" + b"f%d\x00octet\x00" % i)
+        w.udp(SERVER, tid, c, port, b"\x00\x03\x00\x01" + DATA)
+        w.udp(c, port, SERVER, tid, b"\x00\x04\x00\x01")
+    w.close()
+
+
 def http_request(i):
     return b"GET /item/%d HTTP/1.1\r\nHost: bench\r\n\r\n" % i
 
@@ -176,6 +209,10 @@ def main():
             make(closed_conns, f"closed-{n}.pcap", n)
         if "ooo" in kinds:
             make(ooo_pairs, f"ooo-{n}.pcap", n)
+        if "tftpopen" in kinds:
+            make(tftp_open, f"tftpopen-{n}.pcap", n)
+        if "tftpdone" in kinds:
+            make(tftp_done, f"tftpdone-{n}.pcap", n)
         if "http" in kinds:
             make(lambda p, k: http_conn(p, k, False), f"http-{n}.pcap", n)
         if "pipeline" in kinds:

@@ -1,20 +1,33 @@
 //! The `pcaplab` binary: parses arguments, runs one subcommand, maps the outcome to an exit code
 //! (0 ok, 1 a check or grade failed, 2 bad usage or unreadable input). A closed pipe on stdout
-//! ends the run quietly with 0.
+//! ends the run quietly with 0; a closed stderr is ignored.
 
 mod cli;
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
+use cli::args::OutputArgs;
 use cli::{Cli, Command, Outcome};
 use pcaplab::report::Terminal;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let term = terminal();
+    let matches = match cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return clap_exit(&e),
+    };
+    let parsed = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cli::command()));
+    let cli = match parsed {
+        Ok(c) => c,
+        Err(e) => return clap_exit(&e),
+    };
+    if let Err(e) = cli::check_applicable(&matches) {
+        cli::say(&format!("{e}"));
+        return ExitCode::from(2);
+    }
+    let term = terminal(cli.command.output());
     let result = match cli.command {
         Command::Packets(args) => cli::commands::packets::run(args, term),
         Command::Show(args) => cli::commands::show::run(args, term),
@@ -27,36 +40,86 @@ fn main() -> ExitCode {
         Command::Ladder(args) => cli::commands::ladder::run(args, term),
         Command::Report(args) => cli::commands::report::run(args, term),
         Command::Grade(args) => cli::commands::grade::run(args, term),
+        Command::Completions(args) => cli::commands::completions::run_completions(&args),
+        Command::Man(args) => cli::commands::completions::run_man(&args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::ChecksFailed) => ExitCode::from(1),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pcaplab: {e:#}");
+            cli::say(&message(&e));
             ExitCode::from(2)
         }
     }
 }
 
-fn terminal() -> Terminal {
+/// A usage error (exit 2), or `--help`/`--version` (exit 0); printing them ignores a closed
+/// stream.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// How tables are laid out: `--width`, else the terminal's width when standard output is one
+/// (`COLUMNS` when the terminal does not say); no width in a pipe.
+fn terminal(output: Option<&OutputArgs>) -> Terminal {
     let is_tty = io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let width = if is_tty {
-        comfy_table::Table::new().width()
-    } else {
-        None
+    let asked = output.and_then(|o| o.width);
+    let width = match asked {
+        Some(0) => None,
+        Some(w) => Some(w),
+        None if is_tty => terminal_width(),
+        None => None,
     };
     Terminal {
         is_tty,
         color: is_tty && !no_color,
         width,
+        wide: output.is_some_and(|o| o.wide),
+        note: Some(cli::note),
     }
+}
+
+/// The terminal's width in columns (`TIOCGWINSZ` on standard output, else `COLUMNS`); `None`
+/// when neither says, or says 0.
+fn terminal_width() -> Option<u16> {
+    rustix::termios::tcgetwinsize(io::stdout())
+        .ok()
+        .map(|w| w.ws_col)
+        .filter(|c| *c > 0)
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<u16>().ok())
+                .filter(|c| *c > 0)
+        })
+}
+
+/// The error and its causes joined by `: `, leaving out a cause whose text the message already
+/// holds (an OS error said once, not twice).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<pcaplab::Error>().is_some_and(|p| {
+                matches!(p, pcaplab::Error::Write { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+            })
     })
 }

@@ -1,4 +1,5 @@
-//! The TFTP datagram decoder, and the tracker fed the same bytes as a request and a reply.
+//! The TFTP datagram decoder, and the tracker fed the same bytes as a request, a reply and an
+//! ICMP error.
 #![no_main]
 
 use std::time::Duration;
@@ -17,5 +18,9 @@ fuzz_target!(|data: &[u8]| {
     t.on_datagram(FrameNumber(1), Duration::ZERO, client, server, &data[..half]);
     t.on_datagram(FrameNumber(2), Duration::ZERO, tid, client, &data[half..]);
     t.on_datagram(FrameNumber(3), Duration::ZERO, client, tid, data);
+    // The same bytes as an ICMP error (it may quote a datagram of the transfer).
+    if let Some(e) = pcaplab::decode::icmp::decode_v4(data) {
+        t.on_icmp_error(FrameNumber(4), Duration::ZERO, &e);
+    }
     let _ = t.finish();
 });

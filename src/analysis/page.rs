@@ -273,8 +273,8 @@ impl Page {
                 warnings.push(Warning {
                     source: format!("TFTP transfer {}", t.index),
                     what: w.message.clone(),
-                    frames: w.frame.into_iter().collect(),
-                    more_frames: 0,
+                    frames: w.frames.clone(),
+                    more_frames: w.occurrences.saturating_sub(w.frames.len() as u64),
                 });
             }
             if let Some(e) = &t.error {

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use super::{http, tftp};
 use crate::decode::Packet;
+use crate::decode::icmp::ErrorMessage;
 use crate::flow::tcp::{Outcome, Stream, StreamEvent, StreamTable};
 use crate::units::{FrameNumber, StreamId};
 
@@ -148,6 +149,12 @@ pub trait StreamConsumer {
 pub trait DatagramConsumer {
     /// Looks at one datagram; returns a note when it recognised the payload.
     fn on_datagram<'a>(&'a mut self, datagram: &Datagram<'a>) -> Option<Note<'a>>;
+
+    /// An ICMP or ICMPv6 error message of the packet `at` (its quote may name a datagram this
+    /// consumer saw: [`ErrorMessage::flow`]). Called in capture order, between datagrams.
+    fn on_icmp_error(&mut self, at: At, error: &ErrorMessage<'_>) {
+        let _ = (at, error);
+    }
 }
 
 /// An observer of every packet, called in capture order once the stream and datagram

@@ -1,10 +1,17 @@
-//! The flags shared by several subcommands (clap derive): input and memory limits, output
+//! The flags shared by several subcommands (clap derive): input and memory limits, the output
+//! vocabulary ([`OutputArgs`]: `--no-header`, `--limit`, `--stream`, `--filter/-Y`,
+//! `--time-format/-t`, `--wide`, `--width`, each meaning the same on every command), output
 //! format, framing spec.
+//!
+//! Every printing command flattens [`OutputArgs`]; a flag that cannot apply to a command is
+//! hidden from its help and refused with the reason ([`NOT_APPLICABLE`], checked in
+//! [`super::check_applicable`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use pcaplab::framing::FramingSpec;
+use pcaplab::report::time::TimeFormat;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,6 +36,236 @@ impl From<FormatArg> for pcaplab::report::Format {
         }
     }
 }
+
+/// tshark's `-t` time formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeFormatArg {
+    /// Seconds since the first packet (the default).
+    #[value(name = "r")]
+    Relative,
+    /// Local time of day.
+    #[value(name = "a")]
+    Absolute,
+    /// Local date and time.
+    #[value(name = "ad")]
+    AbsoluteDate,
+    /// UTC time of day.
+    #[value(name = "u")]
+    Utc,
+    /// UTC date and time.
+    #[value(name = "ud")]
+    UtcDate,
+    /// Seconds since 1970-01-01 00:00:00 UTC.
+    #[value(name = "e")]
+    Epoch,
+    /// Seconds since the previous packet of the capture.
+    #[value(name = "d")]
+    Delta,
+    /// Seconds since the previous packet shown.
+    #[value(name = "dd")]
+    DeltaDisplayed,
+}
+
+impl From<TimeFormatArg> for TimeFormat {
+    fn from(t: TimeFormatArg) -> Self {
+        match t {
+            TimeFormatArg::Relative => TimeFormat::Relative,
+            TimeFormatArg::Absolute => TimeFormat::Absolute,
+            TimeFormatArg::AbsoluteDate => TimeFormat::AbsoluteDate,
+            TimeFormatArg::Utc => TimeFormat::Utc,
+            TimeFormatArg::UtcDate => TimeFormat::UtcDate,
+            TimeFormatArg::Epoch => TimeFormat::Epoch,
+            TimeFormatArg::Delta => TimeFormat::Delta,
+            TimeFormatArg::DeltaDisplayed => TimeFormat::DeltaDisplayed,
+        }
+    }
+}
+
+/// The output flags, the same on every command that prints (those that cannot apply to a
+/// command are hidden there and refused with the reason).
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Leave out the header row of tables and CSV.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Stop after this many rows (packets, streams, transfers, transactions).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<u64>,
+    /// Only this TCP stream (Wireshark's `tcp.stream`, numbered from 0).
+    #[arg(long, value_name = "N")]
+    pub stream: Option<u64>,
+    /// A display filter in Wireshark's syntax (`tcp.port == 80 && ip.addr == 10.0.0.1`): on
+    /// `packets` and `show` the packets shown; on the summary commands the packets the analyses
+    /// see, by the fields of each packet alone.
+    #[arg(long = "filter", short = 'Y', value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// How tables show packet times, as tshark's `-t`.
+    #[arg(long, short = 't', value_enum, value_name = "FORMAT")]
+    pub time_format: Option<TimeFormatArg>,
+    /// Keep every table column whole, whatever the terminal's width.
+    #[arg(long)]
+    pub wide: bool,
+    /// Lay tables out for a terminal this many columns wide (0: not a terminal, nothing is
+    /// left out or cut); default: the terminal's own width.
+    #[arg(long, value_name = "COLUMNS")]
+    pub width: Option<u16>,
+}
+
+impl OutputArgs {
+    /// The time format asked for, or tshark's default (`r`).
+    pub fn time_format(&self) -> TimeFormat {
+        self.time_format.map(Into::into).unwrap_or_default()
+    }
+
+    /// The display filter, compiled.
+    ///
+    /// # Errors
+    /// A filter that does not compile: the message names the column of the bad token.
+    pub fn compiled_filter(&self) -> anyhow::Result<Option<pcaplab::view::filter::Filter>> {
+        self.filter
+            .as_deref()
+            .map(|text| {
+                pcaplab::view::filter::Filter::compile(text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e}\n  -Y {}\n     {}^",
+                        pcaplab::view::text::Escaped(text),
+                        " ".repeat(e.column().saturating_sub(1))
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
+/// Why a summary command refuses a pre-filter that needs the analyses' own fields.
+const PREFILTER_FIELDS: &str = "-Y on a summary command chooses the packets its analyses see, by each packet's own fields (addresses, ports, flags, lengths: `ip.addr == 10.0.0.1 && tcp.port == 8080`); this filter names a field that only the analyses know (tcp.stream, relative tcp.seq/tcp.ack, tcp.analysis.*, tftp.*, http.*)";
+
+impl OutputArgs {
+    /// The `-Y` pre-filter of a summary command (`command`): a display filter on each packet's
+    /// own fields, so it can run before the analyses.
+    ///
+    /// # Errors
+    /// A filter that does not compile, or that names a field only the analyses know.
+    pub fn packet_filter(
+        &self,
+        command: &str,
+    ) -> anyhow::Result<Option<pcaplab::view::filter::Filter>> {
+        let filter = self.compiled_filter()?;
+        if filter
+            .as_ref()
+            .is_some_and(pcaplab::view::filter::Filter::needs_annotations)
+        {
+            let hint = if command == "streams" || command == "http" || command == "sticky" {
+                "; use --stream N to choose a TCP stream"
+            } else {
+                ""
+            };
+            anyhow::bail!("{command}: {PREFILTER_FIELDS}{hint}");
+        }
+        Ok(filter)
+    }
+}
+
+/// Flags that cannot apply to a command, with the reason said when one is given anyway.
+pub const NOT_APPLICABLE: &[(&str, &str, &str)] = &[
+    ("show", "wide", "show prints a tree, not a table"),
+    ("show", "width", "show prints a tree, not a table"),
+    (
+        "streams",
+        "time_format",
+        "the streams table shows durations, not packet times",
+    ),
+    (
+        "sticky",
+        "time_format",
+        "sticky shows sequence numbers, not packet times",
+    ),
+    (
+        "sticky",
+        "limit",
+        "sticky lists every segment of the streams it shows: pick one with --stream",
+    ),
+    (
+        "tftp",
+        "stream",
+        "TFTP runs over UDP and --stream picks a TCP stream: use -Y to choose packets",
+    ),
+    (
+        "tftp",
+        "time_format",
+        "the tftp table shows durations, not packet times",
+    ),
+    (
+        "stats",
+        "limit",
+        "stats counts the whole capture: use -Y to choose the packets it counts",
+    ),
+    (
+        "stats",
+        "stream",
+        "stats covers every conversation: use `pcaplab streams --stream N` for one TCP stream",
+    ),
+    (
+        "stats",
+        "time_format",
+        "stats shows durations and rates, not packet times",
+    ),
+    (
+        "follow",
+        "format",
+        "follow prints the stream's bytes: choose how with --as ascii|hex|raw",
+    ),
+    ("follow", "no_header", "follow prints no table"),
+    ("follow", "limit", "follow prints the whole stream"),
+    (
+        "follow",
+        "filter",
+        "follow shows one stream whole: choose it with --stream",
+    ),
+    (
+        "follow",
+        "time_format",
+        "follow shows frame numbers and sequence numbers, not packet times",
+    ),
+    ("follow", "wide", "follow prints no table"),
+    ("follow", "width", "follow prints no table"),
+    (
+        "ladder",
+        "no_header",
+        "the ladder draws arrows, not a table",
+    ),
+    (
+        "ladder",
+        "time_format",
+        "--time-format chooses how packet tables (packets, show) show times",
+    ),
+    (
+        "ladder",
+        "wide",
+        "the ladder fits the width it is given: set it with --width",
+    ),
+    (
+        "grade",
+        "no_header",
+        "the grade table always names its columns; use --format json for data",
+    ),
+    ("grade", "limit", "grade checks every capture it is given"),
+    (
+        "grade",
+        "stream",
+        "a rubric's checks choose their own streams",
+    ),
+    (
+        "grade",
+        "filter",
+        "a rubric's checks choose their own packets",
+    ),
+    (
+        "grade",
+        "time_format",
+        "grade shows scores, not packet times",
+    ),
+];
 
 /// Options shared by every command that reads a capture.
 #[derive(Debug, Args)]

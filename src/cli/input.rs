@@ -19,6 +19,8 @@ pub struct Input {
     pub live: bool,
     /// A progress bar on stderr, for large files on a terminal.
     pub progress: Option<ProgressBar>,
+    /// The file's size in bytes (`None` for standard input).
+    pub size: Option<u64>,
 }
 
 /// Opens `path` (or standard input for `-`).
@@ -34,10 +36,15 @@ pub fn open(path: &Path) -> Result<Input> {
             reader,
             live: true,
             progress: None,
+            size: None,
         });
     }
     let file = File::open(path).with_context(|| format!("cannot open {shown}"))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = file.metadata().ok();
+    if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+        anyhow::bail!("{shown} is a directory, not a capture file");
+    }
+    let size = meta.map(|m| m.len()).unwrap_or(0);
     let boxed: Box<dyn Read> = Box::new(file);
     let reader = CaptureReader::new(boxed).with_context(|| format!("reading {shown}"))?;
     let progress = (size >= PROGRESS_MIN_BYTES && io::stderr().is_terminal()).then(|| {
@@ -53,6 +60,7 @@ pub fn open(path: &Path) -> Result<Input> {
         reader,
         live: false,
         progress,
+        size: Some(size),
     })
 }
 
@@ -130,6 +138,8 @@ pub fn report_notes(summary: &pcaplab::engine::Summary) {
     }
 }
 
+pub use crate::cli::note;
+
 /// Says on stderr, one note each with its count, when UDP conversations were given up (timed
 /// out or evicted). Nothing when none was.
 pub fn report_udp_notes(counters: &pcaplab::analysis::udp::Counters) {
@@ -145,10 +155,4 @@ pub fn report_udp_notes(counters: &pcaplab::analysis::udp::Counters) {
             counters.evicted, counters.peak_live
         ));
     }
-}
-
-/// One note on stderr; a closed stderr is ignored.
-pub fn note(text: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(io::stderr().lock(), "pcaplab: note: {text}");
 }

@@ -93,6 +93,10 @@ pub struct Summary {
     pub last_timestamp: Option<Duration>,
 }
 
+/// A packet pre-filter ([`Engine::select`]): the packet and the capture's first time in, keep
+/// or not out.
+pub type Select<'c> = dyn Fn(&Packet<'_>, Duration) -> bool + 'c;
+
 /// One run over a capture, with the consumers lent for it.
 pub struct Engine<'c> {
     /// IP fragment reassembly (always on: a datagram's consumers must see it whole).
@@ -109,6 +113,9 @@ struct Dispatch<'c> {
     streams: Vec<&'c mut dyn StreamConsumer>,
     datagrams: Vec<&'c mut dyn DatagramConsumer>,
     observers: Vec<&'c mut dyn PacketObserver>,
+    /// The packets the consumers and the callback see (all when `None`): a pre-filter given
+    /// the packet (a completed IP datagram whole) and the capture's first time.
+    select: Option<&'c Select<'c>>,
     limits_hit: LimitsHit,
     tcp_streams: u64,
     position: Position,
@@ -128,6 +135,7 @@ impl<'c> Engine<'c> {
                 streams: Vec::new(),
                 datagrams: Vec::new(),
                 observers: Vec::new(),
+                select: None,
                 limits_hit: LimitsHit::default(),
                 tcp_streams: 0,
                 position: Position::default(),
@@ -160,6 +168,15 @@ impl<'c> Engine<'c> {
     /// Plugs in an observer of every packet and its notes.
     pub fn packet_observer(&mut self, observer: &'c mut dyn PacketObserver) -> &mut Self {
         self.d.observers.push(observer);
+        self
+    }
+
+    /// Lets only the packets `keep` accepts reach the consumers, the observers and the callback
+    /// (the others are still read, and their IP fragments still reassembled). `keep` gets the
+    /// packet and the capture's first time; a display filter on the packet's own fields is the
+    /// usual one (`-Y` on the summary commands).
+    pub fn select(&mut self, keep: &'c Select<'c>) -> &mut Self {
+        self.d.select = Some(keep);
         self
     }
 
@@ -251,6 +268,11 @@ impl Dispatch<'_> {
         at: At,
         on_packet: &mut impl FnMut(&Position, &Packet<'_>, &Notes<'_>) -> bool,
     ) -> bool {
+        if let Some(keep) = self.select
+            && !keep(packet, self.position.first_timestamp)
+        {
+            return true;
+        }
         let mut notes = Notes {
             reassembled_from: reassembled,
             ..Notes::default()
@@ -292,6 +314,14 @@ impl Dispatch<'_> {
                 if let Some(note) = c.on_datagram(&datagram) {
                     notes.app.get_or_insert(note);
                 }
+            }
+        } else if !self.datagrams.is_empty()
+            && let Some(error) = packet
+                .transport()
+                .and_then(decode::icmp::decode_transport_error)
+        {
+            for c in self.datagrams.iter_mut() {
+                c.on_icmp_error(at, &error);
             }
         }
         for o in self.observers.iter_mut() {

@@ -5,7 +5,7 @@
 //! readable); only what could disturb the terminal is escaped — control characters (C0 but tab
 //! and LF, DEL, C1: `\x1b`, `\r`, `\u{85}`), the invisible bidi and direction marks
 //! (U+202A–U+202E, U+2066–U+2069, U+200E/F: `\u{202e}`), and bytes that are not UTF-8
-//! (`\xff`). A segment that is mostly such bytes is shown as a hex dump instead. FIN and RST
+//! (`\xff`), all by [`crate::view::text`]. A segment that is mostly such bytes is shown as a hex dump instead. FIN and RST
 //! are marked where they happen with who sent them; bytes lost before the capture point and
 //! bytes cut by the snap length are marked differently.
 
@@ -20,56 +20,17 @@ use crate::flow::tcp::{EndCause, Stream};
 use crate::framing::grouped;
 use crate::framing::segments::PartKind;
 
-/// True for the characters that change how the text around them is shown without being
-/// visible: bidi embeddings, overrides and isolates, and the direction marks (issue 16).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Appends `bytes` to `out` as text, escaping what could disturb a terminal (see the module
-/// docs); LF and tab are kept when `keep_newlines`, else escaped too. Returns the number of
-/// escapes written.
+/// Appends `bytes` to `out` as text escaped for a terminal by [`crate::view::text`] (the one
+/// escaping function); LF and tab are kept when `keep_newlines`, else escaped too. Returns the
+/// number of escapes written.
 fn escape_into(out: &mut String, bytes: &[u8], keep_newlines: bool) -> usize {
     let mut escapes = 0;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let (valid, bad) = match std::str::from_utf8(rest) {
-            Ok(text) => (text, &[][..]),
-            Err(e) => {
-                let (valid, after) = rest.split_at(e.valid_up_to());
-                let bad_len = e.error_len().unwrap_or(after.len());
-                (
-                    std::str::from_utf8(valid).unwrap_or_default(),
-                    after.get(..bad_len).unwrap_or(after),
-                )
-            }
-        };
-        for c in valid.chars() {
-            match c {
-                '\n' | '\t' if keep_newlines => out.push(c),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => {
-                    out.push_str("\\r");
-                    escapes += 1;
-                }
-                c if c.is_control() && u32::from(c) < 0x80 => {
-                    let _ = write!(out, "\\x{:02x}", u32::from(c));
-                    escapes += 1;
-                }
-                c if c.is_control() || is_bidi_control(c) => {
-                    let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-                    escapes += 1;
-                }
-                c => out.push(c),
-            }
-        }
-        for b in bad {
+    for chunk in bytes.utf8_chunks() {
+        escapes += crate::view::text::push_escaped_counting(out, chunk.valid(), keep_newlines);
+        for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
             escapes += 1;
         }
-        let used = valid.len() + bad.len();
-        rest = rest.get(used..).unwrap_or_default();
     }
     escapes
 }
@@ -97,7 +58,9 @@ pub fn escape_line(bytes: &[u8]) -> String {
 }
 
 /// Writes only the bytes of `only` (all directions when `None`); returns the bytes missing
-/// from the output: lost before the capture point, and cut by the snap length.
+/// from the output: lost before the capture point, and cut by the snap length. With `escaped`
+/// (standard output is a terminal) the bytes are shown as [`escape_text`] shows them, never
+/// raw.
 ///
 /// # Errors
 /// When writing fails.
@@ -105,6 +68,7 @@ pub fn write_raw<W: Write>(
     out: &mut W,
     chunks: &[FollowChunk],
     only: Option<Direction>,
+    escaped: bool,
 ) -> io::Result<(u64, u64)> {
     let (mut lost, mut cut) = (0, 0);
     let wanted = |d: &Direction| only.is_none_or(|o| o == *d);
@@ -112,7 +76,13 @@ pub fn write_raw<W: Write>(
         match c {
             FollowChunk::Data {
                 direction, bytes, ..
-            } if wanted(direction) => out.write_all(bytes)?,
+            } if wanted(direction) => {
+                if escaped {
+                    out.write_all(escape_text(bytes).as_bytes())?;
+                } else {
+                    out.write_all(bytes)?;
+                }
+            }
             FollowChunk::Gap { direction, len, .. } if wanted(direction) => lost += len,
             FollowChunk::NotCaptured { direction, len, .. } if wanted(direction) => cut += len,
             _ => {}

@@ -10,11 +10,17 @@ use crate::analysis::udp::{Conversation, End};
 use crate::flow::Direction;
 
 /// Writes the payloads of `only` (both directions when `None`) one after the other; returns
-/// the bytes the capture did not keep (datagrams cut by the snaplen).
+/// the bytes the capture did not keep (datagrams cut by the snaplen). With `escaped` (standard
+/// output is a terminal) the bytes are shown as text escaped for it, never raw.
 ///
 /// # Errors
 /// When writing fails.
-pub fn write_raw<W: Write>(out: &mut W, f: &Followed, only: Option<Direction>) -> io::Result<u64> {
+pub fn write_raw<W: Write>(
+    out: &mut W,
+    f: &Followed,
+    only: Option<Direction>,
+    escaped: bool,
+) -> io::Result<u64> {
     let mut missing = 0;
     for item in &f.items {
         if let Item::Datagram {
@@ -25,7 +31,11 @@ pub fn write_raw<W: Write>(out: &mut W, f: &Followed, only: Option<Direction>) -
         } = item
             && only.is_none_or(|d| d == *direction)
         {
-            out.write_all(bytes)?;
+            if escaped {
+                out.write_all(super::follow::escape_text(bytes).as_bytes())?;
+            } else {
+                out.write_all(bytes)?;
+            }
             missing += wire_len.saturating_sub(bytes.len()) as u64;
         }
     }

@@ -3,12 +3,25 @@
 
 use std::io::{self, Write};
 
-use comfy_table::Color;
 use serde::Serialize;
 
 use super::Terminal;
-use super::table::{cell, new_table};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter, write_prose};
 use crate::grade::Verdict;
+use crate::view::text::Escaped;
+
+const TABLE_COLUMNS: [Column<'static>; 3] = [
+    Column::atom("Capture"),
+    Column::atom("Score"),
+    Column::text("Failed checks", 16),
+];
+
+/// The grade table: the failed checks' ids are cut first; nothing is left out.
+const TABLE_SPEC: Spec<'static> = Spec {
+    name: "grade",
+    columns: &TABLE_COLUMNS,
+    steps: &[Step::Drop(2)],
+};
 
 /// Grade output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +48,7 @@ pub fn write<W: Write>(
 ) -> io::Result<()> {
     match format {
         GradeFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, verdicts).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, verdicts).map_err(super::json_error)?;
             writeln!(out)
         }
         GradeFormat::Gradescope => gradescope(out, verdicts),
@@ -45,7 +58,7 @@ pub fn write<W: Write>(
 }
 
 fn table<W: Write>(out: &mut W, term: Terminal, verdicts: &[Verdict]) -> io::Result<()> {
-    let mut t = new_table(&["Capture", "Score", "Failed checks"], term, true);
+    let mut t = TableWriter::new(&mut *out, TABLE_SPEC, term, true);
     for v in verdicts {
         let failed: Vec<&str> = v
             .checks
@@ -53,27 +66,28 @@ fn table<W: Write>(out: &mut W, term: Terminal, verdicts: &[Verdict]) -> io::Res
             .filter(|c| !c.passed)
             .map(|c| c.id.as_str())
             .collect();
-        let color = Some(if v.passed() { Color::Green } else { Color::Red });
+        let color = if v.passed() { Color::Green } else { Color::Red };
+        let score = Cell::new(format!("{} / {}", v.score, v.max_score));
         t.add_row(vec![
-            cell(&v.capture, None, term),
-            cell(format!("{} / {}", v.score, v.max_score), color, term),
-            cell(
-                match (&v.error, failed.is_empty()) {
-                    (Some(e), _) => format!("unreadable: {e}"),
-                    (None, true) => "-".into(),
-                    (None, false) => failed.join(", "),
-                },
-                None,
-                term,
-            ),
-        ]);
+            Cell::new(&v.capture),
+            if term.color { score.fg(color) } else { score },
+            Cell::new(match (&v.error, failed.is_empty()) {
+                (Some(e), _) => format!("unreadable: {e}"),
+                (None, true) => "-".into(),
+                (None, false) => failed.join(", "),
+            }),
+        ])?;
     }
-    for line in t.lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    t.finish()?;
     for v in verdicts {
         for c in v.checks.iter().filter(|c| !c.passed) {
-            writeln!(out, "{}: {} failed: {}", v.capture, c.id, c.message)?;
+            let line = format!(
+                "{}: {} failed: {}",
+                Escaped(&v.capture),
+                Escaped(&c.id),
+                Escaped(&c.message)
+            );
+            write_prose(out, term, &line)?;
         }
     }
     Ok(())
@@ -125,8 +139,8 @@ fn gradescope<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
         [one] => serde_json::to_value(one),
         _ => serde_json::to_value(&results),
     }
-    .map_err(io::Error::other)?;
-    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+    .map_err(super::json_error)?;
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(super::json_error)?;
     writeln!(out)
 }
 
@@ -237,11 +251,7 @@ mod tests {
         ]
     }
 
-    const PLAIN: Terminal = Terminal {
-        is_tty: false,
-        color: false,
-        width: None,
-    };
+    const PLAIN: Terminal = Terminal::PLAIN;
 
     fn render(format: GradeFormat) -> String {
         let mut out = Vec::new();

@@ -1,17 +1,19 @@
 //! Output of `pcaplab http`: one row per transaction, then its warnings and extracted bodies.
 //!
-//! Rows are written as they come ([`Writer`]): JSON, NDJSON and CSV stream; the table is laid
-//! out a chunk of [`CHUNK_ROWS`] rows at a time, each chunk followed by the warnings and
-//! extracted files of its rows, so memory stays flat whatever the number of transactions.
+//! Rows are written as they come ([`Writer`]): JSON, NDJSON and CSV stream; the table's widths
+//! come from its first chunk of [`CHUNK_ROWS`] rows (then every row is written at once), and
+//! the warnings and extracted files are printed under each chunk, so memory stays flat whatever
+//! the number of transactions. Text from the wire (host, URI, reason, warnings) is escaped for
+//! the terminal in the table, the lines under it and CSV; JSON keeps it as it is.
 
 use std::io::{self, Write};
 use std::time::Duration;
 
-use comfy_table::{Cell, Color};
-
-use super::table::{CHUNK_ROWS, ChunkedTable, cell};
+use super::table::{CHUNK_ROWS, Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
+use super::time::{Clock, TimeFormat};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::app::http::Transaction;
+use crate::view::text::{Escaped, escape};
 
 const HEADER: [&str; 17] = [
     "stream",
@@ -33,21 +35,40 @@ const HEADER: [&str; 17] = [
     "warnings",
 ];
 
-const TABLE_HEADER: [&str; 13] = [
-    "Stream",
-    "Time s",
-    "Client",
-    "Server",
-    "Method",
-    "Host",
-    "URI",
-    "Status",
-    "Type",
-    "Req B",
-    "Resp B",
-    "Resp time s",
-    "Warn",
+const TABLE_COLUMNS: [Column<'static>; 13] = [
+    Column::number("Stream"),
+    Column::number("Time"),
+    Column::atom("Client"),
+    Column::atom("Server"),
+    Column::atom("Method"),
+    Column::text("Host", 8),
+    Column::text("URI", 12),
+    Column::text("Status", 6),
+    Column::text("Type", 8),
+    Column::number("Req B"),
+    Column::number("Resp B"),
+    Column::number("Resp time s"),
+    Column::number("Warn"),
 ];
+
+/// The transactions table; a narrow terminal leaves out, in this order: the request body size,
+/// the response time, the time, the content type, the host, the warning count (the warnings are
+/// listed under the table), the client and the response body size. URI, status, host and type
+/// are cut with `…` first.
+const TABLE_SPEC: Spec<'static> = Spec {
+    name: "http",
+    columns: &TABLE_COLUMNS,
+    steps: &[
+        Step::Drop(9),
+        Step::Drop(11),
+        Step::Drop(1),
+        Step::Drop(8),
+        Step::Drop(5),
+        Step::Drop(12),
+        Step::Drop(2),
+        Step::Drop(10),
+    ],
+};
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
@@ -62,13 +83,13 @@ fn csv_row(t: &Transaction) -> Vec<String> {
             .unwrap_or_default(),
         t.client.to_string(),
         t.server.to_string(),
-        opt(&t.method),
-        opt(&t.host),
-        opt(&t.uri),
-        opt(&t.version),
+        escape(&opt(&t.method)).into_owned(),
+        escape(&opt(&t.host)).into_owned(),
+        escape(&opt(&t.uri)).into_owned(),
+        escape(&opt(&t.version)).into_owned(),
         opt(&t.status),
-        opt(&t.reason),
-        opt(&t.content_type),
+        escape(&opt(&t.reason)).into_owned(),
+        escape(&opt(&t.content_type)).into_owned(),
         opt(&t.request_body_bytes),
         opt(&t.response_body_bytes),
         t.response_time
@@ -78,16 +99,19 @@ fn csv_row(t: &Transaction) -> Vec<String> {
             .as_ref()
             .map(|b| b.sha256.clone())
             .unwrap_or_default(),
-        t.warnings
-            .iter()
-            .map(|w| w.message.clone())
-            .collect::<Vec<_>>()
-            .join("; "),
+        escape(
+            &t.warnings
+                .iter()
+                .map(|w| w.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .into_owned(),
     ]
 }
 
 /// The table cells of one transaction; times relative to `first`.
-fn table_row(t: &Transaction, first: Duration, term: Terminal) -> Vec<Cell> {
+fn table_row(t: &Transaction, first: Duration, term: Terminal, clock: &mut Clock) -> Vec<Cell> {
     let status_color = t.status.map(|s| match s {
         200..=299 => Color::Green,
         300..=399 => Color::Cyan,
@@ -99,15 +123,15 @@ fn table_row(t: &Transaction, first: Duration, term: Terminal) -> Vec<Cell> {
         _ => "-".into(),
     };
     vec![
-        cell(t.stream, None, term),
-        cell(
-            t.time.map_or_else(
-                || "-".into(),
-                |d| format!("{:.6}", d.saturating_sub(first).as_secs_f64()),
-            ),
-            None,
-            term,
-        ),
+        Cell::new(t.stream),
+        Cell::new(t.time.map_or_else(
+            || "-".into(),
+            |d| {
+                clock.set_first(first);
+                // Transaction times are kept to the microsecond.
+                clock.text(d, 6)
+            },
+        )),
         cell(t.client, None, term),
         cell(t.server, None, term),
         cell(t.method.as_deref().unwrap_or("-"), None, term),
@@ -136,7 +160,9 @@ fn notes(t: &Transaction, out: &mut Vec<String>) {
     for w in &t.warnings {
         out.push(format!(
             "stream {} transaction {}: warning: {}",
-            t.stream, t.index, w.message
+            t.stream,
+            t.index,
+            Escaped(&w.message)
         ));
     }
     if let Some(b) = &t.body_file {
@@ -154,7 +180,7 @@ fn notes(t: &Transaction, out: &mut Vec<String>) {
             "stream {} transaction {}: extracted {} ({} bytes, sha256 {}{decoded}){incomplete}",
             t.stream,
             t.index,
-            b.path.display(),
+            Escaped(&b.path.display().to_string()),
             b.size,
             b.sha256,
         ));
@@ -166,12 +192,9 @@ enum Sink<'o, W: Write> {
     Ndjson(&'o mut W),
     Csv(Box<csv::Writer<&'o mut W>>),
     Table {
-        out: &'o mut W,
-        /// The rows of the chunk being filled, and the lines under them.
-        rows: Vec<Vec<Cell>>,
+        table: Box<TableWriter<'o, &'o mut W>>,
+        /// The lines under the rows of the chunk being filled.
         notes: Vec<String>,
-        /// The header is printed above the first chunk only.
-        header: bool,
     },
 }
 
@@ -181,6 +204,7 @@ pub struct Writer<'o, W: Write> {
     sink: Sink<'o, W>,
     term: Terminal,
     rows: u64,
+    clock: Clock,
 }
 
 impl<'o, W: Write> Writer<'o, W> {
@@ -195,22 +219,28 @@ impl<'o, W: Write> Writer<'o, W> {
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(out);
                 if header {
-                    w.write_record(HEADER).map_err(io::Error::other)?;
+                    w.write_record(HEADER).map_err(super::csv_error)?;
                 }
                 Sink::Csv(Box::new(w))
             }
             Format::Table => Sink::Table {
-                out,
-                rows: Vec::new(),
+                table: Box::new(TableWriter::new(out, TABLE_SPEC, term, header)),
                 notes: Vec::new(),
-                header,
             },
         };
         Ok(Writer {
             sink,
             term,
             rows: 0,
+            clock: Clock::new(TimeFormat::Relative),
         })
+    }
+
+    /// How the table shows each transaction's time (`-t`; default seconds since the capture's
+    /// first packet; `d`/`dd` since the previous transaction).
+    pub fn time_format(mut self, format: TimeFormat) -> Self {
+        self.clock = Clock::new(format);
+        self
     }
 
     /// Writes one transaction; the table shows its time relative to `first` (the capture's
@@ -224,11 +254,11 @@ impl<'o, W: Write> Writer<'o, W> {
         match &mut self.sink {
             Sink::Json(w) => w.push(t),
             Sink::Ndjson(w) => write_ndjson(w, t),
-            Sink::Csv(w) => w.write_record(csv_row(t)).map_err(io::Error::other),
-            Sink::Table { rows, notes: n, .. } => {
-                rows.push(table_row(t, first, term));
+            Sink::Csv(w) => w.write_record(csv_row(t)).map_err(super::csv_error),
+            Sink::Table { table, notes: n } => {
+                table.add_row(table_row(t, first, term, &mut self.clock))?;
                 notes(t, n);
-                if rows.len() >= CHUNK_ROWS {
+                if table.rows().is_multiple_of(CHUNK_ROWS as u64) {
                     self.flush_chunk()?;
                 }
                 Ok(())
@@ -236,29 +266,16 @@ impl<'o, W: Write> Writer<'o, W> {
         }
     }
 
-    /// Prints the table chunk being filled and the lines under it.
+    /// Prints the lines under the chunk just written (its rows are out once the table chose
+    /// its widths, at the first chunk's end).
     fn flush_chunk(&mut self) -> io::Result<()> {
         let term = self.term;
-        let Sink::Table {
-            out,
-            rows,
-            notes,
-            header,
-        } = &mut self.sink
-        else {
+        let Sink::Table { table, notes } = &mut self.sink else {
             return Ok(());
         };
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut table = ChunkedTable::new(&mut **out, &TABLE_HEADER, term, *header);
-        for r in rows.drain(..) {
-            table.add_row(r)?;
-        }
-        table.finish()?;
-        *header = false;
+        let out = table.get_mut();
         for line in notes.drain(..) {
-            writeln!(out, "{line}")?;
+            write_prose(*out, term, &line)?;
         }
         Ok(())
     }
@@ -268,18 +285,18 @@ impl<'o, W: Write> Writer<'o, W> {
     ///
     /// # Errors
     /// When writing fails.
-    pub fn finish(mut self) -> io::Result<()> {
-        if self.rows == 0
-            && let Sink::Table { out, .. } = &mut self.sink
-        {
-            return writeln!(out, "no HTTP transactions found");
-        }
-        self.flush_chunk()?;
+    pub fn finish(self) -> io::Result<()> {
         match self.sink {
             Sink::Json(w) => w.finish().map(|_| ()),
             Sink::Ndjson(w) => w.flush(),
             Sink::Csv(mut w) => w.flush(),
-            Sink::Table { out, .. } => out.flush(),
+            Sink::Table { table, notes } => {
+                let out = table.finish_into("no HTTP transactions found")?;
+                for line in notes {
+                    write_prose(out, self.term, &line)?;
+                }
+                out.flush()
+            }
         }
     }
 

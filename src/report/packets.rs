@@ -1,14 +1,20 @@
 //! Output of `pcaplab packets`: rows streamed in the chosen format as packets are decoded.
+//!
+//! The table is a streaming table ([`TableWriter::streaming`]): its column widths are fixed at
+//! the first row (the frame number's digits from [`Hints::max_number`], the time format's width,
+//! an IPv4 address and port for the endpoints), so every row aligns with the first, from a file
+//! or from live standard input alike. On a narrow terminal it leaves out, in this order, the
+//! layer chain, the length, the time, and then the ports of the endpoints (the Info of a TCP or
+//! UDP packet still shows them); Info is cut with `…` to keep each row on one line.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::time::Duration;
 
-use comfy_table::Color;
-
-use super::table::{cell, new_table};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter};
+use super::time::{Clock, TimeFormat, write_fraction};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::decode::Packet;
-use crate::view::text::{push_u64, push_u64_padded};
+use crate::view::text::{self, push_u64};
 use crate::view::{Columns, PacketRow};
 
 /// Column names of the table and CSV forms.
@@ -28,36 +34,70 @@ pub const CSV_HEADER: [&str; 13] = [
     "malformed",
 ];
 
-const TABLE_HEADER: [&str; 8] = [
-    "No.",
-    "Time",
-    "Source",
-    "Destination",
-    "Protocol",
-    "Length",
-    "Layers",
-    "Info",
+/// The table's columns (widths reserved for a frame number, a relative time and an IPv4
+/// address with its port; the number and time reserves are set per run).
+const TABLE_COLUMNS: [Column<'static>; 8] = [
+    Column::number("No."),
+    Column::number("Time"),
+    Column::atom("Source").reserve(21, 15),
+    Column::atom("Destination").reserve(21, 15),
+    Column::atom("Protocol"),
+    Column::number("Length").reserve(5, 5),
+    Column::atom("Layers"),
+    Column::text("Info", 24),
 ];
+
+/// What a narrow terminal gives up first: the layer chain, the length, the time, then the ports.
+const TABLE_SPEC: Spec<'static> = Spec {
+    name: "packets",
+    columns: &TABLE_COLUMNS,
+    steps: &[
+        Step::Drop(6),
+        Step::Drop(5),
+        Step::Drop(1),
+        Step::Short(
+            &[2, 3],
+            "Source and Destination without their ports (Info shows them for TCP and UDP)",
+        ),
+    ],
+};
+
+/// What the writer can know before the first packet.
+#[derive(Debug, Clone, Copy)]
+pub struct Hints {
+    /// The largest frame number the input can hold (from its size), for the width of `No.`;
+    /// `None` for live input (7 digits are kept).
+    pub max_number: Option<u64>,
+    /// How the table shows times.
+    pub time_format: TimeFormat,
+}
+
+impl Default for Hints {
+    fn default() -> Self {
+        Hints {
+            max_number: None,
+            time_format: TimeFormat::Relative,
+        }
+    }
+}
 
 /// Streams packet rows to `out` in one format.
 pub struct PacketWriter<W: Write> {
     format: Format,
     term: Terminal,
-    header: bool,
-    chunk: usize,
-    pending: Vec<PacketRow>,
-    printed_any: bool,
     json: Option<JsonArrayWriter<W>>,
     out: Option<W>,
     csv: Option<csv::Writer<W>>,
+    table: Option<TableWriter<'static, W>>,
+    hints: Hints,
+    clock: Clock,
     /// Reused for number fields and for one serialized JSON line.
     scratch: String,
     line: Vec<u8>,
 }
 
 impl<W: Write> PacketWriter<W> {
-    /// A writer for `format`. `chunk` is how many rows a table collects before printing (1 for
-    /// live input, so each row shows as its packet arrives).
+    /// A writer for `format`, with a header row (table and CSV) when `header`.
     ///
     /// # Errors
     /// When writing the start of the output fails.
@@ -66,18 +106,17 @@ impl<W: Write> PacketWriter<W> {
         format: Format,
         term: Terminal,
         header: bool,
-        chunk: usize,
+        hints: Hints,
     ) -> io::Result<Self> {
         let mut w = PacketWriter {
             format,
             term,
-            header,
-            chunk: chunk.max(1),
-            pending: Vec::new(),
-            printed_any: false,
             json: None,
             out: None,
             csv: None,
+            table: None,
+            hints,
+            clock: Clock::new(hints.time_format),
             scratch: String::new(),
             line: Vec::new(),
         };
@@ -86,16 +125,24 @@ impl<W: Write> PacketWriter<W> {
             Format::Csv => {
                 let mut c = csv::WriterBuilder::new().from_writer(out);
                 if header {
-                    c.write_record(CSV_HEADER).map_err(io::Error::other)?;
+                    c.write_record(CSV_HEADER).map_err(super::csv_error)?;
                 }
                 w.csv = Some(c);
             }
-            Format::Table | Format::Ndjson => w.out = Some(out),
+            Format::Table => {
+                let mut t = TableWriter::new(out, TABLE_SPEC, term, header).streaming();
+                let digits = hints
+                    .max_number
+                    .map_or(7, |n| n.max(1).ilog10() as usize + 1);
+                t.set_reserve(0, digits.max(3));
+                w.table = Some(t);
+            }
+            Format::Ndjson => w.out = Some(out),
         }
         Ok(w)
     }
 
-    /// Writes (or queues, for tables) one row.
+    /// Writes one row in a JSON form (the other forms take [`push_columns`](Self::push_columns)).
     ///
     /// # Errors
     /// When writing fails (a closed pipe included).
@@ -119,25 +166,41 @@ impl<W: Write> PacketWriter<W> {
             }
             Format::Csv => {
                 if let Some(c) = &mut self.csv {
-                    c.write_record(csv_fields(&row)).map_err(io::Error::other)?;
+                    c.write_record(csv_fields(&row)).map_err(super::csv_error)?;
                     if live {
                         c.flush()?;
                     }
                 }
             }
             Format::Table => {
-                self.pending.push(row);
-                if self.pending.len() >= self.chunk || live {
-                    self.flush_table()?;
+                if let Some(t) = &mut self.table {
+                    let text = RowText {
+                        number: row.number,
+                        time: format!("{:.6}", row.rel_time),
+                        src: (&row.src, row.src_port),
+                        dst: (&row.dst, row.dst_port),
+                        protocol: &row.protocol,
+                        length: row.length,
+                        layers: &row.layer_chain,
+                        info: &row.info,
+                        malformed: row.malformed.is_some(),
+                    };
+                    t.add_row(text.cells(self.term))?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Writes (or queues, for tables) the row of one packet from its `columns`; CSV is written
-    /// straight from them, with nothing allocated per packet. JSON forms need [`push`](Self::push)
-    /// with the layers.
+    /// A packet that is not shown (a display filter left it out): the delta time (`-t d`)
+    /// still counts from it.
+    pub fn skip(&mut self, packet: &Packet<'_>) {
+        self.clock.skip(packet.frame.timestamp);
+    }
+
+    /// Writes the table or CSV row of one packet from its `columns` (`first`: the capture's
+    /// first time); CSV is written straight from them, with nothing allocated per packet. JSON
+    /// forms need [`push`](Self::push) with the layers.
     ///
     /// # Errors
     /// When writing fails (a closed pipe included).
@@ -145,19 +208,57 @@ impl<W: Write> PacketWriter<W> {
         &mut self,
         columns: &Columns,
         packet: &Packet<'_>,
+        first: Duration,
         live: bool,
     ) -> io::Result<()> {
+        self.clock.set_first(first);
+        let frame = &packet.frame;
+        let digits = frame.ts_resolution.fraction_digits();
+        if let Some(t) = &mut self.table {
+            if t.rows() == 0 {
+                t.set_reserve(1, self.hints.time_format.typical_width(digits));
+            }
+            let text = RowText {
+                number: columns.number,
+                time: self.clock.text(frame.timestamp, digits),
+                src: (&columns.src, columns.src_port),
+                dst: (&columns.dst, columns.dst_port),
+                protocol: columns.protocol,
+                length: columns.length,
+                layers: &columns.layer_chain,
+                info: &columns.info,
+                malformed: !columns.malformed.is_empty(),
+            };
+            t.add_row(text.cells(self.term))?;
+            if live {
+                t.flush()?;
+            }
+            return Ok(());
+        }
         let Some(c) = &mut self.csv else {
             return self.push(columns.to_row(packet), live);
         };
+        self.clock.skip(frame.timestamp);
         let s = &mut self.scratch;
-        let e = io::Error::other;
+        let e = super::csv_error;
         number_field(c, s, Some(columns.number))?;
         s.clear();
-        write_fixed9(s, columns.time);
+        push_u64(s, frame.timestamp.as_secs());
+        write_fraction(s, frame.timestamp.subsec_nanos(), digits);
         c.write_field(s.as_bytes()).map_err(e)?;
         s.clear();
-        write_fixed9(s, columns.rel_time);
+        match frame.timestamp.checked_sub(first) {
+            Some(d) => {
+                push_u64(s, d.as_secs());
+                write_fraction(s, d.subsec_nanos(), digits);
+            }
+            None => {
+                let d = first.saturating_sub(frame.timestamp);
+                s.push('-');
+                push_u64(s, d.as_secs());
+                write_fraction(s, d.subsec_nanos(), digits);
+            }
+        }
         c.write_field(s.as_bytes()).map_err(e)?;
         c.write_field(&columns.src).map_err(e)?;
         c.write_field(&columns.dst).map_err(e)?;
@@ -167,8 +268,8 @@ impl<W: Write> PacketWriter<W> {
         number_field(c, s, Some(u64::from(columns.length)))?;
         number_field(c, s, Some(columns.captured_length as u64))?;
         c.write_field(&columns.layer_chain).map_err(e)?;
-        c.write_field(&columns.info).map_err(e)?;
-        c.write_field(&columns.malformed).map_err(e)?;
+        escaped_field(c, s, &columns.info)?;
+        escaped_field(c, s, &columns.malformed)?;
         c.write_record(None::<&[u8]>).map_err(e)?;
         if live {
             c.flush()?;
@@ -176,53 +277,15 @@ impl<W: Write> PacketWriter<W> {
         Ok(())
     }
 
-    fn flush_table(&mut self) -> io::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let show_header = self.header && !self.printed_any;
-        let mut table = new_table(&TABLE_HEADER, self.term, show_header);
-        for row in self.pending.drain(..) {
-            let color = match row.protocol.as_str() {
-                _ if row.malformed.is_some() => Some(Color::Red),
-                "TCP" => Some(Color::Cyan),
-                "UDP" => Some(Color::Blue),
-                "TFTP" => Some(Color::Green),
-                "HTTP" => Some(Color::Magenta),
-                "ARP" => Some(Color::Yellow),
-                _ => None,
-            };
-            table.add_row(vec![
-                cell(row.number, None, self.term),
-                cell(format!("{:.6}", row.rel_time), None, self.term),
-                cell(endpoint(&row.src, row.src_port), None, self.term),
-                cell(endpoint(&row.dst, row.dst_port), None, self.term),
-                cell(&row.protocol, color, self.term),
-                cell(row.length, None, self.term),
-                cell(&row.layer_chain, None, self.term),
-                cell(
-                    &row.info,
-                    color.filter(|_| row.malformed.is_some()),
-                    self.term,
-                ),
-            ]);
-        }
-        if let Some(o) = &mut self.out {
-            for line in table.lines() {
-                writeln!(o, "{}", line.trim_end())?;
-            }
-            o.flush()?;
-        }
-        self.printed_any = true;
-        Ok(())
-    }
-
-    /// Ends the output (closes the JSON array, flushes the last table rows).
+    /// Ends the output (closes the JSON array, flushes the last rows).
     ///
     /// # Errors
     /// When writing fails.
     pub fn finish(mut self) -> io::Result<()> {
-        self.flush_table()?;
+        if let Some(t) = self.table.take() {
+            let mut out = t.into_inner()?;
+            out.flush()?;
+        }
         if let Some(j) = self.json.take() {
             j.finish()?;
         }
@@ -234,6 +297,59 @@ impl<W: Write> PacketWriter<W> {
         }
         Ok(())
     }
+}
+
+/// The text of one table row.
+struct RowText<'a> {
+    number: u64,
+    time: String,
+    src: (&'a str, Option<u16>),
+    dst: (&'a str, Option<u16>),
+    protocol: &'a str,
+    length: u32,
+    layers: &'a str,
+    info: &'a str,
+    malformed: bool,
+}
+
+impl RowText<'_> {
+    /// The cells, coloured by protocol (red when malformed) when colours are allowed.
+    fn cells(&self, term: Terminal) -> Vec<Cell> {
+        let color = match self.protocol {
+            _ if self.malformed => Some(Color::Red),
+            "TCP" => Some(Color::Cyan),
+            "UDP" => Some(Color::Blue),
+            "TFTP" => Some(Color::Green),
+            "HTTP" => Some(Color::Magenta),
+            "ARP" => Some(Color::Yellow),
+            _ => None,
+        }
+        .filter(|_| term.color);
+        let colored = |c: Cell, col: Option<Color>| match col {
+            Some(col) => c.fg(col),
+            None => c,
+        };
+        vec![
+            Cell::new(self.number),
+            Cell::new(&self.time),
+            Cell::new(endpoint(self.src.0, self.src.1)).short(self.src.0),
+            Cell::new(endpoint(self.dst.0, self.dst.1)).short(self.dst.0),
+            colored(Cell::new(self.protocol), color),
+            Cell::new(self.length),
+            Cell::new(self.layers),
+            colored(Cell::new(self.info), color.filter(|_| self.malformed)),
+        ]
+    }
+}
+
+/// A text field escaped for the terminal (through the scratch string only when it must be).
+fn escaped_field<W: Write>(c: &mut csv::Writer<W>, s: &mut String, value: &str) -> io::Result<()> {
+    if !text::needs_escape(value) {
+        return c.write_field(value).map_err(super::csv_error);
+    }
+    s.clear();
+    text::push_escaped(s, value);
+    c.write_field(s.as_bytes()).map_err(super::csv_error)
 }
 
 fn endpoint(addr: &str, port: Option<u16>) -> String {
@@ -254,49 +370,7 @@ fn number_field<W: Write>(
     if let Some(n) = n {
         push_u64(s, n);
     }
-    c.write_field(s.as_bytes()).map_err(io::Error::other)
-}
-
-/// Appends `x` with nine decimals, exactly as `format!("{x:.9}")` does (the exact decimal value
-/// of the `f64`, rounded half to even), without the slow general path for the common case of a
-/// capture time.
-fn write_fixed9(out: &mut String, x: f64) {
-    const SCALE: u128 = 1_000_000_000;
-    let bits = x.to_bits();
-    let negative = bits >> 63 == 1;
-    let exponent = ((bits >> 52) & 0x7ff) as i32;
-    let fraction = bits & ((1 << 52) - 1);
-    // Normal numbers whose binary point falls within 64 bits of the mantissa's end.
-    let shift = 1075 - exponent; // x = mantissa / 2^shift
-    if exponent == 0 || exponent == 0x7ff || !(1..=64).contains(&shift) {
-        let _ = write!(out, "{x:.9}");
-        return;
-    }
-    let mantissa = u128::from(fraction | (1 << 52));
-    let mask = (1u128 << shift) - 1;
-    let mut int = mantissa >> shift;
-    let scaled = (mantissa & mask) * SCALE;
-    let mut decimals = scaled >> shift;
-    let rest = scaled & mask;
-    let half = 1u128 << (shift - 1);
-    if rest > half || (rest == half && decimals % 2 == 1) {
-        decimals += 1;
-        if decimals == SCALE {
-            decimals = 0;
-            int += 1;
-        }
-    }
-    if negative {
-        out.push('-');
-    }
-    match u64::try_from(int) {
-        Ok(int) => push_u64(out, int),
-        Err(_) => {
-            let _ = write!(out, "{int}");
-        }
-    }
-    out.push('.');
-    push_u64_padded(out, decimals as u64, 9);
+    c.write_field(s.as_bytes()).map_err(super::csv_error)
 }
 
 /// The CSV fields of a row, in `CSV_HEADER` order.
@@ -313,55 +387,7 @@ pub fn csv_fields(row: &PacketRow) -> Vec<String> {
         row.length.to_string(),
         row.captured_length.to_string(),
         row.layer_chain.clone(),
-        row.info.clone(),
-        row.malformed.clone().unwrap_or_default(),
+        text::escape(&row.info).into_owned(),
+        text::escape(row.malformed.as_deref().unwrap_or_default()).into_owned(),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::write_fixed9;
-
-    fn fixed9(x: f64) -> String {
-        let mut s = String::new();
-        write_fixed9(&mut s, x);
-        s
-    }
-
-    #[test]
-    fn nine_decimals_exactly_as_std_formats_them() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut values = vec![
-            0.0,
-            -0.0,
-            1.0,
-            0.5,
-            0.000_000_000_5,
-            0.000_000_001_5,
-            1e-12,
-            123.000_000_000_5,
-            1_768_471_200.005_55,
-            1_700_000_000.123_456,
-            -3.25,
-            4.0e18,
-            1.0e20,
-            f64::NAN,
-            f64::INFINITY,
-            0.999_999_999_5,
-            2.5e-10,
-        ];
-        for _ in 0..20_000 {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
-            // Capture times, relative times, and arbitrary bit patterns.
-            values.push(1.7e9 + (r % 100_000_000_000) as f64 / 1e6);
-            values.push((r % 1_000_000_000) as f64 / 1e6);
-            values.push(f64::from_bits(r));
-        }
-        for v in values {
-            assert_eq!(fixed9(v), format!("{v:.9}"), "{v:e}");
-        }
-    }
 }

@@ -1,17 +1,24 @@
 //! Output of `pcaplab show`: the decoded tree of a packet grouped under its OSI layers, and an
-//! optional hex dump.
+//! optional hex dump; as CSV, one row per field ([`FieldWriter`]). Every value is escaped for
+//! the terminal (the tree and CSV); JSON keeps the original text.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use crate::view::PacketRow;
+use crate::view::text::Escaped;
 
-/// Renders the tree of one packet as text.
-pub fn tree(row: &PacketRow, hex: Option<&[u8]>) -> String {
+/// Renders the tree of one packet as text; `time` is the packet's time as the run shows times.
+pub fn tree(row: &PacketRow, time: &str, hex: Option<&[u8]>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Frame {}: {} bytes on wire, {} captured — {}",
-        row.number, row.length, row.captured_length, row.info
+        "Frame {}: {} bytes on wire, {} captured, time {} — {}",
+        row.number,
+        row.length,
+        row.captured_length,
+        time,
+        Escaped(&row.info)
     );
     let mut current_osi = 0;
     for layer in &row.layers {
@@ -20,14 +27,15 @@ pub fn tree(row: &PacketRow, hex: Option<&[u8]>) -> String {
             let _ = writeln!(s, "  Layer {osi} — {}", layer.osi.name());
             current_osi = osi;
         }
-        let _ = writeln!(s, "    {}", layer.name);
+        let _ = writeln!(s, "    {}", Escaped(layer.name));
         let width = layer.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);
         for field in &layer.fields {
-            let _ = writeln!(s, "      {:width$}  {}", field.name, field.value);
+            let value = field.value.to_string();
+            let _ = writeln!(s, "      {:width$}  {}", field.name, Escaped(&value));
         }
     }
     if let Some(m) = &row.malformed {
-        let _ = writeln!(s, "  [{m}]");
+        let _ = writeln!(s, "  [{}]", Escaped(m));
     }
     if let Some(bytes) = hex {
         let _ = writeln!(s, "  Hex dump ({} bytes)", bytes.len());
@@ -63,6 +71,60 @@ pub fn hex_dump(bytes: &[u8]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// `show --format csv`: one row per field, `number,osi,layer,field,value`.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldWriter {
+    header: bool,
+}
+
+impl FieldWriter {
+    /// A writer that starts with the header row when `header`.
+    pub fn new(header: bool) -> Self {
+        FieldWriter { header }
+    }
+
+    /// Writes every field of one packet to `out`.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn push<W: Write>(&mut self, out: &mut W, row: &PacketRow) -> io::Result<()> {
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(out);
+        if std::mem::take(&mut self.header) {
+            csv.write_record(["number", "osi", "layer", "field", "value"])
+                .map_err(super::csv_error)?;
+        }
+        let number = row.number.to_string();
+        for layer in &row.layers {
+            let osi = layer.osi.number().to_string();
+            for field in &layer.fields {
+                let value = field.value.to_string();
+                csv.write_record([
+                    number.as_str(),
+                    &osi,
+                    layer.name,
+                    field.name,
+                    &crate::view::text::escape(&value),
+                ])
+                .map_err(super::csv_error)?;
+            }
+        }
+        csv.flush()
+    }
+
+    /// Ends the output: the header row alone when no packet was written.
+    ///
+    /// # Errors
+    /// When writing fails.
+    pub fn finish<W: Write>(mut self, out: &mut W) -> io::Result<()> {
+        if std::mem::take(&mut self.header) {
+            writeln!(out, "number,osi,layer,field,value")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

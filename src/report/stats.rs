@@ -4,26 +4,97 @@
 use std::io::{self, Write};
 
 use super::streams::handshake_name;
-use super::table::{ChunkedTable, cell};
+use super::table::{Column, Spec, Step, TableWriter, cell, write_prose};
+
+const PROTOCOLS: Spec<'static> = Spec {
+    name: "protocol hierarchy",
+    columns: &[
+        Column::atom("OSI"),
+        Column::atom("Protocol"),
+        Column::number("Packets"),
+        Column::number("Bytes"),
+        Column::number("Share"),
+    ],
+    steps: &[Step::Drop(3)],
+};
+
+const ENDPOINTS: Spec<'static> = Spec {
+    name: "endpoints",
+    columns: &[
+        Column::atom("Address"),
+        Column::atom("Class"),
+        Column::text("Notes", 10),
+        Column::number("Pkts sent"),
+        Column::number("Bytes sent"),
+        Column::number("Pkts recv"),
+        Column::number("Bytes recv"),
+    ],
+    steps: &[Step::Drop(3), Step::Drop(5), Step::Drop(1), Step::Drop(2)],
+};
+
+const PORTS: Spec<'static> = Spec {
+    name: "ports",
+    columns: &[
+        Column::atom("Transport"),
+        Column::number("Port"),
+        Column::atom("Service"),
+        Column::atom("Range"),
+        Column::number("Packets"),
+    ],
+    steps: &[Step::Drop(3)],
+};
+
+const TCP_CONVERSATIONS: Spec<'static> = Spec {
+    name: "TCP conversations",
+    columns: &[
+        Column::number("Stream"),
+        Column::atom("Client"),
+        Column::atom("Server"),
+        Column::atom("Handshake"),
+        Column::atom("Close"),
+        Column::number("Pkts"),
+        Column::number("Bytes c→s"),
+        Column::number("Bytes s→c"),
+    ],
+    steps: &[Step::Drop(5), Step::Drop(4), Step::Drop(3)],
+};
+
+const UDP_CONVERSATIONS: Spec<'static> = Spec {
+    name: "UDP conversations",
+    columns: &[
+        Column::number("No."),
+        Column::atom("A"),
+        Column::atom("B"),
+        Column::number("Pkts A→B"),
+        Column::number("Bytes A→B"),
+        Column::number("Pkts B→A"),
+        Column::number("Bytes B→A"),
+        Column::number("Duration s"),
+        Column::number("ICMP errors"),
+    ],
+    steps: &[Step::Drop(7), Step::Drop(3), Step::Drop(5), Step::Drop(8)],
+};
 use super::{Format, Terminal, write_ndjson};
 use crate::analysis::stats::Stats;
 
-/// Writes the statistics in `format`.
-///
-/// # Errors
-/// When writing fails.
-pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -> io::Result<()> {
+/// Writes the statistics in `format`, with the tables' and CSV's header rows when `header`.
+pub fn write<W: Write>(
+    out: &mut W,
+    format: Format,
+    term: Terminal,
+    s: &Stats,
+    header: bool,
+) -> io::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, s).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *out, s).map_err(super::json_error)?;
             return writeln!(out);
         }
         Format::Ndjson => return write_ndjson(out, s),
-        Format::Csv => return write_csv(out, s),
+        Format::Csv => return write_csv(out, s, header),
         Format::Table => {}
     }
-    writeln!(
-        out,
+    let line = format!(
         "{} packets, {} bytes, {:.6} s, {} malformed{}",
         s.packets,
         s.bytes,
@@ -35,14 +106,10 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
                 s.bits_per_second.unwrap_or(0.0)
             ))
             .unwrap_or_default()
-    )?;
-    writeln!(out, "\nProtocol hierarchy")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &["OSI", "Protocol", "Packets", "Bytes", "Share"],
-        term,
-        true,
     );
+    write_prose(out, term, &line)?;
+    writeln!(out, "\nProtocol hierarchy")?;
+    let mut t = TableWriter::new(&mut *out, PROTOCOLS, term, header);
     for p in &s.protocols {
         t.add_row(vec![
             cell(format!("L{} {}", p.osi.number(), p.osi.name()), None, term),
@@ -54,20 +121,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     }
     t.finish()?;
     writeln!(out, "\nEndpoints")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &[
-            "Address",
-            "Class",
-            "Notes",
-            "Pkts sent",
-            "Bytes sent",
-            "Pkts recv",
-            "Bytes recv",
-        ],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, ENDPOINTS, term, header);
     for e in &s.endpoints {
         t.add_row(vec![
             cell(e.address, None, term),
@@ -81,12 +135,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     }
     t.finish()?;
     writeln!(out, "\nPorts")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &["Transport", "Port", "Service", "Range", "Packets"],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, PORTS, term, header);
     for p in &s.ports {
         t.add_row(vec![
             cell(p.transport, None, term),
@@ -98,21 +147,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     }
     t.finish()?;
     writeln!(out, "\nTCP conversations")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &[
-            "Stream",
-            "Client",
-            "Server",
-            "Handshake",
-            "Close",
-            "Pkts",
-            "Bytes c→s",
-            "Bytes s→c",
-        ],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, TCP_CONVERSATIONS, term, header);
     s.tcp_conversations.for_each(|c| {
         t.add_row(vec![
             cell(c.stream, None, term),
@@ -127,22 +162,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
     })?;
     t.finish()?;
     writeln!(out, "\nUDP conversations")?;
-    let mut t = ChunkedTable::new(
-        out,
-        &[
-            "No.",
-            "A",
-            "B",
-            "Pkts A→B",
-            "Bytes A→B",
-            "Pkts B→A",
-            "Bytes B→A",
-            "Duration s",
-            "ICMP errors",
-        ],
-        term,
-        true,
-    );
+    let mut t = TableWriter::new(&mut *out, UDP_CONVERSATIONS, term, header);
     s.udp_conversations.for_each(|c| {
         t.add_row(vec![
             cell(c.id, None, term),
@@ -165,7 +185,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, term: Terminal, s: &Stats) -
         ])
     })?;
     t.finish()?;
-    write_udp_icmp_notes(out, s)
+    write_udp_icmp_notes(out, s, term)
 }
 
 /// Most ICMP errors listed under the UDP conversations table (all are in JSON).
@@ -174,7 +194,7 @@ const MAX_ICMP_NOTES: usize = 20;
 /// One line per ICMP error that answered a UDP conversation: what it answered and what it
 /// means, e.g. `conversation 0: frame 2 Destination unreachable (Port unreachable) answers
 /// frame 1 (127.0.0.1:49213 → 127.0.0.1:8080): nothing listened on 127.0.0.1:8080 …`.
-fn write_udp_icmp_notes<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
+fn write_udp_icmp_notes<W: Write>(out: &mut W, s: &Stats, term: Terminal) -> io::Result<()> {
     let mut total: u64 = 0;
     let mut lines = Vec::new();
     s.udp_conversations.for_each(|c| {
@@ -216,7 +236,7 @@ fn write_udp_icmp_notes<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
     }
     writeln!(out, "\nICMP errors about UDP datagrams")?;
     for line in &lines {
-        writeln!(out, "{line}")?;
+        write_prose(out, term, line)?;
     }
     if (lines.len() as u64) < total {
         writeln!(
@@ -229,20 +249,22 @@ fn write_udp_icmp_notes<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
 }
 
 /// CSV: `section,key,detail,packets,bytes,packets_reverse,bytes_reverse,share`.
-fn write_csv<W: Write>(out: &mut W, s: &Stats) -> io::Result<()> {
+fn write_csv<W: Write>(out: &mut W, s: &Stats, header: bool) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let e = io::Error::other;
-    w.write_record([
-        "section",
-        "key",
-        "detail",
-        "packets",
-        "bytes",
-        "packets_reverse",
-        "bytes_reverse",
-        "share",
-    ])
-    .map_err(e)?;
+    let e = super::csv_error;
+    if header {
+        w.write_record([
+            "section",
+            "key",
+            "detail",
+            "packets",
+            "bytes",
+            "packets_reverse",
+            "bytes_reverse",
+            "share",
+        ])
+        .map_err(e)?;
+    }
     w.write_record([
         "capture".to_string(),
         "total".into(),

@@ -9,10 +9,8 @@
 
 use std::io::{self, Write};
 
-use comfy_table::Color;
-
 use super::follow::escape_line;
-use super::table::{ChunkedTable, cell};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::analysis::sticky::{Direction, IssueKind, Status};
 use crate::flow::Direction as FlowDirection;
@@ -101,6 +99,34 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", grouped(n), if n == 1 { one } else { many })
 }
 
+/// One direction's segments: the message parts are cut with `…` on a narrow terminal.
+const SEGMENTS: Spec<'static> = Spec {
+    name: "sticky segments",
+    columns: &[
+        Column::number("Frame"),
+        Column::number("Rel seq"),
+        Column::number("Len"),
+        Column::text("Message parts", 16),
+    ],
+    steps: &[Step::Drop(1)],
+};
+
+/// The summary of every direction; a narrow terminal leaves out the framing name, then the
+/// data segment count.
+const SUMMARY: Spec<'static> = Spec {
+    name: "sticky summary",
+    columns: &[
+        Column::number("Stream"),
+        Column::atom("Direction"),
+        Column::atom("Framing"),
+        Column::number("Data segs"),
+        Column::number("Messages"),
+        Column::number("Coalesced segs"),
+        Column::number("Split msgs"),
+    ],
+    steps: &[Step::Drop(2), Step::Drop(3)],
+};
+
 const CSV_HEADER: [&str; 9] = [
     "stream",
     "direction",
@@ -148,6 +174,7 @@ pub struct Writer<'o, W: Write> {
     json: Option<JsonArrayWriter<Vec<u8>>>,
     summary: Vec<SummaryRow>,
     started: bool,
+    header: bool,
 }
 
 impl<'o, W: Write> Writer<'o, W> {
@@ -163,7 +190,14 @@ impl<'o, W: Write> Writer<'o, W> {
             json: None,
             summary: Vec::new(),
             started: false,
+            header: true,
         })
+    }
+
+    /// With `false`, leaves out the header rows of the tables and CSV (`--no-header`).
+    pub fn header(mut self, header: bool) -> Self {
+        self.header = header;
+        self
     }
 
     /// Writes the start of the output (JSON's `[`, the CSV header) once.
@@ -173,11 +207,12 @@ impl<'o, W: Write> Writer<'o, W> {
         }
         match self.format {
             Format::Json => self.json = Some(JsonArrayWriter::new(Vec::new())?),
-            Format::Csv => {
+            Format::Csv if self.header => {
                 let mut c = csv::WriterBuilder::new().from_writer(&mut *self.out);
-                c.write_record(CSV_HEADER).map_err(io::Error::other)?;
+                c.write_record(CSV_HEADER).map_err(super::csv_error)?;
                 c.flush()?;
             }
+            Format::Csv => {}
             Format::Ndjson | Format::Table => {}
         }
         Ok(())
@@ -232,7 +267,7 @@ impl<'o, W: Write> Writer<'o, W> {
                         },
                         full_parts_text(s),
                     ])
-                    .map_err(io::Error::other)?;
+                    .map_err(super::csv_error)?;
                 }
                 c.flush()?;
             }
@@ -293,35 +328,30 @@ impl<'o, W: Write> Writer<'o, W> {
 
     /// One direction's section of the table form.
     fn details(&mut self, r: &Direction) -> io::Result<()> {
-        let (out, term) = (&mut *self.out, self.term);
-        writeln!(out, "{}", Self::heading(r))?;
+        let (out, term, header) = (&mut *self.out, self.term, self.header);
+        write_prose(out, term, &Self::heading(r))?;
         for issue in &r.issues {
             let what = match issue.kind {
                 IssueKind::Mismatch => "error",
                 IssueKind::Capture => "capture problem",
             };
-            writeln!(
-                out,
+            let line = format!(
                 "  {what} at offset {}: {}",
                 grouped(issue.offset),
                 escape_line(issue.reason.as_bytes())
-            )?;
+            );
+            write_prose(out, term, &line)?;
         }
         if r.status == Status::Unknown && r.auto {
-            unknown_details(out, r)?;
+            unknown_details(out, r, term)?;
         }
-        if term.is_tty && r.status != Status::Unknown {
-            for line in ruler(r, usize::from(term.width.unwrap_or(100)).saturating_sub(12)) {
+        if let Some(width) = term.width.filter(|_| r.status != Status::Unknown) {
+            // "  segments  " (12 columns) and one column past the last byte.
+            for line in ruler(r, usize::from(width).saturating_sub(13)) {
                 writeln!(out, "{line}")?;
             }
         }
-        let mut table = ChunkedTable::new(
-            out,
-            &["Frame", "Rel seq", "Len", "Message parts"],
-            term,
-            true,
-        )
-        .indent("  ");
+        let mut table = TableWriter::new(&mut *out, SEGMENTS, term, header).indent("  ");
         for s in &r.segments {
             let color = s.is_coalesced().then_some(Color::Yellow);
             let parts = if r.status == Status::Unknown {
@@ -330,7 +360,7 @@ impl<'o, W: Write> Writer<'o, W> {
                 parts_text(s)
             };
             table.add_row(vec![
-                cell(s.frame, None, term),
+                Cell::new(s.frame),
                 cell(
                     s.rel_seq
                         .map_or_else(|| s.offset.to_string(), |v| v.to_string()),
@@ -343,12 +373,12 @@ impl<'o, W: Write> Writer<'o, W> {
         }
         let out = table.finish_into("")?;
         if r.unlisted_segments > 0 {
-            writeln!(
-                out,
+            let line = format!(
                 "  … and {} more data segments, counted but not listed (the listing keeps the first {} of a direction)",
                 grouped(r.unlisted_segments),
                 grouped(crate::analysis::sticky::MAX_LISTED_SEGMENTS as u64)
-            )?;
+            );
+            write_prose(out, term, &line)?;
         }
         writeln!(out)
     }
@@ -371,24 +401,11 @@ impl<'o, W: Write> Writer<'o, W> {
         if self.summary.is_empty() {
             return writeln!(self.out, "no TCP payload found");
         }
-        let mut summary = ChunkedTable::new(
-            self.out,
-            &[
-                "Stream",
-                "Direction",
-                "Framing",
-                "Data segs",
-                "Messages",
-                "Coalesced segs",
-                "Split msgs",
-            ],
-            term,
-            true,
-        );
+        let mut summary = TableWriter::new(&mut *self.out, SUMMARY, term, self.header);
         for r in &self.summary {
             let some = |n: Option<u64>| n.is_some_and(|n| n > 0);
             summary.add_row(vec![
-                cell(r.stream, None, term),
+                Cell::new(r.stream),
                 cell(arrow(r.direction), None, term),
                 cell(&r.framing, None, term),
                 cell(r.data_segments, None, term),
@@ -406,15 +423,17 @@ impl<'o, W: Write> Writer<'o, W> {
             ])?;
         }
         let out = summary.finish_into("")?;
-        writeln!(out, "\n{RECV_NOTE}")
+        writeln!(out)?;
+        write_paragraph(out, term, RECV_NOTE.split('\n'))
     }
 }
 
 /// Why no framing fits: the framings tried, the first bytes, the fix.
-fn unknown_details<W: Write>(out: &mut W, r: &Direction) -> io::Result<()> {
+fn unknown_details<W: Write>(out: &mut W, r: &Direction, term: Terminal) -> io::Result<()> {
     if let Some(first) = &r.first_bytes {
-        writeln!(out, "  first bytes as text: {}", escape_line(&first.bytes))?;
-        writeln!(out, "  first bytes in hex:  {}", first.hex)?;
+        let text = format!("  first bytes as text: {}", escape_line(&first.bytes));
+        write_prose(out, term, &text)?;
+        write_prose(out, term, &format!("  first bytes in hex:  {}", first.hex))?;
     }
     if !r.tried.is_empty() {
         writeln!(out, "  framings tried:")?;
@@ -424,25 +443,50 @@ fn unknown_details<W: Write>(out: &mut W, r: &Direction) -> io::Result<()> {
                 others.push(t.framing.as_str());
                 continue;
             }
-            writeln!(
-                out,
-                "    {:<6} {}",
-                t.framing,
-                escape_line(t.reason.as_bytes())
-            )?;
+            let line = format!("    {:<6} {}", t.framing, escape_line(t.reason.as_bytes()));
+            write_prose(out, term, &line)?;
         }
         if !others.is_empty() {
-            writeln!(
-                out,
+            let line = format!(
                 "    (also tried little-endian and inclusive lengths: {} more, none fits; each: --format json)",
                 others.len()
-            )?;
+            );
+            write_prose(out, term, &line)?;
         }
     }
-    for line in FIX {
-        writeln!(out, "  {line}")?;
+    write_paragraph(out, term, FIX.iter().map(|l| format!("  {l}")))
+}
+
+/// Lines laid out by hand (for a pipe): as they are when they fit the terminal, else joined and
+/// wrapped at its width.
+fn write_paragraph<W: Write, S: AsRef<str>>(
+    out: &mut W,
+    term: Terminal,
+    lines: impl Iterator<Item = S> + Clone,
+) -> io::Result<()> {
+    let fits = match (term.wide, term.width) {
+        (false, Some(w)) => lines
+            .clone()
+            .all(|l| unicode_width::UnicodeWidthStr::width(l.as_ref()) <= usize::from(w)),
+        _ => true,
+    };
+    if fits {
+        for l in lines {
+            writeln!(out, "{}", l.as_ref())?;
+        }
+        return Ok(());
     }
-    Ok(())
+    let mut joined = String::new();
+    for (i, l) in lines.enumerate() {
+        let l = l.as_ref();
+        if i == 0 {
+            joined.push_str(l);
+        } else {
+            joined.push(' ');
+            joined.push_str(l.trim_start());
+        }
+    }
+    write_prose(out, term, &joined)
 }
 
 /// Writes the reports in `format` (see [`Writer`]).

@@ -2,9 +2,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::Color;
-
-use super::table::{ChunkedTable, cell};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter, cell};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::analysis::streams::StreamRow;
 use crate::flow::tcp::{HandshakeState, StreamEnd};
@@ -88,29 +86,49 @@ fn csv_row(r: &StreamRow) -> Vec<String> {
     ]
 }
 
-const TABLE_HEADER: [&str; 15] = [
-    "Stream",
-    "Client",
-    "Server",
-    "Handshake",
-    "Close",
-    "Pkts",
-    "Bytes c→s",
-    "Bytes s→c",
-    "Duration s",
-    "Retrans",
-    "OOO",
-    "Gap B",
-    "Framing",
-    "Coalesced",
-    "Split",
+const TABLE_COLUMNS: [Column<'static>; 15] = [
+    Column::number("Stream"),
+    Column::atom("Client"),
+    Column::atom("Server"),
+    Column::atom("Handshake"),
+    Column::atom("Close"),
+    Column::number("Pkts"),
+    Column::number("Bytes c→s"),
+    Column::number("Bytes s→c"),
+    Column::number("Duration s"),
+    Column::number("Retrans"),
+    Column::number("OOO"),
+    Column::number("Gap B"),
+    Column::atom("Framing"),
+    Column::number("Coalesced"),
+    Column::number("Split"),
 ];
+
+/// The streams table; a narrow terminal leaves out, in this order: the duration, the packet
+/// count, the framing name, the out-of-order and gap counts, the byte counts, the
+/// retransmissions, and last the sticky counts (split, coalesced).
+pub const TABLE_SPEC: Spec<'static> = Spec {
+    name: "streams",
+    columns: &TABLE_COLUMNS,
+    steps: &[
+        Step::Drop(8),
+        Step::Drop(5),
+        Step::Drop(12),
+        Step::Drop(10),
+        Step::Drop(11),
+        Step::Drop(7),
+        Step::Drop(6),
+        Step::Drop(9),
+        Step::Drop(14),
+        Step::Drop(13),
+    ],
+};
 
 enum Sink<'o, W: Write> {
     Json(JsonArrayWriter<&'o mut W>),
     Ndjson(&'o mut W),
     Csv(csv::Writer<&'o mut W>),
-    Table(ChunkedTable<'o, W>),
+    Table(TableWriter<'o, &'o mut W>),
 }
 
 /// A count, or `-` when the message boundaries are unknown.
@@ -151,11 +169,11 @@ impl<'o, W: Write> Writer<'o, W> {
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(out);
                 if header {
-                    w.write_record(HEADER).map_err(io::Error::other)?;
+                    w.write_record(HEADER).map_err(super::csv_error)?;
                 }
                 Sink::Csv(w)
             }
-            Format::Table => Sink::Table(ChunkedTable::new(out, &TABLE_HEADER, term, header)),
+            Format::Table => Sink::Table(TableWriter::new(out, TABLE_SPEC, term, header)),
         };
         Ok(Writer {
             sink,
@@ -194,14 +212,14 @@ impl<'o, W: Write> Writer<'o, W> {
         match &mut self.sink {
             Sink::Json(w) => w.push(r),
             Sink::Ndjson(w) => write_ndjson(w, r),
-            Sink::Csv(w) => w.write_record(csv_row(r)).map_err(io::Error::other),
+            Sink::Csv(w) => w.write_record(csv_row(r)).map_err(super::csv_error),
             Sink::Table(table) => {
                 let hs_color = (r.handshake != HandshakeState::Complete).then_some(Color::Yellow);
                 let close_color = r.close.starts_with("reset").then_some(Color::Red);
                 table.add_row(vec![
-                    cell(r.stream, None, term),
-                    cell(r.client, None, term),
-                    cell(r.server, None, term),
+                    Cell::new(r.stream),
+                    Cell::new(r.client),
+                    Cell::new(r.server),
                     cell(handshake_name(r.handshake), hs_color, term),
                     cell(close_text(r), close_color, term),
                     cell(r.packets, None, term),

@@ -20,6 +20,7 @@ mod stats;
 mod sticky;
 mod streams;
 mod tcp_analysis;
+mod terminal;
 mod tftp;
 mod tshark;
 mod util;

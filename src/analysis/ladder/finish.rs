@@ -349,14 +349,12 @@ fn tftp_ladder(draft: Draft, transfer: Option<&tftp::Transfer>) -> Ladder {
             .ok()
             .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
             .unwrap_or_else(|| "warning".to_string());
-        match w
-            .frame
-            .and_then(|f| ladder.arrows.iter_mut().find(|a| a.frame == f))
-        {
+        let first = w.frames.first().copied();
+        match first.and_then(|f| ladder.arrows.iter_mut().find(|a| a.frame == f)) {
             Some(a) => a
                 .notes
                 .push(Note::new(NoteKind::Tftp, short, w.message.clone())),
-            None => ladder.notes.push(match w.frame {
+            None => ladder.notes.push(match first {
                 Some(f) => format!("frame {f}: {}", w.message),
                 None => w.message.clone(),
             }),

@@ -1,421 +1,198 @@
-//! Writing transferred files to disk (`--extract DIR`): netascii decoding, turning a captured file
-//! name into a safe name inside DIR, and streaming in-order blocks to a temporary file.
+//! Where a transfer's data goes: the one call site of the crate's extraction module
+//! ([`crate::extract`]) for TFTP.
 //!
-//! Captured names are untrusted input: they are reduced to one plain file-name component before
-//! anything touches the file system, and a file is never overwritten.
+//! Every transfer hashes its in-order data through a [`HashSink`] (netascii decoded with
+//! [`Coding::Netascii`] so both the wire and the file fingerprints are known); with
+//! `tftp --extract DIR` the same bytes also go to a file of the shared [`Dir`] (safe name
+//! policy, no overwrite, `.part` until complete, bounded open files). The hashes never depend
+//! on the file system: a failed file is reported, the transfer's SHA-256 stays.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use crate::extract::{Coding, Dir, FileId, HashSink, Limits, SafeName};
+use crate::units::FrameNumber;
 
-use serde::Serialize;
-use sha2::{Digest, Sha256};
+use super::transfer::{ExtractedFile, Transfer, WarningKind, warn};
 
-/// Longest file name written, in bytes (most file systems allow 255).
-const MAX_NAME_LEN: usize = 200;
-/// How many `-N` suffixes to try before giving up on a name.
-const MAX_SUFFIX: u32 = 9_999;
-
-/// Decodes netascii (RFC 1350 §5, RFC 764) to local text: CR LF → LF, CR NUL → CR.
-///
-/// Stateful so that a CR at the end of one block pairs with the byte at the start of the next.
-/// A CR followed by anything else is kept as it is and counted as invalid.
-#[derive(Debug, Clone, Default)]
-pub struct NetasciiDecoder {
-    pending_cr: bool,
-    invalid: u64,
-}
-
-impl NetasciiDecoder {
-    /// Appends the decoded form of `input` to `out`.
-    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        for &b in input {
-            if self.pending_cr {
-                self.pending_cr = false;
-                match b {
-                    b'\n' => out.push(b'\n'),
-                    0 => out.push(b'\r'),
-                    b'\r' => {
-                        out.push(b'\r');
-                        self.invalid = self.invalid.saturating_add(1);
-                        self.pending_cr = true;
-                    }
-                    other => {
-                        out.extend_from_slice(&[b'\r', other]);
-                        self.invalid = self.invalid.saturating_add(1);
-                    }
-                }
-            } else if b == b'\r' {
-                self.pending_cr = true;
-            } else {
-                out.push(b);
-            }
-        }
-    }
-
-    /// Ends the text: a CR left at the very end is written as it is (and counted as invalid).
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.pending_cr {
-            self.pending_cr = false;
-            out.push(b'\r');
-            self.invalid = self.invalid.saturating_add(1);
-        }
-    }
-
-    /// How many CRs were followed by something other than LF or NUL.
-    pub fn invalid_sequences(&self) -> u64 {
-        self.invalid
-    }
-}
-
-/// A file name made safe to create inside the extraction directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SafeName {
-    /// One path component: no separators, not `.` or `..`, no control or reserved characters,
-    /// not a Windows device name, not empty.
-    pub name: String,
-    /// What was changed and why, empty when the captured name was used as it is.
-    pub changes: Vec<&'static str>,
-}
-
-/// Windows device names, reserved in every directory and with any extension (`NUL.txt`).
-const RESERVED: &[&str] = &[
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "CONIN$",
-    "CONOUT$",
-];
-
-/// Turns a captured file name into a single safe file-name component.
-///
-/// `../../etc/passwd` → `passwd`, `C:\boot.ini` → `boot.ini`, `/dev/zero` → `zero`,
-/// `NUL` → `_NUL`, `` → `unnamed`; control characters and `<>:"|?*` become `_`.
-pub fn safe_file_name(raw: &[u8]) -> SafeName {
-    let mut changes = Vec::new();
-    let text = String::from_utf8_lossy(raw);
-    if matches!(text, std::borrow::Cow::Owned(_)) {
-        changes.push("bytes that are not utf-8 replaced");
-    }
-    // Keep the last real component; everything before it is a directory (either separator,
-    // since the server may be Windows).
-    let parts: Vec<&str> = text
-        .split(['/', '\\'])
-        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
-        .collect();
-    let last = parts.last().copied().unwrap_or("");
-    if text.contains(['/', '\\']) {
-        changes.push("directory parts removed");
-    }
-    let mut name: String = last
-        .chars()
-        .map(|c| {
-            if c.is_control() || "<>:\"|?*".contains(c) || c == '\u{fffd}' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if name != last {
-        changes.push("control or reserved characters replaced");
-    }
-    // Windows drops trailing dots and spaces, which would make `a.` and `a` the same file.
-    let trimmed_len = name.trim_end_matches(['.', ' ']).len();
-    if trimmed_len != name.len() {
-        name.truncate(trimmed_len);
-        changes.push("trailing dots or spaces removed");
-    }
-    if name.is_empty() {
-        changes.push("empty name replaced");
-        name = "unnamed".to_string();
-    }
-    let stem = name.split('.').next().unwrap_or("");
-    if RESERVED
-        .iter()
-        .any(|r| stem.trim_end().eq_ignore_ascii_case(r))
-    {
-        changes.push("device name prefixed");
-        name.insert(0, '_');
-    }
-    if name.len() > MAX_NAME_LEN {
-        let mut cut = MAX_NAME_LEN;
-        while !name.is_char_boundary(cut) {
-            cut = cut.saturating_sub(1);
-        }
-        name.truncate(cut);
-        changes.push("name shortened");
-    }
-    SafeName { name, changes }
-}
-
-/// A file written by extraction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Extracted {
-    /// Where the file was written (inside the extraction directory).
-    pub path: String,
-    /// Bytes written (after netascii decoding).
-    pub size: u64,
-    /// SHA-256 of the bytes written, lowercase hex. Equals the transfer's `sha256` in octet
-    /// mode; differs in netascii mode, where the transfer hash covers the bytes on the wire.
-    pub sha256: String,
-    /// False when the transfer did not complete: the file holds the blocks received in order
-    /// and its name ends in `.incomplete`.
-    pub complete: bool,
-    /// How the captured name was changed to make it safe, empty when it was used unchanged.
-    pub name_changes: Vec<String>,
-}
-
-/// Streams one transfer's in-order data to a temporary file in the extraction directory.
+/// What the data of a finished transfer hashed to.
 #[derive(Debug)]
-pub(crate) struct Sink {
-    dir: PathBuf,
-    temp: PathBuf,
-    file: BufWriter<File>,
-    netascii: Option<NetasciiDecoder>,
-    hasher: Sha256,
-    size: u64,
-    scratch: Vec<u8>,
-    error: Option<io::Error>,
+pub(super) struct Hashes {
+    /// SHA-256 of the wire data, lowercase hex.
+    pub(super) wire_sha256: String,
+    /// For netascii: the decoded file's fingerprint.
+    pub(super) decoded: Option<crate::extract::Fingerprint>,
+    /// Netascii CRs followed by neither LF nor NUL.
+    pub(super) netascii_invalid: u64,
+}
+
+/// One transfer's data sink: a hash always, a file when extracting.
+#[derive(Debug)]
+pub(super) struct Sink {
+    coding: Coding,
+    hash: Option<Box<HashSink>>,
+    file: Option<FileId>,
+    /// Extraction was tried for this transfer (a file is created at the first block).
+    file_tried: bool,
 }
 
 impl Sink {
-    /// Creates the temporary file `.pcaplab-tftp-<index>.part` (or with a `-N` suffix).
-    pub(crate) fn create(dir: &Path, index: usize, netascii: bool) -> io::Result<Sink> {
-        let (temp, file) = create_unique(dir, &format!(".pcaplab-tftp-{index}.part"))?;
-        Ok(Sink {
-            dir: dir.to_path_buf(),
-            temp,
-            file: BufWriter::new(file),
-            netascii: netascii.then(NetasciiDecoder::default),
-            hasher: Sha256::new(),
-            size: 0,
-            scratch: Vec::new(),
-            error: None,
-        })
+    /// A sink for data in `coding` (netascii or identity).
+    pub(super) fn new(coding: Coding) -> Sink {
+        Sink {
+            coding,
+            hash: Some(Box::new(HashSink::new(
+                coding,
+                Limits::default(),
+                std::iter::empty::<&[u8]>(),
+            ))),
+            file: None,
+            file_tried: false,
+        }
     }
 
-    /// Appends the next in-order block.
-    pub(crate) fn write(&mut self, data: &[u8]) {
-        if self.error.is_some() {
+    /// True while the data can still be rebuilt (not given up).
+    pub(super) fn is_alive(&self) -> bool {
+        self.hash.is_some()
+    }
+
+    /// True while an extracted file is being written.
+    #[cfg(test)]
+    pub(super) fn is_writing(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Appends the next in-order block; creates the file in `dir` at the first one.
+    pub(super) fn write(
+        &mut self,
+        dir: Option<&mut Dir>,
+        t: &mut Transfer,
+        raw_name: &[u8],
+        frame: FrameNumber,
+        data: &[u8],
+    ) {
+        let Some(hash) = &mut self.hash else {
             return;
-        }
-        let bytes = match &mut self.netascii {
-            Some(decoder) => {
-                self.scratch.clear();
-                decoder.decode(data, &mut self.scratch);
-                &self.scratch[..]
-            }
-            None => data,
         };
-        self.hasher.update(bytes);
-        self.size = self.size.saturating_add(bytes.len() as u64);
-        if let Err(e) = self.file.write_all(bytes) {
-            self.error = Some(e);
-        }
-    }
-
-    /// Invalid netascii sequences seen so far.
-    pub(crate) fn netascii_invalid(&self) -> u64 {
-        self.netascii
-            .as_ref()
-            .map_or(0, NetasciiDecoder::invalid_sequences)
-    }
-
-    /// Gives the file its final safe name (with `.incomplete` appended when `complete` is false)
-    /// and reports it.
-    ///
-    /// # Errors
-    /// The I/O error met while writing or renaming; the temporary file is removed.
-    pub(crate) fn finish(mut self, raw_name: &[u8], complete: bool) -> io::Result<Extracted> {
-        if let Some(decoder) = &mut self.netascii {
-            self.scratch.clear();
-            decoder.finish(&mut self.scratch);
-            if !self.scratch.is_empty() {
-                self.hasher.update(&self.scratch);
-                self.size = self.size.saturating_add(self.scratch.len() as u64);
-                if let Err(e) = self.file.write_all(&self.scratch) {
-                    self.error.get_or_insert(e);
-                }
+        hash.write(data);
+        let Some(dir) = dir else {
+            return;
+        };
+        if !self.file_tried {
+            self.file_tried = true;
+            match dir.create(&SafeName::new(raw_name), self.coding) {
+                Ok(id) => self.file = Some(id),
+                Err(e) => warn(
+                    t,
+                    WarningKind::ExtractionFailed,
+                    None,
+                    None,
+                    Some(frame),
+                    || format!("the file was not extracted: {e}"),
+                ),
             }
         }
-        let result = self.persist(raw_name, complete);
-        if result.is_err() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-        result
-    }
-
-    fn persist(&mut self, raw_name: &[u8], complete: bool) -> io::Result<Extracted> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        self.file.flush()?;
-        let safe = safe_file_name(raw_name);
-        let wanted = if complete {
-            safe.name
-        } else {
-            format!("{}.incomplete", safe.name)
-        };
-        // Reserve the name with create_new (never overwrites, never follows a symlink), then
-        // move the data over the empty placeholder.
-        let (path, _placeholder) = create_unique(&self.dir, &wanted)?;
-        if let Err(e) = std::fs::rename(&self.temp, &path) {
-            let _ = std::fs::remove_file(&path);
-            return Err(e);
-        }
-        let digest = std::mem::take(&mut self.hasher).finalize();
-        Ok(Extracted {
-            path: path.display().to_string(),
-            size: self.size,
-            sha256: to_hex(&digest),
-            complete,
-            name_changes: safe.changes.iter().map(|c| (*c).to_string()).collect(),
-        })
-    }
-
-    /// Drops the data: the temporary file is removed.
-    pub(crate) fn abort(self) {
-        let Sink { temp, file, .. } = self;
-        drop(file);
-        let _ = std::fs::remove_file(temp);
-    }
-}
-
-/// Creates `name` in `dir`, or `stem-N.ext` for the first free N, without overwriting anything.
-fn create_unique(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 => (name.get(..i).unwrap_or(name), name.get(i..).unwrap_or("")),
-        _ => (name, ""),
-    };
-    for n in 0..=MAX_SUFFIX {
-        let candidate = if n == 0 {
-            dir.join(name)
-        } else {
-            dir.join(format!("{stem}-{n}{ext}"))
-        };
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
+        if let Some(id) = self.file
+            && let Err(e) = dir.write(id, data)
         {
-            Ok(f) => return Ok((candidate, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("no free name for {name} after {MAX_SUFFIX} tries"),
-    ))
-}
-
-/// Lowercase hex of a byte string.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn netascii(blocks: &[&[u8]]) -> (Vec<u8>, u64) {
-        let mut d = NetasciiDecoder::default();
-        let mut out = Vec::new();
-        for b in blocks {
-            d.decode(b, &mut out);
-        }
-        d.finish(&mut out);
-        (out, d.invalid_sequences())
-    }
-
-    #[test]
-    fn netascii_line_ends_and_bare_cr() {
-        assert_eq!(netascii(&[b"a\r\nb\r\n"]), (b"a\nb\n".to_vec(), 0));
-        assert_eq!(netascii(&[b"x\r\0y"]), (b"x\ry".to_vec(), 0));
-        // CR at the end of one block, LF at the start of the next.
-        assert_eq!(netascii(&[b"one\r", b"\ntwo"]), (b"one\ntwo".to_vec(), 0));
-        assert_eq!(netascii(&[b"one\r", b"\0two"]), (b"one\rtwo".to_vec(), 0));
-        // Invalid: CR followed by a letter, CR CR LF, CR at the very end.
-        assert_eq!(netascii(&[b"a\rb"]), (b"a\rb".to_vec(), 1));
-        assert_eq!(netascii(&[b"a\r\r\n"]), (b"a\r\n".to_vec(), 1));
-        assert_eq!(netascii(&[b"a\r"]), (b"a\r".to_vec(), 1));
-        // A bare LF passes through.
-        assert_eq!(netascii(&[b"a\nb"]), (b"a\nb".to_vec(), 0));
-    }
-
-    #[test]
-    fn safe_names() {
-        let cases: &[(&[u8], &str, &[&str])] = &[
-            (b"report.txt", "report.txt", &[]),
-            (b"caf\xc3\xa9.txt", "caf\u{e9}.txt", &[]),
-            (b"../../etc/passwd", "passwd", &["directory parts removed"]),
-            (b"/etc/shadow", "shadow", &["directory parts removed"]),
-            (b"/dev/zero", "zero", &["directory parts removed"]),
-            (b"C:\\boot.ini", "boot.ini", &["directory parts removed"]),
-            (b"C:x", "C_x", &["control or reserved characters replaced"]),
-            (b"NUL", "_NUL", &["device name prefixed"]),
-            (b"con.txt", "_con.txt", &["device name prefixed"]),
-            (b"LPT1", "_LPT1", &["device name prefixed"]),
-            (b"", "unnamed", &["empty name replaced"]),
-            (b"..", "unnamed", &["empty name replaced"]),
-            (
-                b"../",
-                "unnamed",
-                &["directory parts removed", "empty name replaced"],
-            ),
-            (
-                b"a\x00b\x1bc",
-                "a_b_c",
-                &["control or reserved characters replaced"],
-            ),
-            (
-                b"bad\xffname",
-                "bad_name",
-                &[
-                    "bytes that are not utf-8 replaced",
-                    "control or reserved characters replaced",
-                ],
-            ),
-            (b"dots...", "dots", &["trailing dots or spaces removed"]),
-            (b".hidden", ".hidden", &[]),
-        ];
-        for (raw, name, changes) in cases {
-            let s = safe_file_name(raw);
-            assert_eq!(
-                (s.name.as_str(), s.changes.as_slice()),
-                (*name, *changes),
-                "raw {:?}",
-                String::from_utf8_lossy(raw)
+            warn(
+                t,
+                WarningKind::ExtractionFailed,
+                None,
+                None,
+                Some(frame),
+                || format!("extraction stopped: {e}"),
             );
         }
-        let long = vec![b'a'; 300];
-        let s = safe_file_name(&long);
-        assert_eq!(s.name.len(), MAX_NAME_LEN);
-        assert_eq!(s.changes, vec!["name shortened"]);
     }
 
-    #[test]
-    fn safe_names_never_escape() {
-        for raw in [
-            &b"../x"[..],
-            b"..\\..\\x",
-            b"/",
-            b"\\\\server\\share\\x",
-            b"a/../../b",
-            b".",
-        ] {
-            let s = safe_file_name(raw);
-            assert!(!s.name.contains(['/', '\\', '\0']));
-            assert!(s.name != "." && s.name != ".." && !s.name.is_empty());
+    /// The data can no longer be rebuilt (a block will never come in order): no hash; an
+    /// extracted file keeps what it has as `.part` and is reported as incomplete.
+    pub(super) fn give_up(&mut self, dir: Option<&mut Dir>, t: &mut Transfer) {
+        self.hash = None;
+        self.close_file(dir, t, false);
+    }
+
+    /// Ends the sink. Returns the hashes when `complete` (every byte through the final block
+    /// was written); the extracted file gets its final name then, else stays `.part`.
+    pub(super) fn finish(
+        &mut self,
+        dir: Option<&mut Dir>,
+        t: &mut Transfer,
+        complete: bool,
+    ) -> Option<Hashes> {
+        let hashed = self.hash.take().map(|h| h.finish());
+        let complete = complete && hashed.is_some();
+        self.close_file(dir, t, complete);
+        let h = hashed.filter(|_| complete)?;
+        Some(Hashes {
+            wire_sha256: h.summary.wire.sha256_hex(),
+            decoded: (self.coding == Coding::Netascii).then_some(h.summary.written),
+            netascii_invalid: h.summary.netascii_invalid,
+        })
+    }
+
+    fn close_file(&mut self, dir: Option<&mut Dir>, t: &mut Transfer, complete: bool) {
+        let (Some(id), Some(dir)) = (self.file.take(), dir) else {
+            return;
+        };
+        match dir.finish(id, complete) {
+            Ok(x) => {
+                if x.name.is_changed() {
+                    let file = t.file.clone();
+                    let changes: Vec<&str> =
+                        x.name.changes().iter().map(|c| c.description()).collect();
+                    warn(
+                        t,
+                        WarningKind::FileNameNeutralised,
+                        None,
+                        None,
+                        None,
+                        || {
+                            format!(
+                                "the requested name {} was written as {} ({}): names from a \
+                                 capture are untrusted input",
+                                file,
+                                x.name.as_str(),
+                                changes.join(", ")
+                            )
+                        },
+                    );
+                }
+                if x.clash {
+                    warn(
+                        t,
+                        WarningKind::ExtractedUnderOtherName,
+                        None,
+                        None,
+                        None,
+                        || {
+                            format!(
+                                "{} already existed in the extraction directory (a file or a \
+                                 link, from an earlier run or another transfer), so the data \
+                                 went to {}: nothing is ever overwritten",
+                                x.name.as_str(),
+                                x.file_name
+                            )
+                        },
+                    );
+                }
+                if let Some(stop) = &x.summary.stop {
+                    warn(t, WarningKind::ExtractionFailed, None, None, None, || {
+                        format!("extraction of {} stopped: {stop}", x.file_name)
+                    });
+                }
+                t.extracted = Some(ExtractedFile {
+                    path: x.path.display().to_string(),
+                    file_name: x.file_name,
+                    clash: x.clash,
+                    complete: x.complete,
+                    size: x.summary.written.size,
+                    sha256: x.summary.written.sha256_hex(),
+                    name_changes: x.name.changes().to_vec(),
+                    stop: x.summary.stop,
+                });
+            }
+            Err(e) => warn(t, WarningKind::ExtractionFailed, None, None, None, || {
+                format!("the extracted file could not be finished: {e}")
+            }),
         }
-    }
-
-    #[test]
-    fn hex_is_lowercase() {
-        assert_eq!(to_hex(&[0x00, 0xab, 0x10]), "00ab10");
     }
 }

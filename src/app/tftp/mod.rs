@@ -5,8 +5,9 @@
 //!   UDP payload; stateless.
 //! - [`Tracker`]: which datagrams belong to which transfer (O(1) per datagram) and what happened
 //!   in each; [`Transfer`] and [`Classification`] are its owned results and per-packet notes.
-//! - `state`: one transfer's state while tracked; `blocks`: block numbers and sets;
-//!   [`extract`]: rebuilding transferred files on disk.
+//! - `state`: one transfer's state while tracked and the findings per packet; `blocks`: block
+//!   numbers and sets; `extract`: where a transfer's data goes (hashes, and files through the
+//!   crate's one extraction sink, [`crate::extract`]).
 #![cfg_attr(
     not(test),
     deny(
@@ -19,7 +20,7 @@
 
 mod blocks;
 mod config;
-pub mod extract;
+mod extract;
 mod parser;
 mod state;
 pub mod tracker;
@@ -27,12 +28,11 @@ pub mod transfer;
 mod types;
 
 pub use config::Config;
-pub use extract::{Extracted, NetasciiDecoder, SafeName, safe_file_name};
 pub use parser::decode;
-pub use tracker::Tracker;
+pub use tracker::{Counters, PortHint, Tracker};
 pub use transfer::{
-    Classification, EndReason, OptionEntry, Role, Transfer, TransferDirection, TransferError,
-    TransferOptions, Warning, WarningKind,
+    BlockNumber, Classification, EndReason, ExtractedFile, IcmpLink, OptionEntry, Repeat, Role,
+    Transfer, TransferDirection, TransferError, TransferOptions, Warning, WarningKind,
 };
 pub use types::{
     Ack, Data, ErrorCode, ErrorPacket, Escaped, Info, Malformed, MalformedReason, Mode, Oack,

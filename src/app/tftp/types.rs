@@ -196,6 +196,11 @@ impl<'a> Options<'a> {
         Options { raw }
     }
 
+    /// The validated bytes (for a tracker that must keep the options of a request).
+    pub(crate) fn as_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
     /// True when there is no option.
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
@@ -495,8 +500,12 @@ impl fmt::Display for Info<'_, '_> {
     }
 }
 
-/// Display adapter that shows bytes as text: valid UTF-8 printable characters as they are,
-/// everything else (control bytes, invalid UTF-8, backslash) as `\xNN` / `\\`.
+/// Display adapter that shows bytes as text: valid UTF-8 printable characters as they are;
+/// control bytes (C0, DEL, C1), bytes that are not UTF-8 and backslash as `\xNN` / `\\`; and
+/// invisible characters that change how the text around them is shown (bidi embeddings,
+/// overrides and isolates such as U+202E, directional marks, zero-width characters, the BOM,
+/// tag characters) as `\u{202e}`. A file name from a capture printed this way cannot move the
+/// cursor, recolour the terminal or reorder what follows it (issue 16).
 pub fn escape(bytes: &[u8]) -> Escaped<'_> {
     Escaped(bytes)
 }
@@ -504,6 +513,21 @@ pub fn escape(bytes: &[u8]) -> Escaped<'_> {
 /// See [`escape`].
 #[derive(Debug, Clone, Copy)]
 pub struct Escaped<'a>(pub &'a [u8]);
+
+/// Invisible format characters that reorder or hide text (Unicode bidi controls, marks,
+/// zero-width characters, separators, BOM, interlinear annotation, tags).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0001}'
+        | '\u{E0020}'..='\u{E007F}')
+}
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -516,6 +540,8 @@ impl fmt::Display for Escaped<'_> {
                     for b in c.encode_utf8(&mut buf).bytes() {
                         write!(f, "\\x{b:02x}")?;
                     }
+                } else if is_invisible_format(c) {
+                    write!(f, "\\u{{{:x}}}", u32::from(c))?;
                 } else {
                     write!(f, "{c}")?;
                 }
@@ -606,3 +632,29 @@ impl fmt::Display for Malformed {
 }
 
 impl std::error::Error for Malformed {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_terminal_controls_and_bidi() {
+        // ESC [ 2 J (clear screen), C1 CSI, DEL.
+        assert_eq!(escape(b"a\x1b[2Jb").to_string(), "a\\x1b[2Jb");
+        assert_eq!(escape("x\u{9b}y".as_bytes()).to_string(), "x\\xc2\\x9by");
+        assert_eq!(escape(b"\x7f").to_string(), "\\x7f");
+        // U+202E RIGHT-TO-LEFT OVERRIDE makes "evil\u{202e}txt.exe" read as "evilexe.txt".
+        assert_eq!(
+            escape("evil\u{202e}txt.exe".as_bytes()).to_string(),
+            "evil\\u{202e}txt.exe"
+        );
+        for c in [
+            '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{feff}', '\u{200b}',
+        ] {
+            let s = escape(c.to_string().as_bytes()).to_string();
+            assert!(s.starts_with("\\u{") && s.is_ascii(), "{c:?} -> {s}");
+        }
+        // Ordinary non-ASCII text stays readable.
+        assert_eq!(escape("文件.txt".as_bytes()).to_string(), "文件.txt");
+    }
+}

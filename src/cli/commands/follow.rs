@@ -13,8 +13,8 @@ use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::InputArgs;
 use crate::cli::args::parse_framing;
+use crate::cli::args::{InputArgs, OutputArgs};
 use crate::cli::input;
 
 /// How to show the bytes.
@@ -44,9 +44,13 @@ pub enum DirArg {
 pub struct FollowArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// The TCP stream to follow (Wireshark's `tcp.stream`).
-    #[arg(long, value_name = "N")]
-    pub stream: Option<u64>,
+    /// `--stream N`: the TCP stream to follow (Wireshark's `tcp.stream`); the other output
+    /// flags do not apply.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Not for follow (refused with the reason).
+    #[arg(long, short = 'f', hide = true)]
+    pub format: Option<String>,
     /// Follow the UDP conversation of this endpoint instead (the first one that involves it),
     /// like Wireshark's Follow UDP Stream: every datagram with its frame, direction and size.
     #[arg(long, value_name = "ADDR:PORT", value_parser = super::follow_udp::parse_endpoint)]
@@ -70,7 +74,7 @@ pub struct FollowArgs {
 /// # Errors
 /// Unreadable input, an unknown stream, or a write error.
 pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
-    let Some(stream_id) = args.stream else {
+    let Some(stream_id) = args.output.stream else {
         return super::follow_udp::run(args, term);
     };
     let shown = args.input.file.display().to_string();
@@ -108,16 +112,17 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     match args.show_as {
         FollowAs::Raw => {
-            let (lost, cut) = report::follow::write_raw(&mut out, &followed, only)?;
+            // The bytes as they are in a pipe or a file; on a terminal, escaped like text.
+            let (lost, cut) = report::follow::write_raw(&mut out, &followed, only, term.is_tty)?;
             if lost > 0 {
-                eprintln!(
-                    "pcaplab: warning: {lost} bytes of this direction were never captured (lost before the capture point) and are missing from the output"
-                );
+                crate::cli::warn(&format!(
+                    "{lost} bytes of this direction were never captured (lost before the capture point) and are missing from the output"
+                ));
             }
             if cut > 0 {
-                eprintln!(
-                    "pcaplab: warning: {cut} bytes of this direction were cut by the capture's snap length and are missing from the output"
-                );
+                crate::cli::warn(&format!(
+                    "{cut} bytes of this direction were cut by the capture's snap length and are missing from the output"
+                ));
             }
         }
         FollowAs::Ascii | FollowAs::Hex => report::follow::write_text(

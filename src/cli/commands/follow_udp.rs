@@ -28,7 +28,7 @@ pub fn parse_endpoint(s: &str) -> Result<SocketAddr, String> {
 /// # Errors
 /// Unreadable input, no such conversation, `--framing` (which applies to TCP only), or a
 /// write error.
-pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
+pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
     if args.framing.is_some() {
         anyhow::bail!(
             "--framing marks message boundaries in a TCP stream; each UDP datagram is already one message (use it with --stream)"
@@ -67,7 +67,7 @@ pub fn run(args: FollowArgs, _term: Terminal) -> Result<Outcome> {
     let mut out = BufWriter::new(io::stdout().lock());
     match args.show_as {
         FollowAs::Raw => {
-            let missing = report::follow_udp::write_raw(&mut out, &followed, only)?;
+            let missing = report::follow_udp::write_raw(&mut out, &followed, only, term.is_tty)?;
             if missing > 0 {
                 input::note(&format!(
                     "{missing} bytes of these datagrams were cut by the capture's snaplen and are missing from the output"

@@ -10,6 +10,7 @@ use pcaplab::report::Terminal;
 use pcaplab::report::grade::GradeFormat;
 
 use crate::cli::Outcome;
+use crate::cli::args::OutputArgs;
 
 /// Output formats of `grade`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,6 +37,8 @@ pub struct GradeArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = GradeFormatArg::Table)]
     pub format: GradeFormatArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Also write one HTML report per capture into DIR (created if missing), with its grade:
     /// `<capture file name>.html`; names never leave DIR and never replace a file.
     #[arg(long, value_name = "DIR")]

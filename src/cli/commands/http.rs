@@ -15,7 +15,7 @@ use pcaplab::extract::Limits;
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs, parse_size};
+use crate::cli::args::{FormatArg, InputArgs, OutputArgs, parse_size};
 use crate::cli::input;
 
 /// `pcaplab http`.
@@ -44,9 +44,8 @@ pub struct HttpArgs {
     #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size,
           requires = "decode")]
     pub max_decoded_size: u64,
-    /// Leave out the header row (table and CSV).
-    #[arg(long)]
-    pub no_header: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the command.
@@ -56,6 +55,18 @@ pub struct HttpArgs {
 /// directory that cannot be created, or a write error.
 pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    if args.output.time_format.is_some() && args.format != FormatArg::Table {
+        anyhow::bail!(
+            "http: --time-format/-t chooses how the table shows times; CSV and JSON carry `time` (seconds since the epoch)"
+        );
+    }
+    let filter = args.output.packet_filter("http")?;
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    };
+    let (only, limit) = (args.output.stream, args.output.limit.unwrap_or(u64::MAX));
     let bodies = match &args.extract {
         Some(dir) => {
             std::fs::create_dir_all(dir)
@@ -73,10 +84,16 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     // soon as it is final and no earlier one can still come (in order of its first frame).
     let mut out = BufWriter::new(io::stdout().lock());
     let mut writer =
-        report::http::Writer::new(&mut out, args.format.into(), term, !args.no_header)?;
+        report::http::Writer::new(&mut out, args.format.into(), term, !args.output.no_header)?
+            .time_format(args.output.time_format());
     let first = Rc::new(Cell::new(None));
     let mut write_error = None;
+    let mut written = 0u64;
     let mut push = |t: http::Transaction| {
+        if only.is_some_and(|s| t.stream != s) || written >= limit {
+            return;
+        }
+        written += 1;
         // A transaction final in the capture's first packet starts there.
         let first = first.get().or(t.time).unwrap_or_default();
         if write_error.is_none()
@@ -97,6 +114,9 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let mut engine = args.input.engine();
     engine.stream_consumer(&mut tracker);
     engine.packet_observer(&mut first_seen);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     let (_summary, error) = input::analyze(&args.input.file, engine)?;
     let bounds = tracker.bounds();
     drop(tracker);
@@ -151,8 +171,7 @@ fn report_bounds(b: &http::Bounds) {
             http::ORDER_WINDOW
         ));
     }
-    let mut err = io::stderr().lock();
     for n in notes {
-        let _ = writeln!(err, "pcaplab: note: {n}");
+        crate::cli::note(&n);
     }
 }

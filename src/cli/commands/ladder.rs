@@ -14,7 +14,7 @@ use pcaplab::report::{self, Terminal};
 use pcaplab::view::filter::Filter;
 
 use crate::cli::Outcome;
-use crate::cli::args::{InputArgs, parse_framing};
+use crate::cli::args::{InputArgs, OutputArgs, parse_framing};
 use crate::cli::input;
 
 /// Output formats of `ladder`.
@@ -34,21 +34,17 @@ pub enum LadderFormat {
 pub struct LadderArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// One TCP connection (Wireshark's `tcp.stream`, as in `pcaplab streams`).
-    #[arg(long, value_name = "N")]
-    pub stream: Option<u64>,
+    /// `--stream N` (one TCP connection, as in `pcaplab streams`), `-Y FILTER` (every packet
+    /// the display filter passes), `--limit N` (at most N arrows), `--width COLUMNS` (of the
+    /// text diagram; default: the terminal's, else `COLUMNS`, else 100).
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Every UDP datagram to or from this address and port (and ICMP errors about them).
     #[arg(long, value_name = "ADDR:PORT")]
     pub udp: Option<SocketAddr>,
     /// One TFTP transfer (the `#` of `pcaplab tftp`): the request port and the transfer port.
     #[arg(long, value_name = "N")]
     pub tftp: Option<usize>,
-    /// Every packet this display filter passes (Wireshark syntax, e.g. `tcp.port == 80`).
-    #[arg(short = 'Y', long = "filter", value_name = "FILTER")]
-    pub filter: Option<String>,
-    /// Draw at most this many arrows.
-    #[arg(long, short = 'n', value_name = "N")]
-    pub limit: Option<usize>,
     /// How TCP messages are delimited, for the message parts of each segment: `auto`, `http`,
     /// `len:N[:be|le][:inclusive]`, `line`, `delim:HEX`, `fixed:N`, `none`.
     #[arg(long, default_value = "auto", value_parser = parse_framing)]
@@ -60,10 +56,6 @@ pub struct LadderArgs {
     /// UTF-8).
     #[arg(long)]
     pub ascii: bool,
-    /// Width of the text diagram in columns (default: the terminal's, else `COLUMNS`, else
-    /// 100).
-    #[arg(long, value_name = "COLUMNS")]
-    pub width: Option<usize>,
 }
 
 /// True when the locale says UTF-8 (`LC_ALL`, else `LC_CTYPE`, else `LANG`, as setlocale reads
@@ -144,21 +136,24 @@ pub fn gather(
 /// have, or a write error.
 pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
-    let selection = if let Some(n) = args.stream {
+    let selection = if let Some(n) = args.output.stream {
         Selection::Stream(n)
     } else if let Some(x) = args.udp {
         Selection::Udp(x)
     } else if let Some(t) = args.tftp {
         Selection::Tftp(t)
-    } else if let Some(f) = &args.filter {
+    } else if let Some(f) = &args.output.filter {
         Selection::Filter(Box::new(Filter::compile(f)?))
     } else {
         bail!("say what to draw: --stream N, --udp ADDR:PORT, --tftp N or -Y FILTER");
     };
     let limits = Limits {
         arrows: args
+            .output
             .limit
-            .unwrap_or(ladder::MAX_ARROWS)
+            .map_or(ladder::MAX_ARROWS, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            })
             .min(ladder::MAX_ARROWS),
         ..Limits::default()
     };
@@ -219,7 +214,7 @@ pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
         match args.format {
             LadderFormat::Text => {
                 let style = report::ladder_text::Style {
-                    width: text_width(args.width, term),
+                    width: text_width(args.output.width.filter(|w| *w > 0).map(usize::from), term),
                     unicode: !args.ascii && locale_is_utf8(),
                 };
                 report::ladder_text::write(&mut out, l, style)?;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod completions;
 pub mod follow;
 pub mod follow_udp;
 pub mod grade;

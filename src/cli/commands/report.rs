@@ -162,11 +162,7 @@ pub fn write_graded(dir: &Path, captures: &[PathBuf], verdicts: &[Verdict]) -> R
         ) {
             Ok(page) => page,
             Err(e) => {
-                let _ = writeln!(
-                    io::stderr().lock(),
-                    "pcaplab: note: no report for {}: {e:#}",
-                    path.display()
-                );
+                crate::cli::note(&format!("no report for {}: {e:#}", path.display()));
                 continue;
             }
         };
@@ -179,11 +175,7 @@ pub fn write_graded(dir: &Path, captures: &[PathBuf], verdicts: &[Verdict]) -> R
         let id = out.create(&name, extract::Coding::Identity)?;
         out.write(id, &html)?;
         let written = out.finish(id, true)?;
-        let _ = writeln!(
-            io::stderr().lock(),
-            "pcaplab: note: wrote {}",
-            written.path.display()
-        );
+        crate::cli::note(&format!("wrote {}", written.path.display()));
     }
     Ok(())
 }

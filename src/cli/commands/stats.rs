@@ -10,7 +10,7 @@ use pcaplab::app::{http, tftp};
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
 
 /// `pcaplab stats`.
@@ -21,6 +21,8 @@ pub struct StatsArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the command.
@@ -29,6 +31,12 @@ pub struct StatsArgs {
 /// Unreadable input (after reporting what was counted before the problem) or a write error.
 pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    let filter = args.output.packet_filter("stats")?;
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    };
     let mut input = input::open(&args.input.file)?;
     // The hierarchy names HTTP and TFTP packets: HTTP is framed only to label its packets (no
     // text, no transactions), nothing else is framed; the conversations come from the TCP
@@ -38,7 +46,7 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         labels: http::Labels::Frames,
         bodies: None,
     });
-    let mut tftp = tftp::Tracker::new(args.input.tftp_config());
+    let mut tftp = tftp::Tracker::notes_only(args.input.tftp_config());
     let mut collector = Collector::with_udp_limits(args.input.udp_limits());
     // One row per TCP connection, in memory up to a bound and then in a temporary file.
     let mut conversations = pcaplab::analysis::spill::Spill::default();
@@ -50,6 +58,9 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         .stream_consumer(&mut rows)
         .datagram_consumer(&mut tftp)
         .packet_observer(&mut collector);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     let bar = input.progress.clone();
     let mut n: u64 = 0;
     let result = engine.run(&mut input.reader, |pos, _, _| {
@@ -75,7 +86,13 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         .context("writing the UDP conversations to a temporary file")?;
     input::report_udp_notes(&stats.udp);
     let mut out = BufWriter::new(io::stdout().lock());
-    report::stats::write(&mut out, args.format.into(), term, &stats)?;
+    report::stats::write(
+        &mut out,
+        args.format.into(),
+        term,
+        &stats,
+        !args.output.no_header,
+    )?;
     out.flush()?;
     result.with_context(|| shown.clone())?;
     Ok(Outcome::Ok)

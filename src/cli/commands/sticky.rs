@@ -11,7 +11,7 @@ use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
 use crate::cli::args::parse_framing;
-use crate::cli::args::{FormatArg, InputArgs};
+use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
 
 /// `pcaplab sticky`.
@@ -19,9 +19,6 @@ use crate::cli::input;
 pub struct StickyArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Only this TCP stream (Wireshark's `tcp.stream`).
-    #[arg(long, value_name = "N")]
-    pub stream: Option<u64>,
     /// How messages are delimited: `auto`, `http`, `len:N[:be|le][:inclusive]`, `line`,
     /// `delim:HEX`, `fixed:N`, `none`.
     #[arg(long, default_value = "auto", value_parser = parse_framing)]
@@ -29,6 +26,8 @@ pub struct StickyArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the command.
@@ -41,9 +40,16 @@ pub struct StickyArgs {
 /// or a write error.
 pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    let filter = args.output.packet_filter("sticky")?;
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    };
     // Reports are written as streams end (in stream order), never held for the whole capture.
     let mut out = BufWriter::new(io::stdout().lock());
-    let mut writer = report::sticky::Writer::new(&mut out, args.format.into(), term)?;
+    let mut writer = report::sticky::Writer::new(&mut out, args.format.into(), term)?
+        .header(!args.output.no_header);
     let mut write_error = None;
     // With an explicit framing, a direction whose bytes contradict it fails the run (exit 1).
     let explicit = args.framing != FramingSpec::Auto;
@@ -66,19 +72,22 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     let mut sticky = Sticky::streaming(
         sticky::Options {
             framing: args.framing.clone(),
-            stream: args.stream,
+            stream: args.output.stream,
             keep_segments: true,
         },
         &mut write,
     );
     let mut engine = args.input.engine();
     engine.stream_consumer(&mut sticky);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     let (summary, error) = input::analyze(&args.input.file, engine)?;
     drop(sticky);
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    if let Some(n) = args.stream
+    if let Some(n) = args.output.stream
         && n >= summary.tcp_streams
         && error.is_none()
     {
@@ -95,9 +104,8 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     }
     if failed_count > 0 {
         let more = failed_count.saturating_sub(failed.len() as u64);
-        let _ = writeln!(
-            io::stderr(),
-            "pcaplab: framing {} does not fit {}: {}{}",
+        crate::cli::say(&format!(
+            "framing {} does not fit {}: {}{}",
             args.framing,
             if failed_count == 1 {
                 "1 direction".to_string()
@@ -110,7 +118,7 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
             } else {
                 String::new()
             }
-        );
+        ));
         return Ok(Outcome::ChecksFailed);
     }
     Ok(Outcome::Ok)

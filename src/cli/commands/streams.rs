@@ -9,7 +9,7 @@ use pcaplab::framing::FramingSpec;
 use pcaplab::report::{self, Terminal};
 
 use crate::cli::Outcome;
-use crate::cli::args::{FormatArg, InputArgs, parse_framing};
+use crate::cli::args::{FormatArg, InputArgs, OutputArgs, parse_framing};
 use crate::cli::input;
 
 /// `pcaplab streams`.
@@ -24,9 +24,8 @@ pub struct StreamsArgs {
     /// `len:N[:be|le][:inclusive]`, `line`, `delim:HEX`, `fixed:N`, `none`).
     #[arg(long, default_value = "auto", value_parser = parse_framing)]
     pub framing: FramingSpec,
-    /// Leave out the header row (table and CSV).
-    #[arg(long)]
-    pub no_header: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs the command.
@@ -35,13 +34,25 @@ pub struct StreamsArgs {
 /// Unreadable input (after reporting every stream seen before the problem) or a write error.
 pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
     let shown = args.input.file.display().to_string();
+    let filter = args.output.packet_filter("streams")?;
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    };
+    let (only, limit) = (args.output.stream, args.output.limit.unwrap_or(u64::MAX));
     // Only TCP: the stream table and the framing that counts sticky segments. Each row is
     // written as the table lets its connection go (in stream order, through a bounded window).
     let mut out = BufWriter::new(io::stdout().lock());
     let mut writer =
-        report::streams::Writer::new(&mut out, args.format.into(), term, !args.no_header)?;
+        report::streams::Writer::new(&mut out, args.format.into(), term, !args.output.no_header)?;
     let mut write_error = None;
+    let mut written = 0u64;
     let mut push = |r: streams::StreamRow| {
+        if only.is_some_and(|s| r.stream != s) || written >= limit {
+            return;
+        }
+        written += 1;
         if write_error.is_none()
             && let Err(e) = writer.push(&r)
         {
@@ -51,6 +62,9 @@ pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
     let mut rows = streams::Rows::new(Some(args.framing.clone()), &mut push);
     let mut engine = args.input.engine();
     engine.stream_consumer(&mut rows);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     let (_summary, error) = input::analyze(&args.input.file, engine)?;
     drop(rows);
     if let Some(e) = write_error {

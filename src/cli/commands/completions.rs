@@ -1,0 +1,69 @@
+//! `pcaplab completions SHELL` and `pcaplab man`: a shell completion script (clap_complete) and
+//! the manual page (clap_mangen), generated from the same command definition as the parser, so
+//! they never disagree with it.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Result;
+use clap::Args;
+use clap_complete::Shell;
+
+use crate::cli::Outcome;
+
+/// `pcaplab completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// `pcaplab man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The page of one subcommand (`pcaplab-packets(1)`) instead of the main page.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// Writes the completion script to standard output.
+///
+/// # Errors
+/// A write error.
+pub fn run_completions(args: &CompletionsArgs) -> Result<Outcome> {
+    let mut cmd = crate::cli::command();
+    let mut out = BufWriter::new(io::stdout().lock());
+    clap_complete::generate(args.shell, &mut cmd, "pcaplab", &mut out);
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+/// Writes the manual page (roff) to standard output.
+///
+/// # Errors
+/// An unknown subcommand, or a write error.
+pub fn run_man(args: &ManArgs) -> Result<Outcome> {
+    let cmd = crate::cli::command();
+    let page = match &args.command {
+        None => cmd,
+        Some(name) => {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                anyhow::bail!(
+                    "man: no command {}: the commands are {}",
+                    pcaplab::view::text::Escaped(name),
+                    names.join(", ")
+                );
+            };
+            let full = format!("pcaplab-{}", sub.get_name());
+            sub.clone()
+                .name(full.clone())
+                .bin_name(full)
+                .version(env!("CARGO_PKG_VERSION"))
+        }
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    clap_mangen::Man::new(page).render(&mut out)?;
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
