@@ -22,6 +22,7 @@ use crate::app::{Note as AppNote, http, tftp};
 use crate::decode::{Packet, icmp};
 use crate::flow::tcp::AnalysisFlags;
 use crate::units::FrameNumber;
+use crate::view::text::Escaped;
 
 /// Most frame numbers listed per warning.
 pub const MAX_FRAMES: usize = 200;
@@ -259,8 +260,8 @@ impl Page {
                 "HTTP stream {}, transaction {}: {} {}",
                 t.stream,
                 t.index,
-                t.method.as_deref().unwrap_or("(no request)"),
-                t.uri.as_deref().unwrap_or("")
+                Escaped(t.method.as_deref().unwrap_or("(no request)")),
+                Escaped(t.uri.as_deref().unwrap_or(""))
             );
             http_ladders.push(HttpLadder {
                 transaction: i,
@@ -280,7 +281,7 @@ impl Page {
             if let Some(e) = &t.error {
                 warnings.push(Warning {
                     source: format!("TFTP transfer {}", t.index),
-                    what: format!("ERROR {} ({}): {}", e.code, e.meaning, e.message),
+                    what: format!("ERROR {} ({}): {}", e.code, e.meaning, Escaped(&e.message)),
                     frames: vec![e.frame],
                     more_frames: 0,
                 });

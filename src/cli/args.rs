@@ -245,6 +245,31 @@ pub const NOT_APPLICABLE: &[(&str, &str, &str)] = &[
         "the ladder fits the width it is given: set it with --width",
     ),
     (
+        "report",
+        "no_header",
+        "the report is an HTML page, not a table",
+    ),
+    (
+        "report",
+        "stream",
+        "the report covers every TCP stream: use `pcaplab ladder --stream N` or `pcaplab follow --stream N` for one",
+    ),
+    (
+        "report",
+        "time_format",
+        "--time-format chooses how packet tables (packets, show) show times",
+    ),
+    (
+        "report",
+        "wide",
+        "the report is an HTML page, not a terminal table",
+    ),
+    (
+        "report",
+        "width",
+        "the report is an HTML page, not a terminal table",
+    ),
+    (
         "grade",
         "no_header",
         "the grade table always names its columns; use --format json for data",
@@ -264,6 +289,16 @@ pub const NOT_APPLICABLE: &[(&str, &str, &str)] = &[
         "grade",
         "time_format",
         "grade shows scores, not packet times",
+    ),
+];
+
+/// What a shared flag means on a command where it is not about rows (its help there).
+pub const MEANING: &[(&str, &str, &str)] = &[
+    ("ladder", "limit", "Most arrows drawn"),
+    (
+        "report",
+        "limit",
+        "Most arrows per ladder (default 200), as on `ladder`",
     ),
 ];
 

@@ -11,7 +11,7 @@ use std::io::Write as _;
 use clap::{ArgMatches, CommandFactory, Parser, Subcommand};
 use pcaplab::view::text;
 
-use args::{NOT_APPLICABLE, OutputArgs};
+use args::{MEANING, NOT_APPLICABLE, OutputArgs};
 
 /// What a subcommand reports back besides errors.
 pub enum Outcome {
@@ -75,7 +75,8 @@ impl Command {
             Command::Stats(a) => Some(&a.output),
             Command::Grade(a) => Some(&a.output),
             Command::Ladder(a) => Some(&a.output),
-            Command::Report(_) | Command::Completions(_) | Command::Man(_) => None,
+            Command::Report(a) => Some(&a.output),
+            Command::Completions(_) | Command::Man(_) => None,
         }
     }
 }
@@ -85,6 +86,9 @@ pub fn command() -> clap::Command {
     let mut cmd = Cli::command();
     for (sub, arg, _) in NOT_APPLICABLE {
         cmd = cmd.mut_subcommand(sub, |c| c.mut_arg(arg, |a| a.hide(true)));
+    }
+    for (sub, arg, help) in MEANING {
+        cmd = cmd.mut_subcommand(sub, |c| c.mut_arg(arg, |a| a.help(*help)));
     }
     cmd
 }

@@ -64,6 +64,11 @@ pub trait Framer {
     /// `len` bytes at `offset` were never captured; the framer resynchronises if it can, else
     /// reports an issue and stops framing (later feeds produce nothing).
     fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput);
+    /// `len` bytes at `offset` were on the wire but cut off by the capture's snap length (not a
+    /// loss). Handled as [`Framer::gap`] unless the framer can say what happened in its issues.
+    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+        self.gap(offset, len, out);
+    }
     /// The direction ended (FIN, RST or end of capture) at `offset`: a partial message is emitted
     /// with `complete: false` plus an issue saying what was missing.
     fn finish(&mut self, offset: u64, out: &mut FramerOutput);

@@ -20,6 +20,7 @@ use crate::engine::Engine;
 use crate::flow::tcp::{CloseState, HandshakeState};
 use crate::framing::FramingSpec;
 use crate::units::FrameNumber;
+use crate::view::text::Escaped;
 
 /// Unanswered echo requests remembered per check at most (older ones are counted unanswered).
 const MAX_PENDING_ECHOES: usize = 100_000;
@@ -429,9 +430,10 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
                 let error = t
                     .error
                     .as_ref()
-                    .map(|e| format!(" (ERROR {}: {})", e.code, e.message))
+                    .map(|e| format!(" (ERROR {}: {})", e.code, Escaped(&e.message)))
                     .unwrap_or_default();
-                format!("a {} of {}{error}", name(t.direction), t.file)
+                // Names and messages from the capture, in a verdict's text: escaped.
+                format!("a {} of {}{error}", name(t.direction), Escaped(&t.file))
             }),
             "no TFTP transfer",
         );
@@ -442,7 +444,12 @@ fn tftp_transfer(check: &Check, ev: &Evidence) -> (bool, String) {
     for t in &matching {
         let mut p = Vec::new();
         if let Some(e) = &t.error {
-            p.push(format!("ERROR {} ({}): {}", e.code, e.meaning, e.message));
+            p.push(format!(
+                "ERROR {} ({}): {}",
+                e.code,
+                e.meaning,
+                Escaped(&e.message)
+            ));
         }
         if check.complete.unwrap_or(true) && !t.complete {
             p.push("not complete".to_string());
@@ -508,8 +515,8 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
                 txs.iter().map(|t| {
                     format!(
                         "{} {}",
-                        t.method.as_deref().unwrap_or("?"),
-                        t.uri.as_deref().unwrap_or("?")
+                        Escaped(t.method.as_deref().unwrap_or("?")),
+                        Escaped(t.uri.as_deref().unwrap_or("?"))
                     )
                 }),
                 "",
@@ -572,9 +579,9 @@ fn http_response(check: &Check, ev: &Evidence) -> (bool, String) {
                 true,
                 format!(
                     "{} {path} answered {} {}",
-                    t.method.as_deref().unwrap_or("?"),
+                    Escaped(t.method.as_deref().unwrap_or("?")),
                     t.status.map_or("-".into(), |s| s.to_string()),
-                    t.content_type.as_deref().unwrap_or("")
+                    Escaped(t.content_type.as_deref().unwrap_or(""))
                 ),
             );
         }

@@ -20,6 +20,7 @@ use crate::analysis::page::Page;
 use crate::analysis::sticky;
 use crate::framing::segments::PartKind;
 use crate::grade::Verdict;
+use crate::view::text::escape as esc;
 
 /// Most rows of the stream, transfer and transaction tables (the commands `streams`, `tftp` and
 /// `http` list them all): a page stays readable, and small, for a large capture.
@@ -323,7 +324,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                             @for t in page.transfers.iter().take(MAX_TABLE_ROWS) {
                                 tr class=(if t.complete { "" } else { "problem" }) {
                                     td.num { (t.index) } td { (t.client) } td { (t.server) }
-                                    td { (t.file) } td { (t.mode) } td.num { (t.blocks) }
+                                    td { (esc(&t.file)) } td { (esc(&t.mode)) } td.num { (t.blocks) }
                                     td.num { (t.bytes) } td { (if t.complete { "yes" } else { "no" }) }
                                     td.num { (t.retransmitted_blocks) }
                                     td.frames { (t.sha256.as_deref().unwrap_or("")) }
@@ -333,7 +334,7 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                         (more_rows(page.transfers.len(), "tftp"))
                         @for (t, f) in &tftp_figures {
                             @if let Some(f) = f {
-                                h3 { "Transfer " (t.index) ": " (t.file) }
+                                h3 { "Transfer " (t.index) ": " (esc(&t.file)) }
                                 (f)
                             }
                         }
@@ -352,9 +353,9 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                             @for t in page.transactions.iter().take(MAX_TABLE_ROWS) {
                                 tr class=(if t.warnings.is_empty() { "" } else { "problem" }) {
                                     td.num { (t.stream) } td.num { (t.index) }
-                                    td { (t.method.as_deref().unwrap_or("")) }
-                                    td { (t.uri.as_deref().unwrap_or("")) }
-                                    td { (t.status.map(|c| c.to_string()).unwrap_or_default()) " " (t.reason.as_deref().unwrap_or("")) }
+                                    td { (esc(t.method.as_deref().unwrap_or(""))) }
+                                    td { (esc(t.uri.as_deref().unwrap_or(""))) }
+                                    td { (t.status.map(|c| c.to_string()).unwrap_or_default()) " " (esc(t.reason.as_deref().unwrap_or(""))) }
                                     td.num { (t.response_body_bytes.map(|b| b.to_string()).unwrap_or_default()) }
                                     td.frames {
                                         (t.request_frame.map(|f| f.to_string()).unwrap_or_default())

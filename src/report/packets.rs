@@ -57,7 +57,7 @@ const TABLE_SPEC: Spec<'static> = Spec {
         Step::Drop(1),
         Step::Short(
             &[2, 3],
-            "Source and Destination without their ports (Info shows them for TCP and UDP)",
+            "Source and Destination without their ports (the Info of plain TCP and UDP packets shows them; a TFTP or HTTP line does not)",
         ),
     ],
 };

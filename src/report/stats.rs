@@ -160,7 +160,7 @@ pub fn write<W: Write>(
             cell(c.bytes_server_to_client, None, term),
         ])
     })?;
-    t.finish()?;
+    t.finish_or("no TCP conversations")?;
     writeln!(out, "\nUDP conversations")?;
     let mut t = TableWriter::new(&mut *out, UDP_CONVERSATIONS, term, header);
     s.udp_conversations.for_each(|c| {
@@ -184,7 +184,7 @@ pub fn write<W: Write>(
             ),
         ])
     })?;
-    t.finish()?;
+    t.finish_or("no UDP conversations")?;
     write_udp_icmp_notes(out, s, term)
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::table::{Cell, Color, Column, Spec, Step, TableWriter, cell};
+use super::table::{Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::analysis::streams::StreamRow;
 use crate::flow::tcp::{HandshakeState, StreamEnd};
@@ -253,8 +253,9 @@ impl<'o, W: Write> Writer<'o, W> {
                 let out = table.finish_into("no TCP streams found")?;
                 if !self.issues.is_empty() {
                     writeln!(out, "\nframing issues:")?;
+                    // Wrapped at the terminal's width, like the lines under the other tables.
                     for line in &self.issues {
-                        writeln!(out, "{line}")?;
+                        write_prose(out, self.term, &crate::view::text::escape(line))?;
                     }
                     if self.more_issues > 0 {
                         writeln!(

@@ -3,9 +3,10 @@
 //!
 //! JSON, NDJSON and CSV stream one transfer at a time ([`Writer`]); the table is laid out a
 //! chunk of rows at a time and the details of a chunk follow it, so memory stays flat whatever
-//! the number of transfers. Strings from the capture (file names, modes, error messages) were
-//! escaped when the transfer was built (control, bidi and other invisible format characters
-//! are shown as escapes), so they reach the terminal inert.
+//! the number of transfers. Strings from the capture (file names, modes, options, error
+//! messages) are kept as sent in the transfer, so JSON holds the original; the table, the lines
+//! under it and CSV escape them here ([`crate::view::text`]: control, bidi and other invisible
+//! format characters shown as escapes), so they reach the terminal inert.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -13,6 +14,7 @@ use std::io::{self, Write};
 use super::table::{CHUNK_ROWS, Cell, Color, Column, Spec, Step, TableWriter, cell, write_prose};
 use super::{Format, JsonArrayWriter, Terminal, write_ndjson};
 use crate::app::tftp::{Repeat, Transfer, TransferDirection, Warning};
+use crate::view::text;
 
 const HEADER: [&str; 21] = [
     "index",
@@ -123,7 +125,7 @@ fn frame_list(frames: &[crate::units::FrameNumber]) -> String {
 }
 
 fn csv_row(t: &Transfer) -> Vec<String> {
-    vec![
+    let mut row = vec![
         t.index.to_string(),
         t.client.to_string(),
         t.server.to_string(),
@@ -151,7 +153,14 @@ fn csv_row(t: &Transfer) -> Vec<String> {
             .map(warning_text)
             .collect::<Vec<_>>()
             .join("; "),
-    ]
+    ];
+    // Text from the capture (file, mode, error message) is escaped for a terminal.
+    for field in &mut row {
+        if text::needs_escape(field) {
+            *field = text::escape(field).into_owned();
+        }
+    }
+    row
 }
 
 /// `block 4 (frames 8, 9)` for each repeat.
@@ -322,7 +331,7 @@ impl<'o, W: Write> Writer<'o, W> {
         };
         let out = table.get_mut();
         for line in lines.drain(..) {
-            write_prose(*out, term, &line)?;
+            write_prose(*out, term, &text::escape(&line))?;
         }
         Ok(())
     }
@@ -340,7 +349,7 @@ impl<'o, W: Write> Writer<'o, W> {
             Sink::Table { table, lines } => {
                 let out = table.finish_into("no TFTP transfers found")?;
                 for line in lines {
-                    write_prose(out, self.term, &line)?;
+                    write_prose(out, self.term, &text::escape(&line))?;
                 }
                 out.flush()
             }

@@ -420,7 +420,7 @@ const INFO_ORDER: [AnalysisFlags; 15] = [
 ];
 
 /// Appends Wireshark's analysis labels of a segment, each followed by a space
-/// (`[TCP Dup ACK 5#2] `), in Wireshark's Info order ([`INFO_ORDER`]); of the retransmission
+/// (`[TCP Dup ACK 5#2] `), in Wireshark's Info order (this module's `INFO_ORDER`); of the retransmission
 /// family (spurious, fast, plain, out-of-order), which the analysis makes exclusive, only one.
 pub fn write_analysis_labels(s: &mut String, rel: &TcpRelative) {
     let family = AnalysisFlags(

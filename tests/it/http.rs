@@ -281,6 +281,54 @@ fn folded_header_values_are_unfolded_with_one_space() {
 }
 
 #[test]
+fn a_capture_that_starts_on_the_server_s_data_gives_one_clean_transaction() {
+    let Some(path) = shared_case("midstream-server-first.pcap") else {
+        return;
+    };
+    let got = http_json(&path, &[]);
+    // cases/README.md: client = the port 51000 side, `GET /mid` → 200. tshark -Y http shows
+    // the request in frame 3 and the response in frame 5, and nothing for frame 1 (the tail
+    // of a body sent before the capture began): one row, no warning.
+    assert_eq!(got.len(), 1, "{got:?}");
+    let t = &got[0];
+    assert_eq!(t["client"], "192.0.2.10:51000");
+    assert_eq!(t["server"], "198.51.100.20:80");
+    assert_eq!(
+        (&t["method"], &t["uri"], &t["status"]),
+        (&"GET".into(), &"/mid".into(), &200.into())
+    );
+    assert_eq!(
+        (&t["request_frame"], &t["response_frame"]),
+        (&3.into(), &5.into())
+    );
+    assert!(warning_kinds(t).is_empty(), "{}", t["warnings"]);
+    // The table and its lines under it say the same: no warning line.
+    let out = util::run(&["http", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !util::stdout(&out).contains("warning"),
+        "{}",
+        util::stdout(&out)
+    );
+    // cases/README.md: an `http_response` check for /mid passes, even one asking for no warning.
+    let dir = tempfile::tempdir().unwrap();
+    let rubric = dir.path().join("mid.toml");
+    std::fs::write(
+        &rubric,
+        "[[check]]\nid = \"mid\"\ndescription = \"d\"\npoints = 1\ntype = \"http_response\"\n\
+         path = \"/mid\"\nstatus = 200\nno_warnings = true\n",
+    )
+    .unwrap();
+    let out = util::run(&[
+        "grade",
+        "--rubric",
+        rubric.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", util::stdout(&out));
+}
+
+#[test]
 fn a_status_line_captured_before_a_snaplen_cut_is_reported() {
     let Some(path) = shared_case("snaplen-cut-http.pcap") else {
         return;

@@ -231,4 +231,25 @@ fn endpoints_carry_their_notes_and_tables_render() {
         "csv",
     ]);
     assert!(util::stdout(&out).starts_with("section,key,detail,packets"));
+    // A capture without TCP (tshark -z conv,tcp lists none: udp-echo.pcap.conv.txt) says so
+    // under the title instead of an empty table's header; one without UDP likewise.
+    let conv = std::fs::read_to_string(util::fixture("udp-echo.pcap.conv.txt")).unwrap();
+    assert!(!conv.contains("<->"), "{conv}");
+    let text = util::stdout(&util::run(&[
+        "stats",
+        util::fixture("udp-echo.pcap").to_str().unwrap(),
+    ]));
+    assert!(
+        text.contains("TCP conversations\nno TCP conversations\n"),
+        "{text}"
+    );
+    assert!(!text.contains("Bytes c→s"), "{text}");
+    let text = util::stdout(&util::run(&[
+        "stats",
+        util::fixture("http-get.pcap").to_str().unwrap(),
+    ]));
+    assert!(
+        text.contains("UDP conversations\nno UDP conversations"),
+        "{text}"
+    );
 }

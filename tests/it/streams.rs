@@ -462,3 +462,36 @@ fn buffer_limit_turns_skipped_bytes_into_a_reported_gap() {
     assert!(rows[0]["gap_bytes"].as_u64().unwrap() > 0, "{rows}");
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn bytes_cut_by_the_snap_length_are_framing_issues_of_the_capture_not_losses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/cases/snaplen-cut-http.pcap");
+    if !path.exists() {
+        eprintln!("skipped: ../shared/cases/snaplen-cut-http.pcap is not present");
+        return;
+    }
+    // cases/README.md: the cut bytes are counted as not captured, not as loss gaps. tshark
+    // (tcp.len per segment minus the 74 bytes captured): 926 bytes in each of three segments and
+    // 7 in the fourth.
+    let rows = json(&["streams", path.to_str().unwrap(), "-f", "json"]);
+    let row = &rows[0];
+    assert_eq!(row["gap_bytes"], 0);
+    let issues = row["framing_issues"].as_array().unwrap();
+    let reasons: Vec<&str> = issues
+        .iter()
+        .map(|i| i["reason"].as_str().unwrap())
+        .collect();
+    assert!(!reasons.is_empty());
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("snap length") && !r.contains("lost")),
+        "{reasons:?}"
+    );
+    let cut: Vec<u64> = reasons
+        .iter()
+        .map(|r| r.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(cut, vec![926, 926, 926, 7]);
+    assert!(issues.iter().all(|i| i["kind"] == "capture"), "{issues:?}");
+}

@@ -35,6 +35,8 @@ fn table_commands() -> Vec<Vec<String>> {
         vec!["packets", "lo-ipv6.pcap"],
         vec!["streams", "http-keepalive.pcap"],
         vec!["streams", "ladder-sticky-burst.pcap"],
+        // Framing issues under the table, wrapped at the width.
+        vec!["streams", "http-broken.pcap"],
         vec!["stats", "http-get.pcap"],
         vec!["stats", "udp-echo.pcap"],
         vec!["tftp", "tftp-lossy.pcap"],
@@ -206,6 +208,31 @@ fn issue_13_flags_mean_the_same_everywhere_and_others_are_refused_with_the_reaso
             vec!["packets", &file, "-f", "csv", "-t", "e"],
             "CSV and JSON always carry",
         ),
+        // report takes the same vocabulary: the table flags do not apply to a page.
+        (
+            vec!["report", &file, "--stream", "0"],
+            "report: --stream does not apply: the report covers every TCP stream",
+        ),
+        (
+            vec!["report", &file, "--no-header"],
+            "report: --no-header does not apply",
+        ),
+        (
+            vec!["report", &file, "-t", "a"],
+            "report: --time-format/-t does not apply",
+        ),
+        (
+            vec!["report", &file, "--wide"],
+            "report: --wide does not apply",
+        ),
+        (
+            vec!["report", &file, "--width", "80"],
+            "report: --width does not apply",
+        ),
+        (
+            vec!["report", &file, "-Y", "tcp.stream == 0"],
+            "only the analyses know",
+        ),
     ] {
         let (code, _, err) = out_err(&args);
         assert_eq!(code, Some(2), "{args:?}");
@@ -224,6 +251,35 @@ fn issue_13_flags_mean_the_same_everywhere_and_others_are_refused_with_the_reaso
         "--wide",
     ] {
         assert!(help.contains(flag), "packets --help lacks {flag}");
+    }
+    let (_, help, _) = out_err(&["report", "--help"]);
+    assert!(!help.contains("--time-format") && !help.contains("--no-header"));
+    assert!(help.contains("--filter") && help.contains("Most arrows per ladder"));
+    // report -Y: the page's analyses see the packets the filter passes, as the summary
+    // commands do; tshark's fields of the fixture (http-get.pcap.tsv) count them.
+    let tsv = std::fs::read_to_string(util::fixtures().join("http-get.pcap.tsv")).unwrap();
+    let header: Vec<&str> = tsv.lines().next().unwrap().split('\t').collect();
+    let len_col = header.iter().position(|h| *h == "tcp.len").unwrap();
+    let with_payload = tsv
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            l.split('\t')
+                .nth(len_col)
+                .is_some_and(|v| v.parse::<u64>().unwrap_or(0) > 0)
+        })
+        .count();
+    assert!(with_payload > 0 && with_payload < tsv.lines().count() - 1);
+    for (filter, want) in [
+        (None, tsv.lines().count() - 1),
+        (Some("tcp.len > 0"), with_payload),
+    ] {
+        let mut args = vec!["report", file.as_str()];
+        args.extend(filter.map(|f| ["-Y", f]).into_iter().flatten());
+        let (code, html, err) = out_err(&args);
+        assert_eq!(code, Some(0), "{err}");
+        let cell = format!("<td>Ethernet</td><td class=\"num\">{want}</td>");
+        assert!(html.contains(&cell), "{filter:?}: no {cell}");
     }
     // --no-header and --limit on commands beyond packets.
     let (_, text, _) = out_err(&[
@@ -670,7 +726,8 @@ fn assert_clean(what: &str, text: &str) {
     assert!(bad.is_none(), "{what}: raw {bad:?} in\n{text}");
 }
 
-/// A pcap (raw IP) with a TFTP read request for `name` and an HTTP GET of `uri`.
+/// A pcap (raw IP) with a TFTP read request for `name` refused with an ERROR whose message is
+/// `name` too, and an HTTP GET of `uri`.
 fn hostile_capture(name: &str, uri: &str) -> PathBuf {
     let mut rrq = vec![0, 1];
     rrq.extend_from_slice(name.as_bytes());
@@ -685,16 +742,27 @@ fn hostile_capture(name: &str, uri: &str) -> PathBuf {
         (true, 1001, 0x10, request.as_bytes()),
         (false, 5001, 0x10, response),
     ]);
-    let mut packet = Vec::new();
-    etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-        .udp(40001, 69)
-        .write(&mut packet, &rrq)
-        .unwrap();
-    capture.extend_from_slice(&1_700_000_100u32.to_le_bytes());
-    capture.extend_from_slice(&0u32.to_le_bytes());
-    capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-    capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-    capture.extend_from_slice(&packet);
+    let mut error = vec![0, 5, 0, 1];
+    error.extend_from_slice(name.as_bytes());
+    error.push(0);
+    for (i, (src, dst, sport, dport, payload)) in [
+        ([10, 0, 0, 1], [10, 0, 0, 2], 40001, 69, &rrq),
+        ([10, 0, 0, 2], [10, 0, 0, 1], 50001, 40001, &error),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut packet = Vec::new();
+        etherparse::PacketBuilder::ipv4(src, dst, 64)
+            .udp(sport, dport)
+            .write(&mut packet, payload)
+            .unwrap();
+        capture.extend_from_slice(&(1_700_000_100u32 + i as u32).to_le_bytes());
+        capture.extend_from_slice(&0u32.to_le_bytes());
+        capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        capture.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        capture.extend_from_slice(&packet);
+    }
     let path = tempfile::Builder::new()
         .suffix(".pcap")
         .tempfile()
@@ -725,6 +793,9 @@ fn issue_16_hostile_text_is_escaped_on_every_output_path_and_kept_in_json() {
         vec!["stats", file],
         vec!["streams", file],
         vec!["sticky", file],
+        vec!["ladder", file, "--tftp", "0"],
+        vec!["ladder", file, "--stream", "0"],
+        vec!["report", file],
     ] {
         let (_, text, err) = out_err(&args);
         assert!(!text.is_empty(), "{args:?}");
@@ -734,11 +805,40 @@ fn issue_16_hostile_text_is_escaped_on_every_output_path_and_kept_in_json() {
     // The TFTP name is shown escaped, not dropped.
     let (_, text, _) = out_err(&["tftp", file, "--wide"]);
     assert!(text.contains("\\x1b[2J\\u{202e}gpj.exe\\x07"), "{text}");
-    // JSON is valid JSON with the name in it. (The TFTP analysis keeps its names already
-    // escaped, `\x1b` and `\u{202e}` as text, so its JSON has no raw control either.)
+    // JSON holds the original text (ESC, BEL and U+202E as JSON writes them), not the escaped
+    // form the table shows: the TFTP file name and ERROR message, the HTTP URI and Host.
+    let json = util::stdout(&util::run(&["tftp", file, "-f", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["file"], HOSTILE, "{v}");
+    assert_eq!(v[0]["error"]["message"], HOSTILE, "{v}");
+    assert!(
+        json.contains("\"file\":\"x\\u001b[2J\u{202e}gpj.exe\\u0007\""),
+        "{json}"
+    );
+    let (_, text, _) = out_err(&["tftp", file, "--wide"]);
+    assert!(
+        text.contains("ERROR 1 (File not found) from the server (frame 7): x\\x1b[2J"),
+        "{text}"
+    );
     let v: serde_json::Value =
-        serde_json::from_str(&util::stdout(&util::run(&["tftp", file, "-f", "json"]))).unwrap();
-    assert!(v[0]["file"].as_str().unwrap().contains("gpj.exe"), "{v}");
+        serde_json::from_str(&util::stdout(&util::run(&["http", file, "-f", "json"]))).unwrap();
+    assert_eq!(v[0]["uri"], "/a\u{202e}b", "{v}");
+    assert_eq!(v[0]["host"], "h\u{202e}x", "{v}");
+    let (_, text, _) = out_err(&["http", file, "--wide"]);
+    assert!(
+        text.contains("/a\\u{202e}b") && text.contains("h\\u{202e}x"),
+        "{text}"
+    );
+    let (_, text, _) = out_err(&["http", file, "-f", "csv"]);
+    assert!(text.contains("/a\\u{202e}b"), "{text}");
+    // The packet view too: `show` JSON keeps the request's file name, its text escapes it.
+    let json = util::stdout(&util::run(&["show", file, "-p", "6", "-f", "json"]));
+    assert!(
+        json.contains("\"file\":\"x\\u001b[2J\u{202e}gpj.exe"),
+        "{json}"
+    );
+    let (_, text, _) = out_err(&["show", file, "-p", "6"]);
+    assert!(text.contains("x\\x1b[2J\\u{202e}gpj.exe\\x07"), "{text}");
     // Capture file names and rubric ids from outside: grade's table and messages.
     let dir = tempfile::tempdir().unwrap();
     let evil = dir.path().join(format!("{HOSTILE}.pcap"));
@@ -817,4 +917,57 @@ fn issue_13_a_real_terminal_gives_its_width_and_colours() {
     }
     let text = on_a_pty(80, &["packets", &file], true).unwrap();
     assert!(!text.contains('\u{1b}'), "NO_COLOR:\n{text}");
+}
+
+#[test]
+fn http_times_with_a_pre_filter_stay_relative_to_the_capture_s_first_packet() {
+    // tshark's frame.time_relative of each request (scripts/refs/http-time-refs.sh) counts from
+    // the capture's first packet whatever -Y leaves out; so does the http table's Time column.
+    let refs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/refs/time/tshark-http-relative.tsv"),
+    )
+    .unwrap();
+    let mut want: std::collections::BTreeMap<(String, u64), String> = Default::default();
+    for line in refs.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        // tshark gives nanoseconds; the table shows microseconds.
+        let secs = f[2].get(..f[2].len() - 3).unwrap().to_string();
+        want.insert((f[0].to_string(), f[1].parse().unwrap()), secs);
+    }
+    let mut compared = 0;
+    for cap in ["http-keepalive.pcap", "http-get.pcap", "http-post.pcap"] {
+        let file = fixture(cap);
+        for filter in [None, Some("frame.number > 2"), Some("tcp.len > 0")] {
+            let mut extra: Vec<&str> = Vec::new();
+            if let Some(f) = filter {
+                extra.extend(["-Y", f]);
+            }
+            let run = |format: &str| {
+                let mut args = vec!["http", file.as_str(), "-f", format, "--width", "0"];
+                args.extend(&extra);
+                let (code, text, err) = out_err(&args);
+                assert_eq!(code, Some(0), "{err}");
+                text
+            };
+            let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+            let table = run("table");
+            let rows: Vec<&str> = table.lines().skip(1).collect();
+            let json = json.as_array().unwrap();
+            assert_eq!(rows.len(), json.len(), "{table}");
+            for (t, row) in json.iter().zip(rows) {
+                let Some(frame) = t["request_frame"].as_u64() else {
+                    continue;
+                };
+                let time = row.split_whitespace().nth(1).unwrap();
+                let key = (format!("fixtures/{cap}"), frame);
+                assert_eq!(
+                    Some(&time.to_string()),
+                    want.get(&key),
+                    "{cap} {filter:?} frame {frame}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 12, "{compared}");
 }

@@ -461,6 +461,15 @@ fn issue_11_second_server_port_is_its_own_abandoned_transfer() {
         (Some(5), Some("client"), Some(6))
     );
     assert_eq!(kinds(t), vec!["second_answer"]);
+    // The client did refuse it (frame 6): the finding states the rule (RFC 1350 §4), it does
+    // not tell the client to do what it did.
+    let message = warning(t, "second_answer").unwrap()["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("ERROR 5") && !message.contains("the client should"),
+        "{message}"
+    );
     // Every frame decodes as TFTP (the second port's DATA 1 and the ERROR 5 too).
     let out = util::run(&["packets", p.to_str().unwrap(), "--format", "csv"]);
     let text = util::stdout(&out);
@@ -704,9 +713,9 @@ fn hostile_names_are_made_safe_and_escaped_in_the_table() {
         );
         assert!(a.out.join(name).is_file(), "{name}");
     }
-    // The JSON file names are escaped text; the table shows no raw control or bidi character.
-    assert_eq!(got[2]["file"], "invoice\\u{202e}txt.exe");
-    assert_eq!(got[3]["file"], "\\x1b[31mred\\x1b[0m");
+    // JSON holds the names as requested; the table shows no raw control or bidi character.
+    assert_eq!(got[2]["file"], "invoice\u{202e}txt.exe");
+    assert_eq!(got[3]["file"], "\x1b[31mred\x1b[0m");
     let out = util::run(&["tftp", capture.to_str().unwrap()]);
     let table = util::stdout(&out);
     assert!(
@@ -827,4 +836,119 @@ fn a_request_to_another_port_hints_at_tftp_port() {
     assert_eq!(got[0]["clean_end"], true);
     assert_eq!(got[0]["sha256"], sha256_hex(b"hello"));
     assert!(!util::stderr(&out).contains("--tftp-port"));
+}
+
+/// `frame number → Info` of every TFTP packet of `capture` (`packets -f ndjson`).
+fn tftp_infos(capture: &Path) -> std::collections::BTreeMap<u64, String> {
+    let out = util::run(&["packets", capture.to_str().unwrap(), "-f", "ndjson"]);
+    assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
+    util::ndjson(&out)
+        .into_iter()
+        .filter(|p| p["protocol"] == "TFTP")
+        .map(|p| {
+            (
+                p["number"].as_u64().unwrap(),
+                p["info"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The frames `packets` marks as repeats: `(frame, "Retransmission"|"Duplicate ACK", first copy)`.
+fn marked(infos: &std::collections::BTreeMap<u64, String>) -> BTreeSet<(u64, String, Option<u64>)> {
+    infos
+        .iter()
+        .filter_map(|(n, info)| {
+            let tag = info.rsplit_once(" [")?.1.strip_suffix(']')?;
+            let (name, first) = match tag.split_once(" of frame ") {
+                Some((name, f)) => (name, Some(f.parse().unwrap())),
+                None => (tag, None),
+            };
+            matches!(name, "Retransmission" | "Duplicate ACK")
+                .then(|| (*n, name.to_string(), first))
+        })
+        .collect()
+}
+
+/// What the `tftp` command lists as sent more than once, as [`marked`] would show it: every
+/// frame after the first of each list entry.
+fn listed_repeats(capture: &Path) -> BTreeSet<(u64, String, Option<u64>)> {
+    let mut want = BTreeSet::new();
+    for t in tftp_json(capture, None) {
+        for (list, name) in [
+            ("resent", "Retransmission"),
+            ("repeated_acks", "Duplicate ACK"),
+        ] {
+            for r in t[list].as_array().unwrap() {
+                let f = frames(r);
+                for &repeat in f.iter().skip(1) {
+                    want.insert((repeat, name.to_string(), Some(f[0])));
+                }
+            }
+        }
+    }
+    want
+}
+
+#[test]
+fn packets_marks_retransmitted_data_and_duplicate_acks_as_the_tftp_command_lists_them() {
+    // The relay's own record of what it repeated (tftp-lossy.truth.json): every copy after the
+    // first is marked in the Info column, naming the first copy's frame, and nothing else is.
+    let capture = util::fixture("tftp-lossy.pcap");
+    let infos = tftp_infos(&capture);
+    let truth = truth("tftp-lossy.truth.json");
+    let mut want = BTreeSet::new();
+    for r in truth["repeated_in_capture"].as_array().unwrap() {
+        let copies: Vec<u64> = r["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["frame"].as_u64().unwrap())
+            .collect();
+        let name = if r["packet"] == "DATA" {
+            "Retransmission"
+        } else {
+            "Duplicate ACK"
+        };
+        for &f in &copies[1..] {
+            want.insert((f, name.to_string(), Some(copies[0])));
+        }
+    }
+    assert_eq!(want.len(), 4);
+    assert_eq!(marked(&infos), want);
+    assert_eq!(
+        infos[&22],
+        "Data Packet, Block: 10 [Retransmission of frame 20]"
+    );
+    // The same packets as the tftp command's lists, on every TFTP fixture and case.
+    let mut captures: Vec<PathBuf> = std::fs::read_dir(util::fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.ends_with(".pcap") && name.contains("tftp")
+        })
+        .collect();
+    captures.extend(case("tftp-timeout-resends.pcap"));
+    captures.sort();
+    let mut with_repeats = 0;
+    for capture in &captures {
+        let got = marked(&tftp_infos(capture));
+        assert_eq!(got, listed_repeats(capture), "{}", capture.display());
+        with_repeats += usize::from(!got.is_empty());
+    }
+    assert!(with_repeats >= 3, "{with_repeats}");
+    // cases/README.md: DATA 3 and DATA 4 are each sent again (the tftp command: frames 6 and 8,
+    // 10 and 12).
+    if let Some(p) = case("tftp-timeout-resends.pcap") {
+        let infos = tftp_infos(&p);
+        assert_eq!(
+            infos[&8],
+            "Data Packet, Block: 3 [Retransmission of frame 6]"
+        );
+        assert_eq!(
+            infos[&12],
+            "Data Packet, Block: 4 [Retransmission of frame 10]"
+        );
+    }
 }

@@ -296,7 +296,7 @@ fn tcp_arrow(arrow: &mut Arrow, packet: &Packet<'_>, notes: &Notes<'_>, o: &Outc
     {
         arrow.protocol = "HTTP";
         arrow.detail = Some(format!("{label} {detail}"));
-        arrow.label = view::http::start_line(start);
+        arrow.label = view::text::escape(&view::http::start_line(start)).into_owned();
     } else {
         arrow.label = label;
         arrow.detail = Some(detail);

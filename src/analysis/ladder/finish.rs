@@ -342,7 +342,9 @@ fn tftp_ladder(draft: Draft, transfer: Option<&tftp::Transfer>) -> Ladder {
     };
     ladder.title = format!(
         "TFTP transfer {index}: {what} {} ({} ↔ {})",
-        t.file, t.client, t.server
+        crate::view::text::Escaped(&t.file),
+        t.client,
+        t.server
     );
     for w in &t.warnings {
         let short = serde_json::to_value(w.kind)

@@ -285,14 +285,20 @@ impl DirectionFramer {
         }
     }
 
-    fn gap(&mut self, offset: u64, len: u64, http: &mut SharedHttp) {
+    /// `len` bytes at `offset` are missing: lost, or cut off by the snap length (`cut`).
+    fn gap(&mut self, offset: u64, len: u64, cut: bool, http: &mut SharedHttp) {
         match &mut self.framing {
             Framing::Nothing => {}
+            Framing::Generic(f) if cut => f.not_captured(offset, len, &mut self.out),
             Framing::Generic(f) => f.gap(offset, len, &mut self.out),
             Framing::Http => {
                 if let Some(conv) = http {
-                    conv.direction(self.direction)
-                        .gap(offset, len, &mut self.out);
+                    let mut d = conv.direction(self.direction);
+                    if cut {
+                        d.not_captured(offset, len, &mut self.out);
+                    } else {
+                        d.gap(offset, len, &mut self.out);
+                    }
                 }
             }
         }
@@ -405,12 +411,14 @@ impl DirectionFramer {
     }
 
     /// `len` bytes at `offset` are not in the capture (lost, or cut by snaplen).
-    fn on_gap(&mut self, offset: u64, len: u64, http: &mut SharedHttp) {
+    /// `len` bytes at `offset` are missing from the capture: lost, or cut off by the snap
+    /// length (`cut`).
+    fn on_gap(&mut self, offset: u64, len: u64, cut: bool, http: &mut SharedHttp) {
         if self.finished {
             return;
         }
         self.decide_now(http);
-        self.gap(offset, len, http);
+        self.gap(offset, len, cut, http);
         self.drain(IssueKind::Capture);
     }
 
@@ -633,8 +641,12 @@ impl StreamFramers {
                 });
                 offset.saturating_add(bytes.len() as u64)
             }
-            Event::Gap { offset, len, .. } | Event::NotCaptured { offset, len, .. } => {
-                self.with_direction(d, options, |dir, http| dir.on_gap(offset, len, http));
+            Event::Gap { offset, len, .. } => {
+                self.with_direction(d, options, |dir, http| dir.on_gap(offset, len, false, http));
+                offset.saturating_add(len)
+            }
+            Event::NotCaptured { offset, len, .. } => {
+                self.with_direction(d, options, |dir, http| dir.on_gap(offset, len, true, http));
                 offset.saturating_add(len)
             }
             Event::End { offset, cause } => {

@@ -85,13 +85,13 @@ impl Default for Options {
 pub enum StartSummary {
     /// A request line.
     Request {
-        /// Method (escaped text).
+        /// Method (as sent: [`crate::app::wire_text`]).
         method: String,
-        /// Request target (escaped text).
+        /// Request target (as sent).
         target: String,
         /// Version.
         version: Version,
-        /// The `Host` header (escaped text), when sent.
+        /// The `Host` header (as sent), when sent.
         host: Option<String>,
         /// A valid `Content-Length`, when sent.
         content_length: Option<u64>,
@@ -102,7 +102,7 @@ pub enum StartSummary {
         version: Version,
         /// Status code.
         code: u16,
-        /// Reason phrase (escaped text).
+        /// Reason phrase (as sent).
         reason: String,
         /// Media type of `Content-Type` (without parameters), when sent.
         media_type: Option<String>,
@@ -280,6 +280,13 @@ impl Conversation {
             };
             state.on_event(direction, e, frame, ts);
         });
+    }
+
+    /// The capture began inside `direction`'s byte stream (its SYN was not captured): the bytes
+    /// before its first message start are the rest of an earlier message, skipped without a
+    /// warning or a row (tshark does the same). Call before any byte of `direction`.
+    pub fn begin_mid_stream(&mut self, direction: Direction) {
+        self.framer.begin_mid_stream(direction);
     }
 
     /// `len` bytes of `direction` at `offset` were never captured.

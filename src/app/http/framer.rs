@@ -512,6 +512,24 @@ impl MessageFramer {
         self.state == State::Tunnel
     }
 
+    /// The capture began inside this direction's byte stream (no SYN captured for it): bytes
+    /// before the first message start are the rest of a message sent before the capture, and
+    /// are skipped without an issue up to the next status line (responses) or the next
+    /// segment that starts a request (requests). Only before the first byte is fed.
+    pub fn begin_mid_stream(&mut self) {
+        if self.state == State::Idle
+            && self.current.is_none()
+            && self.buf.is_empty()
+            && self.next_offset == 0
+        {
+            // The "cut" form of skipping: what is skipped is not junk, and no message is open.
+            self.state = State::Junk {
+                skipped: 0,
+                cut: true,
+            };
+        }
+    }
+
     /// Feeds in-order bytes and reports events; `queue` says which requests were HEAD/CONNECT
     /// (the request side pushes into it, the response side pops).
     pub fn feed_events(
@@ -1389,6 +1407,14 @@ impl Framer for MessageFramer {
         self.gap_events(offset, len, &mut |e| collect(e, out));
     }
 
+    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+        let mut queue = std::mem::take(&mut self.own_queue);
+        self.missing_events(offset, len, Missing::NotCaptured, &mut queue, &mut |e| {
+            collect(e, out);
+        });
+        self.own_queue = queue;
+    }
+
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {
         self.finish_events(offset, &mut |e| collect(e, out));
     }
@@ -1435,6 +1461,15 @@ impl ConversationFramer {
             requests: MessageFramer::with_head_limit(Role::Requests, head_limit),
             responses: MessageFramer::with_head_limit(Role::Responses, head_limit),
             queue: MethodQueue::default(),
+        }
+    }
+
+    /// The capture began inside `direction`'s byte stream: see
+    /// [`MessageFramer::begin_mid_stream`].
+    pub fn begin_mid_stream(&mut self, direction: Direction) {
+        match direction {
+            Direction::ClientToServer => self.requests.begin_mid_stream(),
+            Direction::ServerToClient => self.responses.begin_mid_stream(),
         }
     }
 
@@ -1539,6 +1574,16 @@ impl Framer for DirectionFramer<'_> {
     fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
         self.conversation
             .gap_events(self.direction, offset, len, &mut |e| collect(e, out));
+    }
+
+    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+        self.conversation.missing_events(
+            self.direction,
+            offset,
+            len,
+            Missing::NotCaptured,
+            &mut |e| collect(e, out),
+        );
     }
 
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {

@@ -63,6 +63,9 @@ struct Undecided {
     verdict: [Option<Start>; 2],
     /// Everything delivered meanwhile, both directions, in order.
     held: Vec<Held>,
+    /// The stream is HTTP: its conversation starts at the end of the packet, when the stream
+    /// table can say whether the capture saw each direction begin.
+    ready: bool,
 }
 
 impl Undecided {
@@ -345,6 +348,8 @@ pub struct Tracker<'o> {
     labels: Vec<Label>,
     /// Conversations that closed during the current packet, to report and drop.
     closed: Vec<StreamId>,
+    /// Streams found to be HTTP during the current packet, to start at its end.
+    ready: Vec<StreamId>,
 }
 
 impl Tracker<'static> {
@@ -377,6 +382,7 @@ impl<'o> Tracker<'o> {
             bounds: Bounds::default(),
             labels: Vec::new(),
             closed: Vec::new(),
+            ready: Vec::new(),
         }
     }
 
@@ -466,7 +472,6 @@ impl<'o> Tracker<'o> {
 
     /// Something arrived on stream `id` while it is not classified yet.
     fn on_undecided(&mut self, id: StreamId, d: Direction, arrival: Arrival<'_>, at: At) {
-        let options = &self.options;
         let entry = self.streams.entry(id).or_insert_with(|| Entry {
             slot: Slot::Undecided(Box::default()),
             in_flight: 0,
@@ -515,23 +520,74 @@ impl<'o> Tracker<'o> {
         match verdict {
             None => {}
             Some(false) => *slot = Slot::Done,
-            Some(true) => {
-                let Slot::Undecided(u) = std::mem::replace(slot, Slot::Done) else {
-                    return;
-                };
-                // The endpoints are filled in from the stream table's summaries at the end.
-                let unknown = SocketAddr::from(([0, 0, 0, 0], 0));
-                let mut conv = Box::new(Conversation::new(id.0, unknown, unknown, options.clone()));
-                u.replay(&mut conv);
-                let closed = conv.is_closed();
-                *slot = Slot::Http(conv);
-                if closed {
-                    self.closed.push(id);
-                }
+            Some(true) if !u.ready => {
+                u.ready = true;
+                self.ready.push(id);
             }
+            Some(true) => {}
         }
         self.update(id);
     }
+
+    /// Starts the conversation of stream `id`, found to be HTTP, and replays what it held.
+    /// `mid_stream[d]`: the capture did not see direction `d` begin (no SYN for it), so bytes
+    /// before its first message are the rest of one sent before the capture.
+    fn start_http(&mut self, id: StreamId, mid_stream: [bool; 2]) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let slot = &mut entry.slot;
+        if !matches!(slot, Slot::Undecided(u) if u.ready) {
+            return;
+        }
+        let Slot::Undecided(u) = std::mem::replace(slot, Slot::Done) else {
+            return;
+        };
+        // The endpoints are filled in from the stream table's summaries at the end.
+        let unknown = SocketAddr::from(([0, 0, 0, 0], 0));
+        let mut conv = Box::new(Conversation::new(
+            id.0,
+            unknown,
+            unknown,
+            self.options.clone(),
+        ));
+        for d in [Direction::ClientToServer, Direction::ServerToClient] {
+            let starts_http = u.verdict.get(d.index()) == Some(&Some(Start::Http));
+            if mid_stream.get(d.index()) == Some(&true) && !starts_http {
+                conv.begin_mid_stream(d);
+            }
+        }
+        u.replay(&mut conv);
+        let closed = conv.is_closed();
+        *slot = Slot::Http(conv);
+        if closed {
+            self.closed.push(id);
+        }
+        self.update(id);
+    }
+
+    /// Starts the conversations found during this packet (see [`Tracker::start_http`]).
+    fn start_ready(&mut self, table: &StreamTable) {
+        while let Some(id) = self.ready.pop() {
+            let mid_stream = table
+                .stream(id)
+                .map_or([false; 2], |row| unseen_starts(&row));
+            self.start_http(id, mid_stream);
+        }
+    }
+}
+
+/// Which directions of `row` the capture did not see begin: the client's without its SYN, the
+/// server's without its SYN-ACK.
+fn unseen_starts(row: &Stream) -> [bool; 2] {
+    let mut mid = [false; 2];
+    if let Some(m) = mid.get_mut(Direction::ClientToServer.index()) {
+        *m = row.handshake.syn.is_none();
+    }
+    if let Some(m) = mid.get_mut(Direction::ServerToClient.index()) {
+        *m = row.handshake.syn_ack.is_none();
+    }
+    mid
 }
 
 /// The label a packet's note shows: the message starting in it, else the first one.
@@ -613,6 +669,7 @@ impl StreamConsumer for Tracker<'_> {
     }
 
     fn on_packet_end(&mut self, stream: StreamId, at: At, table: &StreamTable) {
+        self.start_ready(table);
         self.labels.clear();
         let keep_labels = self.options.labels != Labels::Off;
         if let Some(Entry {
@@ -652,6 +709,7 @@ impl StreamConsumer for Tracker<'_> {
     }
 
     fn on_stream_end(&mut self, row: &Stream, at: At) {
+        self.start_http(row.id, unseen_starts(row));
         self.finalize(row.id, at, Some((row.client, row.server)));
         if let Some(entry) = self.streams.remove(&row.id) {
             self.ordered.set_floor(row.id, entry.floor, None);
@@ -666,6 +724,7 @@ impl StreamConsumer for Tracker<'_> {
         let mut left: Vec<StreamId> = self.streams.keys().copied().collect();
         left.sort_unstable();
         for id in left {
+            self.start_http(id, [false; 2]);
             self.finalize(id, at, None);
         }
         self.streams.clear();
@@ -750,43 +809,53 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stream_s_state_goes_when_it_closes_and_its_marker_when_the_table_lets_it_go() {
-        use crate::flow::tcp::{Flags, SegmentInfo, TableLimits};
+    /// A segment of the connection 10.0.0.1:40000 → 10.0.0.2:80 (`to_server`: from the
+    /// client), `f` its flags (`S`, `A`, `F`), at `frame` seconds.
+    fn seg(
+        frame: u64,
+        to_server: bool,
+        seq: u32,
+        ack: u32,
+        f: &str,
+        payload: &'static [u8],
+    ) -> crate::flow::tcp::SegmentInfo<'static> {
+        use crate::flow::tcp::{Flags, SegmentInfo};
         use std::net::{IpAddr, Ipv4Addr};
         let (c, s) = (
             IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
         );
-        let seg =
-            |frame: u64, to_server: bool, seq: u32, ack: u32, f: &str, payload: &'static [u8]| {
-                let (src, sport, dst, dport) = if to_server {
-                    (c, 40000, s, 80)
-                } else {
-                    (s, 80, c, 40000)
-                };
-                SegmentInfo {
-                    frame: FrameNumber(frame),
-                    ts: Duration::from_secs(frame),
-                    frame_len: 54 + payload.len() as u64,
-                    src,
-                    sport,
-                    dst,
-                    dport,
-                    seq,
-                    ack,
-                    flags: Flags {
-                        syn: f.contains('S'),
-                        ack: f.contains('A'),
-                        fin: f.contains('F'),
-                        ..Flags::default()
-                    },
-                    window: 65535,
-                    payload,
-                    wire_payload_len: payload.len() as u32,
-                    options: None,
-                }
-            };
+        let (src, sport, dst, dport) = if to_server {
+            (c, 40000, s, 80)
+        } else {
+            (s, 80, c, 40000)
+        };
+        SegmentInfo {
+            frame: FrameNumber(frame),
+            ts: Duration::from_secs(frame),
+            frame_len: 54 + payload.len() as u64,
+            src,
+            sport,
+            dst,
+            dport,
+            seq,
+            ack,
+            flags: Flags {
+                syn: f.contains('S'),
+                ack: f.contains('A'),
+                fin: f.contains('F'),
+                ..Flags::default()
+            },
+            window: 65535,
+            payload,
+            wire_payload_len: payload.len() as u32,
+            options: None,
+        }
+    }
+
+    #[test]
+    fn a_stream_s_state_goes_when_it_closes_and_its_marker_when_the_table_lets_it_go() {
+        use crate::flow::tcp::TableLimits;
         let req: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
         let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
         let (rl, sl) = (req.len() as u32, resp.len() as u32);
@@ -843,6 +912,81 @@ mod tests {
             got,
             vec![(Some("GET".into()), Some("/mid".into()), Some(200))]
         );
+    }
+
+    /// The transactions of `segs` run through a real stream table.
+    fn through_table(segs: &[crate::flow::tcp::SegmentInfo<'static>]) -> Vec<Transaction> {
+        let mut t = Tracker::new(Options::default());
+        let mut table = StreamTable::default();
+        drive(&mut t, &mut table, segs);
+        let at = At::default();
+        table.finish_all(&mut |e| t.on_event(&e, at));
+        for row in table.take_streams() {
+            t.on_stream_end(&row, at);
+        }
+        t.finish(at);
+        t.into_transactions()
+    }
+
+    #[test]
+    fn bytes_before_the_first_message_of_a_capture_that_starts_mid_stream_are_skipped_quietly() {
+        // cases/midstream-server-first: no SYN; the server's tail of an earlier body, then a
+        // request and its answer. tshark shows one request and one response (frames 3 and 5
+        // there) and nothing for the tail; so does `http`: one row, no warning.
+        let tail: &[u8] = b"...tail of an earlier body</html>";
+        let req: &[u8] = b"GET /mid HTTP/1.1\r\nHost: example.test\r\n\r\n";
+        let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nmid";
+        let (tl, rl) = (tail.len() as u32, req.len() as u32);
+        let txs = through_table(&[
+            seg(1, false, 5000, 900, "A", tail),
+            seg(2, true, 900, 5000 + tl, "A", req),
+            seg(3, false, 5000 + tl, 900 + rl, "A", resp),
+        ]);
+        assert_eq!(txs.len(), 1, "{txs:?}");
+        assert_eq!(txs[0].uri.as_deref(), Some("/mid"));
+        assert_eq!(txs[0].status, Some(200));
+        assert_eq!(txs[0].request_frame, Some(FrameNumber(2)));
+        assert_eq!(txs[0].response_frame, Some(FrameNumber(3)));
+        assert!(txs[0].warnings.is_empty(), "{:?}", txs[0].warnings);
+
+        // The client's side too: the rest of an earlier request body, then a request in a
+        // segment of its own.
+        let body_tail: &[u8] = b"name=value&more=1";
+        let bl = body_tail.len() as u32;
+        let ok: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
+        let txs = through_table(&[
+            seg(1, true, 900, 5000, "A", body_tail),
+            seg(2, true, 900 + bl, 5000, "A", req),
+            seg(3, false, 5000, 900 + bl + rl, "A", ok),
+        ]);
+        assert_eq!(txs.len(), 1, "{txs:?}");
+        assert_eq!(txs[0].status, Some(204));
+        assert!(txs[0].warnings.is_empty(), "{:?}", txs[0].warnings);
+    }
+
+    #[test]
+    fn bytes_before_the_first_response_of_a_connection_seen_from_its_syn_are_still_reported() {
+        use crate::app::http::WarningKind;
+        // The same bytes after a captured handshake are the server's own mistake (RFC 9112 §4:
+        // a response starts with its status line).
+        let junk: &[u8] = b"hello from the server\r\n";
+        let req: &[u8] = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        let (jl, rl) = (junk.len() as u32, req.len() as u32);
+        let txs = through_table(&[
+            seg(1, true, 100, 0, "S", b""),
+            seg(2, false, 500, 101, "SA", b""),
+            seg(3, true, 101, 501, "A", b""),
+            seg(4, false, 501, 101, "A", junk),
+            seg(5, true, 101, 501 + jl, "A", req),
+            seg(6, false, 501 + jl, 101 + rl, "A", resp),
+        ]);
+        let kinds: Vec<_> = txs
+            .iter()
+            .flat_map(|t| &t.warnings)
+            .map(|w| w.kind)
+            .collect();
+        assert!(kinds.contains(&WarningKind::InvalidStatusLine), "{kinds:?}");
     }
 
     #[test]

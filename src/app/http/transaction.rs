@@ -81,26 +81,16 @@ fn ser_opt_secs<S: serde::Serializer>(t: &Option<Duration>, s: S) -> Result<S::O
     }
 }
 
-/// Bytes as data text: UTF-8 kept, control characters and invalid bytes escaped (`\xNN`), cut
-/// at 2048 bytes (then ending in `…`). Used for every string a transaction keeps from the wire.
+/// Bytes as sent ([`crate::app::wire_text`]: UTF-8 kept as it is, control characters
+/// included; bytes that are not UTF-8 as `\xNN`), cut at 2048 bytes (then ending in `…`). Used
+/// for every string a transaction keeps from the wire; whatever prints it to a terminal, a
+/// table or CSV escapes it there.
 pub fn text(bytes: &[u8]) -> String {
     let (bytes, cut) = match bytes.get(..MAX_TEXT) {
         Some(b) if bytes.len() > MAX_TEXT => (b, true),
         _ => (bytes, false),
     };
-    let mut s = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() {
-                s.extend(c.escape_default());
-            } else {
-                s.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            s.push_str(&format!("\\x{b:02x}"));
-        }
-    }
+    let mut s = crate::app::wire_text(bytes);
     if cut {
         s.push('…');
     }
@@ -112,9 +102,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_escapes_control_and_invalid_bytes() {
+    fn text_keeps_what_was_sent_and_shows_invalid_bytes() {
         assert_eq!(text(b"ok"), "ok");
-        assert_eq!(text(b"a\x01\xff"), "a\\u{1}\\xff");
+        // Control and bidi characters are kept (JSON holds the original); a byte that is not
+        // UTF-8 cannot be, and is written as `\xNN`.
+        assert_eq!(text(b"a\x01\xff"), "a\u{1}\\xff");
+        assert_eq!(text("a\u{202e}b".as_bytes()), "a\u{202e}b");
         let long = text(&[b'a'; 3000]);
         assert!(long.ends_with('…') && long.len() == MAX_TEXT + '…'.len_utf8());
     }

@@ -148,7 +148,7 @@ impl Sink {
         match dir.finish(id, complete) {
             Ok(x) => {
                 if x.name.is_changed() {
-                    let file = t.file.clone();
+                    let file = super::escape(t.file.as_bytes()).to_string();
                     let changes: Vec<&str> =
                         x.name.changes().iter().map(|c| c.description()).collect();
                     warn(

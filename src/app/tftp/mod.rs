@@ -31,8 +31,8 @@ pub use config::Config;
 pub use parser::decode;
 pub use tracker::{Counters, PortHint, Tracker};
 pub use transfer::{
-    BlockNumber, Classification, EndReason, ExtractedFile, IcmpLink, OptionEntry, Repeat, Role,
-    Transfer, TransferDirection, TransferError, TransferOptions, Warning, WarningKind,
+    BlockNumber, Classification, EndReason, ExtractedFile, IcmpLink, OptionEntry, Repeat, Repeated,
+    Role, Transfer, TransferDirection, TransferError, TransferOptions, Warning, WarningKind,
 };
 pub use types::{
     Ack, Data, ErrorCode, ErrorPacket, Escaped, Info, Malformed, MalformedReason, Mode, Oack,

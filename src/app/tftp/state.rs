@@ -15,6 +15,7 @@ use super::transfer::{
     add_frames,
 };
 use super::{DEFAULT_BLOCK_SIZE, ErrorCode, Mode, OptionKind, Options, Request, escape};
+use crate::app::wire_text;
 use crate::extract::Dir;
 use crate::units::FrameNumber;
 
@@ -267,8 +268,8 @@ pub(super) fn option_entries(options: &Options<'_>) -> Vec<super::transfer::Opti
     options
         .iter()
         .map(|o| super::transfer::OptionEntry {
-            name: escape(o.name).to_string(),
-            value: escape(o.value).to_string(),
+            name: wire_text(o.name),
+            value: wire_text(o.value),
         })
         .collect()
 }
@@ -651,7 +652,7 @@ pub(super) fn check_traversal(t: &mut Transfer, a: &mut Active, frame: FrameNumb
         TransferDirection::Read => "sent data for",
         TransferDirection::Write => "accepted a write to",
     };
-    let file = t.file.clone();
+    let file = escape(t.file.as_bytes()).to_string();
     warn(
         t,
         WarningKind::DirectoryTraversal,
@@ -1186,8 +1187,8 @@ fn no_answer(t: &mut Transfer, a: &Active, answered_elsewhere: Option<&'static s
     let mut by = None;
     let mut text = format!(
         "no answer from {to} to the {what} for {} in {} mode (frame {})",
-        t.file,
-        t.mode,
+        escape(t.file.as_bytes()),
+        escape(t.mode.as_bytes()),
         requests.join(", ")
     );
     if let Some(icmp) = a.no_server {
@@ -1215,9 +1216,12 @@ fn no_answer(t: &mut Transfer, a: &Active, answered_elsewhere: Option<&'static s
             ));
         } else if write || unusual_mode {
             let which = match (write, unusual_mode) {
-                (true, true) => format!("a write request (WRQ) in {} mode", t.mode),
+                (true, true) => format!(
+                    "a write request (WRQ) in {} mode",
+                    escape(t.mode.as_bytes())
+                ),
                 (true, false) => "a write request (WRQ)".to_string(),
-                _ => format!("{} mode", t.mode),
+                _ => format!("{} mode", escape(t.mode.as_bytes())),
             };
             text.push_str(&format!(
                 ": it was {which}; a server that implements only octet reads ignores it, when \

@@ -37,13 +37,12 @@ use super::state::{
     wrong_sender,
 };
 use super::transfer::{
-    Classification, EndReason, IcmpLink, Role, Transfer, TransferDirection, TransferError,
-    TransferOptions, WarningKind, add_frames,
+    Classification, EndReason, IcmpLink, Repeated, Role, Transfer, TransferDirection,
+    TransferError, TransferOptions, WarningKind, add_frames,
 };
-use super::{
-    DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Options, Packet, Request, decode, escape,
-};
+use super::{DEFAULT_BLOCK_SIZE, ErrorCode, Malformed, Mode, Options, Packet, Request, decode};
 use crate::app::consumer::{Datagram, DatagramConsumer, Note};
+use crate::app::wire_text;
 use crate::decode::icmp::{ErrorKind, ErrorMessage, Version};
 use crate::extract::Dir;
 use crate::units::FrameNumber;
@@ -67,7 +66,7 @@ pub struct PortHint {
     pub count: u64,
     /// Read or write request (of the first one).
     pub direction: TransferDirection,
-    /// Its file name (escaped for display).
+    /// Its file name as sent ([`wire_text`]; escaped where it is printed).
     pub file: String,
 }
 
@@ -321,6 +320,7 @@ impl Tracker {
             role: None,
             last_block: false,
             file: None,
+            repeated: None,
         };
         if to_server
             && let Ok(p) = &c.packet
@@ -339,10 +339,12 @@ impl Tracker {
             self.place_answer(frame, ts, src, dst, &c.packet);
         }
         if let Some(idx) = self.pair_of(src, dst) {
-            let (role, last_block) = self.on_transfer_packet(idx, frame, ts, src, &c.packet);
+            let (role, last_block, repeated) =
+                self.on_transfer_packet(idx, frame, ts, src, &c.packet);
             c.transfer = Some(idx);
             c.role = Some(role);
             c.last_block = last_block;
+            c.repeated = repeated;
             return Some(c);
         }
         if client_src && let Some(idx) = self.misdirected(src, dst) {
@@ -462,7 +464,7 @@ impl Tracker {
                 } else {
                     TransferDirection::Read
                 },
-                file: escape(r.file_name).to_string(),
+                file: wire_text(r.file_name),
             });
         }
     }
@@ -590,8 +592,8 @@ impl Tracker {
             request_frame: frame,
             duplicate_of: None,
             direction,
-            file: escape(request.file_name).to_string(),
-            mode: escape(request.mode_raw).to_string(),
+            file: wire_text(request.file_name),
+            mode: wire_text(request.mode_raw),
             options: TransferOptions {
                 requested: option_entries(&request.options),
                 negotiated: None,
@@ -688,9 +690,9 @@ impl Tracker {
                         format!(
                             "the client repeated its request (frames {}) and the server answered \
                              both copies: this transfer is the second one, from port {} (the \
-                             first, from port{first}, is transfer {orig}); the client should \
-                             refuse it with ERROR 5 (Unknown transfer ID) and go on with the \
-                             first",
+                             first, from port{first}, is transfer {orig}); a client answers \
+                             such a second transfer ID with ERROR 5 (Unknown transfer ID) and \
+                             goes on with the first",
                             frames.join(", "),
                             tid.port()
                         )
@@ -777,10 +779,11 @@ impl Tracker {
         ts: Duration,
         src: SocketAddr,
         packet: &Result<Packet<'_>, Malformed>,
-    ) -> (Role, bool) {
+    ) -> (Role, bool, Option<Repeated>) {
         let Some(Slot { t, a, .. }) = self.slots.get_mut(&idx) else {
-            return (Role::Server, false);
+            return (Role::Server, false, None);
         };
+        let counted = (t.retransmitted_blocks, t.duplicate_acks);
         let role = a.role_of(src);
         touch(t, frame, ts);
         a.last_activity = ts;
@@ -872,7 +875,7 @@ impl Tracker {
                     t.error = Some(TransferError {
                         code: e.code.to_u16(),
                         meaning: e.code.to_string(),
-                        message: escape(e.message).to_string(),
+                        message: wire_text(e.message),
                         frame,
                         from: role,
                     });
@@ -916,10 +919,27 @@ impl Tracker {
                 }
             }
         }
+        // A DATA block or an ACK the transfer counted as a repeat: the packet says so too, with
+        // the first copy its list names.
+        let repeats = if t.retransmitted_blocks != counted.0 {
+            Some(&t.resent)
+        } else if t.duplicate_acks != counted.1 {
+            Some(&t.repeated_acks)
+        } else {
+            None
+        };
+        let repeated = repeats.map(|list| Repeated {
+            first: list
+                .iter()
+                .rev()
+                .find(|r| r.frames.last() == Some(&frame))
+                .and_then(|r| r.frames.first().copied())
+                .filter(|&first| first != frame),
+        });
         if let Some(reason) = ended {
             self.close(idx, reason);
         }
-        (role, last_block)
+        (role, last_block, repeated)
     }
 
     /// A packet the client sent to the server's listening port after the server had answered

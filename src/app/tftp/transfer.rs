@@ -166,9 +166,9 @@ impl EndReason {
 /// An option as sent, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OptionEntry {
-    /// Option name as sent (escaped for display).
+    /// Option name as sent ([`crate::app::wire_text`]; escaped where it is printed).
     pub name: String,
-    /// Option value as sent (escaped for display).
+    /// Option value as sent.
     pub value: String,
 }
 
@@ -188,7 +188,7 @@ pub struct TransferError {
     pub code: u16,
     /// The code's standard meaning, e.g. `File not found`.
     pub meaning: String,
-    /// The message as sent (escaped for display).
+    /// The message as sent ([`crate::app::wire_text`]; escaped where it is printed).
     pub message: String,
     /// Frame of the ERROR packet.
     pub frame: FrameNumber,
@@ -423,9 +423,9 @@ pub struct Transfer {
     pub duplicate_of: Option<usize>,
     /// Read or write.
     pub direction: TransferDirection,
-    /// File name as requested (escaped for display).
+    /// File name as requested ([`crate::app::wire_text`]; escaped where it is printed).
     pub file: String,
-    /// Mode as requested (escaped for display).
+    /// Mode as requested (as sent).
     pub mode: String,
     /// Requested and negotiated options.
     pub options: TransferOptions,
@@ -576,6 +576,19 @@ pub struct Classification<'a> {
     /// (as Wireshark names it); set by the engine's consumer, `None` from
     /// [`Tracker::on_datagram`](super::Tracker::on_datagram).
     pub file: Option<&'a str>,
+    /// A DATA block its sender had sent before (a retransmission, counted in
+    /// [`Transfer::retransmitted_blocks`] and listed in [`Transfer::resent`]) or an ACK of a
+    /// block already acknowledged (a duplicate ACK: [`Transfer::duplicate_acks`],
+    /// [`Transfer::repeated_acks`]).
+    pub repeated: Option<Repeated>,
+}
+
+/// A packet that repeats an earlier one of its transfer (see [`Classification::repeated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Repeated {
+    /// The frame of the first copy, when the transfer still remembered it (the same frame the
+    /// transfer's lists start with).
+    pub first: Option<FrameNumber>,
 }
 
 #[cfg(test)]

@@ -61,10 +61,19 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
         );
     }
     let filter = args.output.packet_filter("http")?;
-    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
-        filter
-            .as_ref()
-            .is_none_or(|f| f.matches(&pcaplab::view::filter::PacketFields::new(p, first)))
+    // Times are relative to the capture's first packet (tshark's frame.time_relative), which
+    // a pre-filter may leave out: the filter learns it from the engine before choosing.
+    let first = Rc::new(Cell::new(None));
+    let keep = {
+        let first = Rc::clone(&first);
+        move |p: &pcaplab::decode::Packet<'_>, capture_first: Duration| {
+            if first.get().is_none() {
+                first.set(Some(capture_first));
+            }
+            filter.as_ref().is_none_or(|f| {
+                f.matches(&pcaplab::view::filter::PacketFields::new(p, capture_first))
+            })
+        }
     };
     let (only, limit) = (args.output.stream, args.output.limit.unwrap_or(u64::MAX));
     let bodies = match &args.extract {
@@ -86,7 +95,6 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let mut writer =
         report::http::Writer::new(&mut out, args.format.into(), term, !args.output.no_header)?
             .time_format(args.output.time_format());
-    let first = Rc::new(Cell::new(None));
     let mut write_error = None;
     let mut written = 0u64;
     let mut push = |t: http::Transaction| {
@@ -116,7 +124,7 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     engine.skip_retransmission_check();
     engine.stream_consumer(&mut tracker);
     engine.packet_observer(&mut first_seen);
-    if filter.is_some() {
+    if args.output.filter.is_some() {
         engine.select(&keep);
     }
     let (_summary, error) = input::analyze(&args.input.file, engine)?;

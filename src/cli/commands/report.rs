@@ -18,9 +18,14 @@ use pcaplab::framing::FramingSpec;
 use pcaplab::grade::Verdict;
 use pcaplab::report::Terminal;
 
+use pcaplab::view::filter::{Filter, PacketFields};
+
 use crate::cli::Outcome;
-use crate::cli::args::InputArgs;
+use crate::cli::args::{InputArgs, OutputArgs};
 use crate::cli::input;
+
+/// Most arrows per ladder when `--limit` is not given.
+const DEFAULT_ARROWS: usize = 200;
 
 /// `pcaplab report`.
 #[derive(Debug, Args)]
@@ -28,14 +33,16 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Where to write the page (`-` or nothing: standard output).
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
     /// Most TCP streams, TFTP transfers and HTTP transactions drawn as ladders.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub ladders: usize,
-    /// Most arrows per ladder.
-    #[arg(long, short = 'n', value_name = "N", default_value_t = 200)]
-    pub limit: usize,
+    /// `--limit N`: at most N arrows per ladder (default 200), as on `ladder`; `-Y FILTER`: the
+    /// packets the page's analyses see, by each packet's own fields, as on the other summary
+    /// commands. The table flags do not apply to a page.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Reads `path` once with every analysis the page shows and puts the page together; a read
@@ -48,6 +55,7 @@ pub fn build(
     table: TableLimits,
     tftp_config: tftp::Config,
     limits: Limits,
+    filter: Option<&Filter>,
 ) -> Result<Page> {
     let mut http = http::Tracker::new(http::Options {
         transactions: true,
@@ -62,7 +70,13 @@ pub fn build(
     let mut collector = Collector::new(Selection::Every, limits);
     let mut stats = stats::Collector::new();
     let mut findings = Findings::new();
+    let keep = |p: &pcaplab::decode::Packet<'_>, first: std::time::Duration| {
+        filter.is_none_or(|f| f.matches(&PacketFields::new(p, first)))
+    };
     let mut engine = Engine::new(table);
+    if filter.is_some() {
+        engine.select(&keep);
+    }
     engine
         .stream_consumer(&mut http)
         .stream_consumer(&mut stream_rows)
@@ -105,17 +119,23 @@ pub fn build(
 /// An unreadable capture (the page is still written when some packets were read) or a write
 /// error.
 pub fn run(args: ReportArgs, _term: Terminal) -> Result<Outcome> {
+    let arrows = args
+        .output
+        .limit
+        .map_or(DEFAULT_ARROWS, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let limits = Limits {
-        arrows: args.limit.clamp(1, ladder::MAX_ARROWS),
+        arrows: arrows.clamp(1, ladder::MAX_ARROWS),
         ladders: args.ladders,
     };
+    let filter = args.output.packet_filter("report")?;
     let page = build(
         &args.input.file,
         args.input.table_limits(),
         args.input.tftp_config(),
         limits,
+        filter.as_ref(),
     )?;
-    match args.output.as_deref() {
+    match args.output_file.as_deref() {
         None => write_to(&mut BufWriter::new(io::stdout().lock()), &page)?,
         Some(p) if p == Path::new("-") => {
             write_to(&mut BufWriter::new(io::stdout().lock()), &page)?;
@@ -156,9 +176,10 @@ pub fn write_graded(dir: &Path, captures: &[PathBuf], verdicts: &[Verdict]) -> R
             TableLimits::default(),
             tftp::Config::default(),
             Limits {
-                arrows: 200,
+                arrows: DEFAULT_ARROWS,
                 ladders: 32,
             },
+            None,
         ) {
             Ok(page) => page,
             Err(e) => {

@@ -6,7 +6,8 @@
 //! length on the wire). Out: per-stream events (in-order bytes at `u64` stream offsets, gaps,
 //! bytes not captured, retransmissions, ...) through a sink, per-packet [`Outcome`]s, and
 //! per-connection summaries. Raw sequence numbers never leave this module except as the
-//! relative numbers in [`Outcome`] and [`Stream::relative`].
+//! relative numbers in [`Outcome`] (computed per connection from the first sequence number seen
+//! in each direction, as Wireshark does).
 
 mod analysis;
 mod reassembly;
