@@ -349,6 +349,55 @@ impl Dir {
         })
     }
 
+    /// Creates a new directory `<name>` inside this one (or `<stem>-1`, `-2`, … when an entry
+    /// of that name exists: an existing directory or symlink is never reused) and opens it as a
+    /// [`Dir`] with the same options, without following a symlink.
+    ///
+    /// # Errors
+    /// [`Error::Create`] when the directory cannot be made or opened, [`Error::NoFreeName`]
+    /// when all [`MAX_SUFFIX`] variants exist.
+    pub fn create_dir(&mut self, name: &SafeName) -> Result<Dir, Error> {
+        for n in 0..=MAX_SUFFIX {
+            let wanted = variant(name.as_str(), n);
+            match rustix::fs::mkdirat(&self.fd, wanted.as_str(), Mode::from_raw_mode(0o755)) {
+                Ok(()) => {}
+                Err(Errno::EXIST) => continue,
+                Err(e) => {
+                    return Err(Error::Create {
+                        path: self.path.join(&wanted),
+                        source: io_err(e),
+                    });
+                }
+            }
+            let fd = rustix::fs::openat(
+                &self.fd,
+                wanted.as_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| Error::Create {
+                path: self.path.join(&wanted),
+                source: io_err(e),
+            })?;
+            return Ok(Dir {
+                fd,
+                path: self.path.join(&wanted),
+                options: self.options,
+                slots: Vec::new(),
+                free: Vec::new(),
+                next_generation: 0,
+                open: Vec::new(),
+                tick: 0,
+                scratch: Vec::new(),
+                peak_open: 0,
+            });
+        }
+        Err(Error::NoFreeName {
+            path: self.path.join(name.as_str()),
+            tries: MAX_SUFFIX,
+        })
+    }
+
     /// Appends wire bytes to a file (decoded with its coding).
     ///
     /// After a limit or corrupt data stops the file, later bytes are only counted in the wire

@@ -6,12 +6,18 @@
 //! HTTP analysis without an `http_response` check). Each check owns the state it gathers
 //! ([`check::CheckState`]: its own framing, its own echo bookkeeping); what several checks read
 //! (connections, TFTP transfers, HTTP transactions, UDP ports) is gathered once into
-//! [`Evidence`]. Captures are graded in parallel (rayon).
+//! [`Evidence`]. Captures are graded in parallel (rayon), each on its own: the same capture
+//! given twice is read twice and graded identically (no file is written while grading).
+//!
+//! A capture that ends inside a record is graded on the frames before the cut and labelled
+//! `partial (cut at record N)` ([`Verdict::cut_at_record`]); any other read error after the
+//! first frame leaves the verdict of what was read, with the error beside it.
 
 pub mod check;
 pub mod rubric;
 
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -37,15 +43,77 @@ pub struct Verdict {
     pub max_score: f64,
     /// Every check, in rubric order.
     pub checks: Vec<CheckResult>,
-    /// Why the capture could not be read (fully), when it could not.
+    /// Why the capture could not be read (fully), when it could not (a cut capture is not an
+    /// error: see [`Verdict::cut_at_record`]).
     pub error: Option<String>,
+    /// When the capture ends inside a record: that record's number (the frame it would have
+    /// been). The checks were evaluated on the frames before it.
+    pub cut_at_record: Option<u64>,
 }
 
 impl Verdict {
-    /// True when every check passed and the capture was read completely.
+    /// True when every check passed and the capture could be read (a cut capture passes when
+    /// every check passed on what was read).
     pub fn passed(&self) -> bool {
         self.error.is_none() && self.checks.iter().all(|c| c.passed)
     }
+
+    /// `partial (cut at record N)` for a cut capture.
+    pub fn partial_label(&self) -> Option<String> {
+        self.cut_at_record
+            .map(|n| format!("partial (cut at record {n})"))
+    }
+}
+
+/// What changes what the analyses behind the checks see (the same options as the other
+/// commands: `--tftp-port`, the TCP reassembly limits).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// TCP reassembly and connection-table limits.
+    pub tcp: TableLimits,
+    /// TFTP tracking (the server ports followed: 69 and those of `--tftp-port`).
+    pub tftp: tftp::Config,
+}
+
+/// The class's results for one check of the rubric.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckSummary {
+    /// The check's id.
+    pub id: String,
+    /// Its description.
+    pub description: String,
+    /// Its points.
+    pub points: f64,
+    /// Captures where it passed.
+    pub passed: u64,
+    /// Captures where it failed (unreadable captures included).
+    pub failed: u64,
+}
+
+/// Per check (in rubric order): how many of `verdicts` passed and failed it. Every verdict
+/// of one grading run has one result per check of the rubric, in its order.
+pub fn summarize(verdicts: &[Verdict]) -> Vec<CheckSummary> {
+    let Some(first) = verdicts.first() else {
+        return Vec::new();
+    };
+    first
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let passed = verdicts
+                .iter()
+                .filter(|v| v.checks.get(i).is_some_and(|r| r.passed))
+                .count() as u64;
+            CheckSummary {
+                id: c.id.clone(),
+                description: c.description.clone(),
+                points: c.max_points,
+                passed,
+                failed: verdicts.len() as u64 - passed,
+            }
+        })
+        .collect()
 }
 
 /// What several checks look at, gathered once per capture.
@@ -64,6 +132,8 @@ pub struct Evidence {
     pub body_needles: Vec<String>,
     /// Every UDP destination port seen (when a UDP check is there).
     pub udp_ports: BTreeSet<u16>,
+    /// Request-looking datagrams to ports not followed as TFTP (for the `--tftp-port` hint).
+    pub tftp_hints: Vec<tftp::PortHint>,
 }
 
 /// Collects the destination port of every UDP datagram.
@@ -93,13 +163,23 @@ impl StreamConsumer for Connections {
     }
 }
 
+/// How reading a capture ended.
+enum ReadEnd {
+    /// Every record read.
+    Whole,
+    /// The capture ends inside this record.
+    Cut(u64),
+    /// Another error after the frames before it.
+    Error(String),
+}
+
 /// Reads one capture with the consumers the rubric needs; returns the evidence, each check's
-/// state, and the capture's read error (after everything before it was gathered).
-fn gather(
-    path: &Path,
+/// state, and how the read ended (after everything before it was gathered).
+fn gather<R: Read>(
+    mut reader: CaptureReader<R>,
     rubric: &Rubric,
-) -> Result<(Evidence, Vec<CheckState>, Option<String>), String> {
-    let mut reader = CaptureReader::open(path).map_err(|e| e.to_string())?;
+    options: &Options,
+) -> (Evidence, Vec<CheckState>, ReadEnd) {
     let has = |kinds: &[CheckType]| rubric.checks.iter().any(|c| kinds.contains(&c.kind));
     let mut states: Vec<CheckState> = rubric.checks.iter().map(CheckState::new).collect();
     let http_checks = || {
@@ -129,7 +209,8 @@ fn gather(
             bodies,
         })
     });
-    let mut tftp = has(&[CheckType::TftpTransfer]).then(|| tftp::Tracker::new(Default::default()));
+    let mut tftp =
+        has(&[CheckType::TftpTransfer]).then(|| tftp::Tracker::new(options.tftp.clone()));
     let mut ports = has(&[CheckType::UdpEcho, CheckType::UdpBroadcast]).then(UdpPorts::default);
     let mut connections = has(&[
         CheckType::TcpHandshake,
@@ -139,7 +220,7 @@ fn gather(
         CheckType::HttpResponse,
     ])
     .then(Connections::default);
-    let mut engine = Engine::new(TableLimits::default());
+    let mut engine = Engine::new(options.tcp);
     if let Some(c) = &mut connections {
         engine.stream_consumer(c);
     }
@@ -157,56 +238,95 @@ fn gather(
     }
     let result = engine.run(&mut reader, |_, _, _| true);
     engine.finish();
+    let tftp_hints = tftp
+        .as_ref()
+        .map(|t| t.port_hints().to_vec())
+        .unwrap_or_default();
     let evidence = Evidence {
         streams: connections.map(|c| c.0).unwrap_or_default(),
         transfers: tftp.map(tftp::Tracker::finish).unwrap_or_default(),
+        tftp_hints,
         transactions: http
             .map(http::Tracker::into_transactions)
             .unwrap_or_default(),
         body_needles,
         udp_ports: ports.map(|p| p.0).unwrap_or_default(),
     };
-    Ok((evidence, states, result.err().map(|e| e.to_string())))
+    let end = match result {
+        Ok(()) => ReadEnd::Whole,
+        Err(crate::Error::TruncatedRecord { frame, .. }) => ReadEnd::Cut(frame.0),
+        Err(e) => ReadEnd::Error(e.to_string()),
+    };
+    (evidence, states, end)
 }
 
-/// Grades one capture.
-pub fn grade_one(path: &Path, rubric: &Rubric) -> Verdict {
-    let max_score = rubric.checks.iter().map(|c| c.points).sum();
-    let (checks, error): (Vec<CheckResult>, Option<String>) = match gather(path, rubric) {
-        Ok((evidence, states, error)) => (
-            rubric
+/// The name standard input is graded under.
+pub const STDIN_NAME: &str = "-";
+
+/// Grades one capture file (`-`: standard input).
+pub fn grade_one(path: &Path, rubric: &Rubric, options: &Options) -> Verdict {
+    let capture = path.display().to_string();
+    if path == Path::new(STDIN_NAME) {
+        let stdin: Box<dyn Read> = Box::new(std::io::stdin().lock());
+        return grade_reader(capture, CaptureReader::new(stdin), rubric, options);
+    }
+    grade_reader(capture, CaptureReader::open(path), rubric, options)
+}
+
+/// Grades the capture of an opened reader, shown as `capture`.
+pub fn grade_reader<R: Read>(
+    capture: String,
+    reader: Result<CaptureReader<R>, crate::Error>,
+    rubric: &Rubric,
+    options: &Options,
+) -> Verdict {
+    let max_score = rubric.max_score();
+    let (checks, error, cut_at_record) = match reader {
+        Ok(reader) => {
+            let (evidence, states, end) = gather(reader, rubric, options);
+            let checks: Vec<CheckResult> = rubric
                 .checks
                 .iter()
                 .zip(states)
                 .map(|(c, state)| check::evaluate(c, state, &evidence))
-                .collect(),
-            error,
-        ),
+                .collect();
+            match end {
+                ReadEnd::Whole => (checks, None, None),
+                ReadEnd::Cut(n) => (checks, None, Some(n)),
+                ReadEnd::Error(e) => (checks, Some(e), None),
+            }
+        }
         Err(error) => (
             rubric
                 .checks
                 .iter()
                 .map(|c| CheckResult {
                     id: c.id.clone(),
+                    description: c.description.clone(),
                     passed: false,
                     points: 0.0,
                     max_points: c.points,
-                    message: "the capture could not be read".into(),
+                    message: format!("the capture could not be read: {error}"),
                 })
                 .collect(),
-            Some(error),
+            Some(error.to_string()),
+            None,
         ),
     };
     Verdict {
-        capture: path.display().to_string(),
+        capture,
         score: checks.iter().map(|c| c.points).sum(),
         max_score,
         checks,
         error,
+        cut_at_record,
     }
 }
 
 /// Grades every capture in parallel; results come back in the order of `paths`.
-pub fn grade_all(paths: &[PathBuf], rubric: &Rubric) -> Vec<Verdict> {
-    paths.par_iter().map(|p| grade_one(p, rubric)).collect()
+pub fn grade_all(paths: &[PathBuf], rubric: &Rubric, options: &Options) -> Vec<Verdict> {
+    paths
+        .par_iter()
+        .map(|p| grade_one(p, rubric, options))
+        .collect()
 }

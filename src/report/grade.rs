@@ -1,5 +1,8 @@
-//! Output of `pcaplab grade`: a table (one row per capture), JSON, JUnit XML and Gradescope's
-//! `results.json`.
+//! Output of `pcaplab grade`: a table (one row per capture, then the class summary), JSON,
+//! CSV (one row per capture and check), JUnit XML, Gradescope's `results.json` and the class
+//! summary alone. Every format names each check with its rubric description; text from outside
+//! (capture names, rubric ids and descriptions, what the checks quote) is escaped for the
+//! terminal in tables and by the format's own rules elsewhere.
 
 use std::io::{self, Write};
 
@@ -7,7 +10,7 @@ use serde::Serialize;
 
 use super::Terminal;
 use super::table::{Cell, Color, Column, Spec, Step, TableWriter, write_prose};
-use crate::grade::Verdict;
+use crate::grade::{CheckSummary, Verdict, summarize};
 use crate::view::text::Escaped;
 
 const TABLE_COLUMNS: [Column<'static>; 3] = [
@@ -23,6 +26,36 @@ const TABLE_SPEC: Spec<'static> = Spec {
     steps: &[Step::Drop(2)],
 };
 
+const SUMMARY_COLUMNS: [Column<'static>; 5] = [
+    Column::atom("Check"),
+    Column::number("Points"),
+    Column::number("Passed"),
+    Column::number("Failed"),
+    Column::text("Description", 16),
+];
+
+/// The class summary: the description goes first.
+const SUMMARY_SPEC: Spec<'static> = Spec {
+    name: "class summary",
+    columns: &SUMMARY_COLUMNS,
+    steps: &[Step::Drop(4)],
+};
+
+/// The CSV header (one row per capture and check).
+pub const CSV_HEADER: [&str; 11] = [
+    "capture",
+    "partial",
+    "unreadable",
+    "check",
+    "description",
+    "passed",
+    "points",
+    "max_points",
+    "score",
+    "max_score",
+    "message",
+];
+
 /// Grade output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GradeFormat {
@@ -34,6 +67,10 @@ pub enum GradeFormat {
     Junit,
     /// Gradescope `results.json`: one object for one capture, an array for several.
     Gradescope,
+    /// CSV: one row per capture and check ([`CSV_HEADER`]).
+    Csv,
+    /// The class summary alone: per check, how many captures passed and failed it.
+    Summary,
 }
 
 /// Writes the verdicts.
@@ -53,8 +90,66 @@ pub fn write<W: Write>(
         }
         GradeFormat::Gradescope => gradescope(out, verdicts),
         GradeFormat::Junit => junit(out, verdicts),
-        GradeFormat::Table => table(out, term, verdicts),
+        GradeFormat::Table => {
+            table(out, term, verdicts)?;
+            if verdicts.len() > 1 {
+                writeln!(out)?;
+                summary_table(out, term, &summarize(verdicts))?;
+            }
+            Ok(())
+        }
+        GradeFormat::Csv => csv(out, verdicts),
+        GradeFormat::Summary => summary_table(out, term, &summarize(verdicts)),
     }
+}
+
+/// Points as people write them: `2`, `2.5`.
+fn points(p: f64) -> String {
+    format!("{p}")
+}
+
+fn summary_table<W: Write>(out: &mut W, term: Terminal, rows: &[CheckSummary]) -> io::Result<()> {
+    let mut t = TableWriter::new(&mut *out, SUMMARY_SPEC, term, true);
+    for r in rows {
+        t.add_row(vec![
+            Cell::new(&r.id),
+            Cell::new(points(r.points)),
+            Cell::new(r.passed),
+            Cell::new(r.failed),
+            Cell::new(if r.description.is_empty() {
+                "-"
+            } else {
+                r.description.as_str()
+            }),
+        ])?;
+    }
+    t.finish()
+}
+
+fn csv<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(&mut *out);
+    w.write_record(CSV_HEADER).map_err(super::csv_error)?;
+    for v in verdicts {
+        let partial = v.partial_label().unwrap_or_default();
+        let unreadable = v.error.clone().unwrap_or_default();
+        for c in &v.checks {
+            w.write_record([
+                v.capture.as_str(),
+                partial.as_str(),
+                unreadable.as_str(),
+                c.id.as_str(),
+                c.description.as_str(),
+                if c.passed { "true" } else { "false" },
+                &points(c.points),
+                &points(c.max_points),
+                &points(v.score),
+                &points(v.max_score),
+                c.message.as_str(),
+            ])
+            .map_err(super::csv_error)?;
+        }
+    }
+    w.flush()
 }
 
 fn table<W: Write>(out: &mut W, term: Terminal, verdicts: &[Verdict]) -> io::Result<()> {
@@ -71,18 +166,36 @@ fn table<W: Write>(out: &mut W, term: Terminal, verdicts: &[Verdict]) -> io::Res
         t.add_row(vec![
             Cell::new(&v.capture),
             if term.color { score.fg(color) } else { score },
-            Cell::new(match (&v.error, failed.is_empty()) {
-                (Some(e), _) => format!("unreadable: {e}"),
-                (None, true) => "-".into(),
-                (None, false) => failed.join(", "),
+            Cell::new({
+                let failed = match (&v.error, failed.is_empty()) {
+                    (Some(e), _) => format!("unreadable: {e}"),
+                    (None, true) => "-".into(),
+                    (None, false) => failed.join(", "),
+                };
+                match v.partial_label() {
+                    Some(p) => format!("{p}; {failed}"),
+                    None => failed,
+                }
             }),
         ])?;
     }
     t.finish()?;
     for v in verdicts {
-        for c in v.checks.iter().filter(|c| !c.passed) {
+        if let Some(p) = v.partial_label() {
             let line = format!(
-                "{}: {} failed: {}",
+                "{}: {p}: graded on the frames before it",
+                Escaped(&v.capture)
+            );
+            write_prose(out, term, &line)?;
+        }
+        for c in v.checks.iter().filter(|c| !c.passed) {
+            let about = if c.description.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", Escaped(&c.description))
+            };
+            let line = format!(
+                "{}: {} failed{about}: {}",
                 Escaped(&v.capture),
                 Escaped(&c.id),
                 Escaped(&c.message)
@@ -95,7 +208,7 @@ fn table<W: Write>(out: &mut W, term: Terminal, verdicts: &[Verdict]) -> io::Res
 
 #[derive(Serialize)]
 struct GsTest<'a> {
-    name: &'a str,
+    name: String,
     score: f64,
     max_score: f64,
     status: &'static str,
@@ -110,31 +223,42 @@ struct GsResult<'a> {
     tests: Vec<GsTest<'a>>,
 }
 
+fn gs_result(v: &Verdict) -> GsResult<'_> {
+    let mut output = format!("{}: {} / {}", v.capture, v.score, v.max_score);
+    if let Some(p) = v.partial_label() {
+        output.push_str(&format!("; {p}: graded on the frames before it"));
+    }
+    if let Some(e) = &v.error {
+        output.push_str(&format!("; unreadable: {e}"));
+    }
+    GsResult {
+        score: v.score,
+        output,
+        tests: v
+            .checks
+            .iter()
+            .map(|c| GsTest {
+                name: c.title(),
+                score: c.points,
+                max_score: c.max_points,
+                status: if c.passed { "passed" } else { "failed" },
+                output: &c.message,
+            })
+            .collect(),
+    }
+}
+
+/// One capture's Gradescope `results.json` (for `--output-dir`).
+///
+/// # Errors
+/// When writing fails.
+pub fn write_gradescope_one<W: Write>(out: &mut W, verdict: &Verdict) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &gs_result(verdict)).map_err(super::json_error)?;
+    writeln!(out)
+}
+
 fn gradescope<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
-    let results: Vec<GsResult<'_>> = verdicts
-        .iter()
-        .map(|v| GsResult {
-            score: v.score,
-            output: match &v.error {
-                Some(e) => format!(
-                    "{}: {} / {}; unreadable: {e}",
-                    v.capture, v.score, v.max_score
-                ),
-                None => format!("{}: {} / {}", v.capture, v.score, v.max_score),
-            },
-            tests: v
-                .checks
-                .iter()
-                .map(|c| GsTest {
-                    name: &c.id,
-                    score: c.points,
-                    max_score: c.max_points,
-                    status: if c.passed { "passed" } else { "failed" },
-                    output: &c.message,
-                })
-                .collect(),
-        })
-        .collect();
+    let results: Vec<GsResult<'_>> = verdicts.iter().map(gs_result).collect();
     let value = match results.as_slice() {
         [one] => serde_json::to_value(one),
         _ => serde_json::to_value(&results),
@@ -183,6 +307,13 @@ fn junit<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
             r#"  <testsuite name="{name}" tests="{}" failures="{failed}" errors="{error}">"#,
             v.checks.len() + error,
         )?;
+        if let Some(p) = v.partial_label() {
+            writeln!(
+                out,
+                r#"    <properties><property name="partial" value="{}"/></properties>"#,
+                xml_escape(&p)
+            )?;
+        }
         if let Some(e) = &v.error {
             writeln!(
                 out,
@@ -194,7 +325,7 @@ fn junit<W: Write>(out: &mut W, verdicts: &[Verdict]) -> io::Result<()> {
             write!(
                 out,
                 r#"    <testcase name="{}" classname="{name}">"#,
-                xml_escape(&c.id)
+                xml_escape(&c.title())
             )?;
             if c.passed {
                 write!(out, "<system-out>{}</system-out>", xml_escape(&c.message))?;
@@ -222,6 +353,7 @@ mod tests {
     fn check(id: &str, passed: bool, max: f64, message: &str) -> CheckResult {
         CheckResult {
             id: id.into(),
+            description: String::new(),
             passed,
             points: if passed { max } else { 0.0 },
             max_points: max,
@@ -237,6 +369,7 @@ mod tests {
                 max_score: 3.0,
                 checks: vec![check("echo", true, 3.0, "all 4 datagrams echoed")],
                 error: None,
+                cut_at_record: None,
             },
             Verdict {
                 capture: "bob & <eve>.pcap".into(),
@@ -247,6 +380,7 @@ mod tests {
                     check("close", true, 1.0, "ok"),
                 ],
                 error: Some("frame 9: record cut".into()),
+                cut_at_record: None,
             },
         ]
     }

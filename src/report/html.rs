@@ -187,12 +187,13 @@ fn render(page: &Page, verdict: Option<&Verdict>) -> io::Result<Markup> {
                                 (format!("{} / {}", v.score, v.max_score))
                             }
                             @if let Some(e) = &v.error { " — " (e) }
+                            @if let Some(p) = v.partial_label() { " — " (p) ": graded on the frames before it" }
                         }
                         table {
                             tr { th { "Check" } th { "Result" } th { "Points" } th { "What was found" } }
                             @for c in &v.checks {
                                 tr class=(if c.passed { "" } else { "problem" }) {
-                                    td { (c.id) }
+                                    td { (c.title()) }
                                     td class=(if c.passed { "pass" } else { "fail" }) {
                                         (if c.passed { "passed" } else { "failed" })
                                     }
