@@ -65,3 +65,23 @@ impl Direction {
         }
     }
 }
+
+/// `one` when `n` is 1, else `many`: the noun that goes with a count in a sentence.
+///
+/// ```
+/// assert_eq!(pcaplab::units::noun(1, "byte", "bytes"), "byte");
+/// assert_eq!(pcaplab::units::noun(0, "byte", "bytes"), "bytes");
+/// ```
+pub fn noun<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// `n` and its noun: `1 byte`, `2 bytes` (see [`noun`]).
+///
+/// ```
+/// assert_eq!(pcaplab::units::plural(1, "stream", "streams"), "1 stream");
+/// assert_eq!(pcaplab::units::plural(3, "stream", "streams"), "3 streams");
+/// ```
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", noun(n, one, many))
+}

@@ -302,7 +302,10 @@ impl Page {
             if lost > 0 {
                 warnings.push(Warning {
                     source: format!("TCP stream {}", s.stream),
-                    what: format!("{lost} bytes were never captured (gaps)"),
+                    what: format!(
+                        "{} never captured (gaps)",
+                        crate::units::plural(lost, "byte was", "bytes were")
+                    ),
                     frames: Vec::new(),
                     more_frames: 0,
                 });

@@ -89,10 +89,10 @@ pub struct OutputArgs {
     #[arg(long)]
     pub no_header: bool,
     /// Stop after this many rows (packets, streams, transfers, transactions).
-    #[arg(long, short = 'n', value_name = "N")]
+    #[arg(long, short = 'n', value_name = "N", value_parser = parse_count)]
     pub limit: Option<u64>,
     /// Only this TCP stream (Wireshark's `tcp.stream`, numbered from 0).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub stream: Option<u64>,
     /// A display filter in Wireshark's syntax (`tcp.port == 80 && ip.addr == 10.0.0.1`): on
     /// `packets` and `show` the packets shown; on the summary commands the packets the analyses
@@ -107,7 +107,7 @@ pub struct OutputArgs {
     pub wide: bool,
     /// Lay tables out for a terminal this many columns wide (0: not a terminal, nothing is
     /// left out or cut); default: the terminal's own width.
-    #[arg(long, value_name = "COLUMNS")]
+    #[arg(long, value_name = "COLUMNS", value_parser = parse_columns)]
     pub width: Option<u16>,
 }
 
@@ -134,6 +134,32 @@ impl OutputArgs {
                 })
             })
             .transpose()
+    }
+}
+
+/// The error for `--stream N` naming a TCP stream the capture does not have (`streams`: how
+/// many it has): the same sentence and exit status (2) on every command. A display filter that
+/// matches nothing is not an error; a stream named by number that does not exist is.
+pub fn no_stream(shown: &str, n: u64, streams: u64) -> anyhow::Error {
+    let has = match streams {
+        0 => "the capture has no TCP stream".to_string(),
+        1 => "the capture has 1 TCP stream, number 0".to_string(),
+        k => format!("the capture has {k} TCP streams, 0–{}", k - 1),
+    };
+    anyhow::anyhow!("{shown}: no TCP stream {n} ({has})")
+}
+
+impl OutputArgs {
+    /// Refuses `--stream N` when the capture, read to its end, has fewer than N + 1 TCP
+    /// streams.
+    ///
+    /// # Errors
+    /// [`no_stream`].
+    pub fn check_stream(&self, shown: &str, streams: u64) -> anyhow::Result<()> {
+        match self.stream {
+            Some(n) if n >= streams => Err(no_stream(shown, n, streams)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -308,7 +334,7 @@ pub struct InputArgs {
     /// Capture file (pcap or pcapng); `-` reads standard input.
     pub file: PathBuf,
     /// Also treat UDP requests to this port as TFTP (repeatable; 69 always is).
-    #[arg(long = "tftp-port", value_name = "PORT")]
+    #[arg(long = "tftp-port", value_name = "PORT", value_parser = parse_port)]
     pub tftp_ports: Vec<u16>,
     /// Most out-of-order TCP bytes buffered per direction (e.g. `4M`); past it the bytes
     /// become a reported gap.
@@ -319,21 +345,21 @@ pub struct InputArgs {
     pub max_buffer_total: u64,
     /// A TCP connection with no packet for this many seconds of capture time is given up as
     /// `timed_out` (Zeek's TCP inactivity timeout).
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = parse_seconds)]
     pub tcp_idle_timeout: u64,
     /// Most TCP connections tracked at once; past it the longest idle one is given up as
     /// `evicted`.
     #[arg(long, value_name = "N", default_value_t = pcaplab::flow::tcp::DEFAULT_MAX_FLOWS,
-          value_parser = clap::value_parser!(usize))]
+          value_parser = parse_max)]
     pub max_flows: usize,
     /// A UDP conversation with no datagram for this many seconds of capture time ends as
     /// `timed_out` (Zeek's UDP inactivity timeout); the ICMP linker forgets a flow as fast.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = parse_seconds)]
     pub udp_idle_timeout: u64,
     /// Most UDP conversations tracked at once (also the recent flows remembered to link ICMP
     /// errors); past it the longest idle one ends as `evicted`.
     #[arg(long, value_name = "N", default_value_t = pcaplab::analysis::udp::DEFAULT_MAX_CONVERSATIONS,
-          value_parser = clap::value_parser!(usize))]
+          value_parser = parse_max)]
     pub max_udp_conversations: usize,
 }
 
@@ -401,6 +427,84 @@ impl InputArgs {
         config.server_ports.extend(self.tftp_ports.iter().copied());
         config
     }
+}
+
+/// A whole number (digits only), or a sentence saying what is expected (`example`: what to
+/// show) and, past `max`, how large it may be.
+fn whole(s: &str, what: &str, example: &str, max: u64) -> Result<u64, String> {
+    let digits = s.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("expected {example}"));
+    }
+    match digits.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("too large: {what} is at most {max}")),
+    }
+}
+
+/// A count such as `--limit` or `--stream`: a whole number from 0.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    whole(s, "a whole number", "a whole number, e.g. 10", u64::MAX)
+}
+
+/// A number of seconds for an idle timeout: a whole number from 1 (a connection cannot be
+/// idle for 0 seconds).
+pub fn parse_seconds(s: &str) -> Result<u64, String> {
+    match whole(
+        s,
+        "a whole number of seconds",
+        "a whole number of seconds, e.g. 300",
+        u64::MAX,
+    )? {
+        0 => Err("0 seconds would end every connection at once: give at least 1, e.g. 300".into()),
+        n => Ok(n),
+    }
+}
+
+/// The most of something tracked at once (`--max-flows`, `--max-transfers`,
+/// `--max-udp-conversations`): a whole number from 1.
+pub fn parse_max(s: &str) -> Result<usize, String> {
+    let max = u64::try_from(usize::MAX).unwrap_or(u64::MAX);
+    match whole(s, "a whole number", "a whole number, e.g. 4096", max)? {
+        0 => Err("0 would track nothing: give at least 1, e.g. 4096".into()),
+        n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+    }
+}
+
+/// A count that fits in memory sizes (`--ladders`, `--tftp N`): a whole number from 0.
+pub fn parse_usize(s: &str) -> Result<usize, String> {
+    let max = u64::try_from(usize::MAX).unwrap_or(u64::MAX);
+    whole(s, "a whole number", "a whole number, e.g. 10", max)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// A UDP or TCP port: 0 to 65535.
+pub fn parse_port(s: &str) -> Result<u16, String> {
+    whole(
+        s,
+        "a port number",
+        "a port number, e.g. 6969",
+        u64::from(u16::MAX),
+    )
+    .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
+}
+
+/// A terminal width in columns: 0 to 65535.
+pub fn parse_columns(s: &str) -> Result<u16, String> {
+    whole(
+        s,
+        "a number of columns",
+        "a number of columns, e.g. 120 (0: no terminal)",
+        u64::from(u16::MAX),
+    )
+    .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
+}
+
+/// An address and port (`127.0.0.1:9305`, `[::1]:9305`); names are not looked up.
+pub fn parse_endpoint(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_: std::net::AddrParseError| {
+        "expected an address:port such as 127.0.0.1:9305 or [::1]:9305 (a name such as localhost is not looked up)".to_string()
+    })
 }
 
 /// Parses a `--framing` value with the library's precise error messages.

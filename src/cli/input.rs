@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pcaplab::capture::CaptureReader;
+use pcaplab::units::{noun, plural};
 
 /// Files smaller than this finish before a progress bar would be worth drawing.
 const PROGRESS_MIN_BYTES: u64 = 32 * 1024 * 1024;
@@ -74,6 +75,28 @@ pub fn analyze(
     path: &Path,
     engine: pcaplab::engine::Engine<'_>,
 ) -> Result<(pcaplab::engine::Summary, Option<pcaplab::Error>)> {
+    analyze_for(path, engine, Rows::Other)
+}
+
+/// What the rows of the command say about a TCP connection given up, for the notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// One row per connection with its end (`streams`): the notes point at those rows.
+    Connections,
+    /// Rows of something else (transactions, segments, arrows, packets): the notes say what
+    /// happened without pointing at rows that do not exist.
+    Other,
+}
+
+/// [`analyze`], with notes worded for the command's `rows`.
+///
+/// # Errors
+/// When the file cannot be opened or is not a capture.
+pub fn analyze_for(
+    path: &Path,
+    engine: pcaplab::engine::Engine<'_>,
+    rows: Rows,
+) -> Result<(pcaplab::engine::Summary, Option<pcaplab::Error>)> {
     let mut input = open(path)?;
     let bar = input.progress.clone();
     let result = pcaplab::engine::analyze(&mut input.reader, engine, |at| {
@@ -84,7 +107,7 @@ pub fn analyze(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    report_notes(&result.0);
+    report_notes_for(&result.0, rows);
     Ok(result)
 }
 
@@ -92,17 +115,30 @@ pub fn analyze(
 /// something up: TCP connections given up as timed out or evicted, IP datagrams whose fragments
 /// could not be reassembled, TCP reassembly memory limits hit. Nothing when none happened.
 pub fn report_notes(summary: &pcaplab::engine::Summary) {
+    report_notes_for(summary, Rows::Other);
+}
+
+/// [`report_notes`], worded for the command's `rows`.
+pub fn report_notes_for(summary: &pcaplab::engine::Summary, rows: Rows) {
     let table = summary.table;
+    let (timed_out, evicted) = match rows {
+        Rows::Connections => (": their rows say `timed_out`", ": their rows say `evicted`"),
+        Rows::Other => (
+            " (`pcaplab streams` shows them as `timed_out`)",
+            " (`pcaplab streams` shows them as `evicted`)",
+        ),
+    };
     if table.timed_out > 0 {
+        let (n, were) = connections(table.timed_out);
         note(&format!(
-            "{} TCP connections were idle longer than the idle timeout (capture time) and were given up: their rows say `timed_out` (raise --tcp-idle-timeout)",
-            table.timed_out
+            "{n} {were} idle longer than the idle timeout (capture time) and given up{timed_out}; raise --tcp-idle-timeout to keep them"
         ));
     }
     if table.evicted > 0 {
+        let (n, were) = connections(table.evicted);
         note(&format!(
-            "{} TCP connections were evicted (the longest idle) because {} were open at once: their rows say `evicted` (raise --max-flows)",
-            table.evicted, table.peak_live
+            "{n} {were} evicted (the longest idle) because {} were open at once{evicted}; raise --max-flows to keep them",
+            table.peak_live
         ));
     }
     let f = summary.fragments;
@@ -124,35 +160,92 @@ pub fn report_notes(summary: &pcaplab::engine::Summary) {
         .map(|(n, why)| format!("{n} {why}"))
         .collect();
         note(&format!(
-            "{} fragmented IP datagrams could not be reassembled ({}): their fragments are shown as layer-3 packets and their transport and application layers are not analysed",
-            f.dropped(),
+            "{} could not be reassembled ({}): their fragments are shown as layer-3 packets and their transport and application layers are not analysed",
+            plural(
+                f.dropped(),
+                "fragmented IP datagram",
+                "fragmented IP datagrams"
+            ),
             reasons.join(", ")
         ));
     }
     let hit = summary.limits_hit;
     if hit.per_direction + hit.global > 0 {
         note(&format!(
-            "TCP reassembly memory limits were hit {} times (per direction) and {} times (in all); {} bytes were skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
-            hit.per_direction, hit.global, hit.skipped_bytes
+            "TCP reassembly memory limits were hit {} (per direction) and {} (in all); {} skipped and reported as gaps (raise --max-buffer-per-direction / --max-buffer-total)",
+            plural(hit.per_direction, "time", "times"),
+            plural(hit.global, "time", "times"),
+            plural(hit.skipped_bytes, "byte was", "bytes were")
         ));
     }
 }
 
 pub use crate::cli::note;
 
+/// `1 TCP connection`, `was` / `3 TCP connections`, `were`.
+fn connections(n: u64) -> (String, &'static str) {
+    if n == 1 {
+        ("1 TCP connection".into(), "was")
+    } else {
+        (format!("{n} TCP connections"), "were")
+    }
+}
+
 /// Says on stderr, one note each with its count, when UDP conversations were given up (timed
 /// out or evicted). Nothing when none was.
 pub fn report_udp_notes(counters: &pcaplab::analysis::udp::Counters) {
     if counters.timed_out > 0 {
         note(&format!(
-            "{} UDP conversations were idle longer than the idle timeout (capture time) and were ended: their rows say `timed_out`, and later datagrams of the same endpoints start a new conversation (raise --udp-idle-timeout)",
-            counters.timed_out
+            "{} idle longer than the idle timeout (capture time) and ended: {} `timed_out`, and later datagrams of the same endpoints start a new conversation (raise --udp-idle-timeout)",
+            plural(
+                counters.timed_out,
+                "UDP conversation was",
+                "UDP conversations were"
+            ),
+            noun(counters.timed_out, "its row says", "their rows say")
         ));
     }
     if counters.evicted > 0 {
         note(&format!(
-            "{} UDP conversations were evicted (the longest idle) because {} were open at once: their rows say `evicted` (raise --max-udp-conversations)",
-            counters.evicted, counters.peak_live
+            "{} evicted (the longest idle) because {} were open at once: {} `evicted` (raise --max-udp-conversations)",
+            plural(
+                counters.evicted,
+                "UDP conversation was",
+                "UDP conversations were"
+            ),
+            counters.peak_live,
+            noun(counters.evicted, "its row says", "their rows say")
         ));
+    }
+}
+
+/// Makes `dir` ready for `--extract` (`flag`): an existing directory is used; a missing one is
+/// created, but only its last part (a typo in a parent is not turned into a tree of new
+/// directories).
+///
+/// # Errors
+/// `DIR is not a directory`, a parent that does not exist, or the OS error.
+pub fn extraction_dir(dir: &Path, flag: &str) -> Result<()> {
+    let shown = pcaplab::view::text::Escaped(&dir.display().to_string()).to_string();
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(_) => anyhow::bail!("{flag} {shown}: {shown} is not a directory"),
+        Err(_) => {}
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = dir
+                .parent()
+                .map(|p| pcaplab::view::text::Escaped(&p.display().to_string()).to_string())
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{flag} {shown}: the directory {parent} does not exist (only the last part of the path is created)"
+            )
+        }
+        Err(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("{flag} {shown}: cannot create the directory")))
+        }
     }
 }

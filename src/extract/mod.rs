@@ -335,8 +335,10 @@ impl fmt::Display for Stop {
                 limit: LimitRule::Ratio { ratio, floor_bytes },
             } => write!(
                 f,
-                "decoded output stopped at {at_bytes} bytes: limit of {ratio} decoded bytes per \
-                 wire byte ({wire_bytes} wire bytes so far, at least {floor_bytes} bytes)"
+                "decoded output stopped at {}: limit of {ratio} decoded bytes per \
+                 wire byte ({} so far, at least {floor_bytes} bytes)",
+                crate::units::plural(*at_bytes, "byte", "bytes"),
+                crate::units::plural(*wire_bytes, "wire byte", "wire bytes")
             ),
             Stop::Limit {
                 at_bytes,
@@ -344,14 +346,20 @@ impl fmt::Display for Stop {
                 ..
             } => write!(
                 f,
-                "decoded output stopped at {at_bytes} bytes: limit of {cap_bytes} bytes"
+                "decoded output stopped at {}: limit of {}",
+                crate::units::plural(*at_bytes, "byte", "bytes"),
+                crate::units::plural(*cap_bytes, "byte", "bytes")
             ),
             Stop::Corrupt {
                 wire_offset,
                 reason,
             } => write!(f, "decoding stopped at wire byte {wire_offset}: {reason}"),
             Stop::Write { at_bytes, reason } => {
-                write!(f, "writing stopped after {at_bytes} bytes: {reason}")
+                write!(
+                    f,
+                    "writing stopped after {}: {reason}",
+                    crate::units::plural(*at_bytes, "byte", "bytes")
+                )
             }
         }
     }

@@ -7,7 +7,7 @@
 //! (the gap may have hidden boundaries, the issue says so); framing then goes on normally.
 
 use super::spec::Delimiter;
-use super::{Framer, FramerOutput, align, gap_range, len_u64};
+use super::{Framer, FramerOutput, Missing, align, gap_range, len_u64};
 
 /// Incremental framer for messages ending with a delimiter.
 #[derive(Debug, Clone)]
@@ -161,7 +161,7 @@ impl Framer for DelimiterFramer {
         self.scan(data, out);
     }
 
-    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, out: &mut FramerOutput) {
         if self.finished {
             return;
         }
@@ -172,8 +172,8 @@ impl Framer for DelimiterFramer {
         out.issue(
             from,
             format!(
-                "{} bytes lost in a capture gap: message {} (from offset {}) is incomplete and may hide {name} boundaries; framing resumes after the next {name}",
-                to - from,
+                "{}: message {} (from offset {}) is incomplete and may hide {name} boundaries; framing resumes after the next {name}",
+                cause.bytes(to - from),
                 self.index.saturating_add(1),
                 self.start
             ),
@@ -202,9 +202,9 @@ impl Framer for DelimiterFramer {
         out.issue(
             self.start,
             format!(
-                "{what}: message {} (the last {} bytes) is not terminated",
+                "{what}: message {} (the last {}) is not terminated",
                 self.index.saturating_add(1),
-                self.next - self.start
+                crate::units::plural(self.next - self.start, "byte", "bytes")
             ),
         );
         self.complete = false;

@@ -6,7 +6,7 @@
 
 use std::num::NonZeroU64;
 
-use super::{Framer, FramerOutput, align, gap_range, len_u64};
+use super::{Framer, FramerOutput, Missing, align, gap_range, len_u64};
 
 /// Incremental framer for fixed-size messages.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ impl Framer for FixedFramer {
         self.advance(to, true, out);
     }
 
-    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, out: &mut FramerOutput) {
         if self.finished {
             return;
         }
@@ -91,8 +91,8 @@ impl Framer for FixedFramer {
         out.issue(
             from,
             format!(
-                "{} bytes lost in a capture gap: the {}-byte messages over offsets {from}..{to} are incomplete; fixed-size framing goes on",
-                to - from,
+                "{}: the {}-byte messages over offsets {from}..{to} are incomplete; fixed-size framing goes on",
+                cause.bytes(to - from),
                 self.size
             ),
         );
@@ -115,7 +115,8 @@ impl Framer for FixedFramer {
         out.issue(
             start,
             format!(
-                "the stream ends {got} bytes into message {}, which should have {} bytes",
+                "the stream ends {} into message {}, which should have {} bytes",
+                crate::units::plural(got, "byte", "bytes"),
                 (start / self.size).saturating_add(1),
                 self.size
             ),

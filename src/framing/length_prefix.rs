@@ -7,7 +7,7 @@
 //! every later boundary unknown, so framing stops there with an issue.
 
 use super::spec::LengthPrefix;
-use super::{Framer, FramerOutput, align, gap_range, grouped, hex_and_text, len_u64};
+use super::{Framer, FramerOutput, Missing, align, gap_range, grouped, hex_and_text, len_u64};
 
 /// Largest payload accepted by default: a prefix announcing more is taken as a sign that the
 /// stream is not framed this way (or lost sync), not as a real message.
@@ -249,7 +249,7 @@ impl Framer for LengthPrefixFramer {
         self.frame(data, out);
     }
 
-    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, out: &mut FramerOutput) {
         let Some((from, to)) = gap_range(self.next, offset, len) else {
             return;
         };
@@ -261,8 +261,8 @@ impl Framer for LengthPrefixFramer {
                 out.issue(
                     from,
                     format!(
-                        "{} bytes lost in a capture gap inside message {} (offsets {}..{}); its length prefix still gives its end, so framing goes on",
-                        grouped(lost),
+                        "{} inside message {} (offsets {}..{}); its length prefix still gives its end, so framing goes on",
+                        cause.bytes(lost),
                         self.index.saturating_add(1),
                         grouped(start),
                         grouped(end)
@@ -287,8 +287,8 @@ impl Framer for LengthPrefixFramer {
                 out.issue(
                     from,
                     format!(
-                        "{} bytes lost in a capture gap hide the length prefix after message {} (which ends at offset {}); framing stopped",
-                        grouped(lost),
+                        "{} hide the length prefix after message {} (which ends at offset {}); framing stopped",
+                        cause.bytes(lost),
                         self.index.saturating_add(1),
                         grouped(end)
                     ),
@@ -304,10 +304,7 @@ impl Framer for LengthPrefixFramer {
                 };
                 out.issue(
                     from,
-                    format!(
-                        "{} bytes lost in a capture gap {what}; framing stopped",
-                        grouped(lost)
-                    ),
+                    format!("{} {what}; framing stopped", cause.bytes(lost)),
                 );
                 if have > 0 {
                     self.emit(start, from, false, out);
@@ -343,11 +340,13 @@ impl Framer for LengthPrefixFramer {
                 out.issue(
                     start,
                     format!(
-                        "the prefix of message {} at offset {} announces {} bytes, but the stream ends {} bytes into them",
+                        "the prefix of message {} at offset {} announces {} {}, but the stream ends {} {} into them",
                         self.index.saturating_add(1),
                         grouped(start),
                         grouped(payload),
-                        grouped(got)
+                        crate::units::noun(payload, "byte", "bytes"),
+                        grouped(got),
+                        crate::units::noun(got, "byte", "bytes")
                     ),
                 );
                 self.emit(start, self.next, false, out);
@@ -592,7 +591,7 @@ mod tests {
         assert_eq!(run.ranges(), vec![(0, 1, false)]);
         assert_eq!(
             run.issues[0].reason,
-            "1 bytes lost in a capture gap inside a length prefix; framing stopped"
+            "1 byte lost in a capture gap inside a length prefix; framing stopped"
         );
     }
 

@@ -34,8 +34,8 @@ impl Framer for LineFramer {
         self.0.feed(offset, data, out);
     }
 
-    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
-        self.0.gap(offset, len, out);
+    fn missing(&mut self, offset: u64, len: u64, cause: super::Missing, out: &mut FramerOutput) {
+        self.0.missing(offset, len, cause, out);
     }
 
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {

@@ -55,19 +55,45 @@ pub struct FramingIssue {
     pub reason: String,
 }
 
+/// Why bytes of a direction are missing from the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Never captured: lost before the capture point, or given up by the reassembler.
+    Lost,
+    /// On the wire but cut off by the capture's snap length.
+    NotCaptured,
+}
+
+impl Missing {
+    /// `926 bytes lost in a capture gap` or `926 bytes cut by the snap length` (`1 byte …`).
+    pub fn bytes(self, len: u64) -> String {
+        let unit = if len == 1 { "byte" } else { "bytes" };
+        let n = grouped(len);
+        match self {
+            Missing::Lost => format!("{n} {unit} lost in a capture gap"),
+            Missing::NotCaptured => format!("{n} {unit} cut by the snap length"),
+        }
+    }
+}
+
 /// Incremental message framer over one direction of a reassembled TCP stream. It keeps only the
 /// bytes of a header it is still reading (a length prefix, an HTTP head, a chunk-size line), never
 /// the whole stream, so memory stays bounded.
 pub trait Framer {
     /// The next in-order bytes of the direction; `offset` is the stream offset of `data[0]`.
     fn feed(&mut self, offset: u64, data: &[u8], out: &mut FramerOutput);
-    /// `len` bytes at `offset` were never captured; the framer resynchronises if it can, else
-    /// reports an issue and stops framing (later feeds produce nothing).
-    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput);
+    /// `len` bytes at `offset` were never captured (`cause` says why); the framer
+    /// resynchronises if it can, else reports an issue and stops framing (later feeds produce
+    /// nothing).
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, out: &mut FramerOutput);
+    /// `len` bytes at `offset` were lost in a capture gap (see [`Framer::missing`]).
+    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+        self.missing(offset, len, Missing::Lost, out);
+    }
     /// `len` bytes at `offset` were on the wire but cut off by the capture's snap length (not a
-    /// loss). Handled as [`Framer::gap`] unless the framer can say what happened in its issues.
+    /// loss): [`Framer::missing`] with [`Missing::NotCaptured`].
     fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
-        self.gap(offset, len, out);
+        self.missing(offset, len, Missing::NotCaptured, out);
     }
     /// The direction ended (FIN, RST or end of capture) at `offset`: a partial message is emitted
     /// with `complete: false` plus an issue saying what was missing.
@@ -260,6 +286,24 @@ mod tests {
         assert_eq!(align(20, 10, b"abc"), (None, &b""[..]));
         // Bytes 10..15 never fed: an implicit gap.
         assert_eq!(align(10, 15, b"abc"), (Some((10, 5)), &b"abc"[..]));
+    }
+
+    #[test]
+    fn missing_bytes_name_their_cause_and_number() {
+        assert_eq!(Missing::Lost.bytes(1), "1 byte lost in a capture gap");
+        assert_eq!(
+            Missing::NotCaptured.bytes(2785),
+            "2,785 bytes cut by the snap length"
+        );
+        let mut out = FramerOutput::default();
+        let mut framer = LineFramer::new();
+        framer.feed(0, b"ab", &mut out);
+        framer.missing(2, 5, Missing::NotCaptured, &mut out);
+        assert!(
+            out.issues[0]
+                .reason
+                .starts_with("5 bytes cut by the snap length")
+        );
     }
 
     #[test]

@@ -212,7 +212,7 @@ pub struct Echo {
     pub requests: u64,
     /// Of those, answered with the same payload from the port to their sender.
     pub answered: u64,
-    /// Requests not echoed as sent, in frame order (the first [`MAX_ECHO_FAILURES`]).
+    /// Requests not echoed as sent, in frame order (the first 1,000).
     pub failures: Vec<EchoFailure>,
     /// Every request not echoed (more than `failures.len()` when some were left out).
     pub failed: u64,
@@ -394,7 +394,7 @@ pub struct Broadcasts {
     pub frames: Vec<FrameNumber>,
     /// Datagrams to the port sent to a unicast address: how many.
     pub unicast: u64,
-    /// Their destinations and frames (the first [`MAX_UNICAST_LISTED`]).
+    /// Their destinations and frames (the first 32).
     pub unicast_listed: Vec<(IpAddr, FrameNumber)>,
 }
 

@@ -180,7 +180,7 @@ struct RawRubric {
 /// The keys every check has.
 const COMMON_KEYS: [&str; 4] = ["id", "description", "points", "type"];
 
-/// The keys a check type takes besides [`COMMON_KEYS`].
+/// The keys a check type takes besides the keys every check takes (`id`, `description`, `points`, `type`).
 pub fn keys_of(kind: CheckType) -> &'static [&'static str] {
     match kind {
         CheckType::TcpHandshake

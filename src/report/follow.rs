@@ -2,8 +2,8 @@
 //! message boundaries when framed), or the raw bytes of one direction.
 //!
 //! Text is shown as text: UTF-8 as the characters it encodes (Chinese chat lines stay
-//! readable); only what could disturb the terminal is escaped — control characters (C0 but tab
-//! and LF, DEL, C1: `\x1b`, `\r`, `\u{85}`), the invisible bidi and direction marks
+//! readable); only what could disturb the terminal is escaped — control characters (C0 but
+//! LF, DEL, C1: `\t`, `\x1b`, `\r`, `\u{85}`), the invisible bidi and direction marks
 //! (U+202A–U+202E, U+2066–U+2069, U+200E/F: `\u{202e}`), and bytes that are not UTF-8
 //! (`\xff`), all by [`crate::view::text`]. A segment that is mostly such bytes is shown as a hex dump instead. FIN and RST
 //! are marked where they happen with who sent them; bytes lost before the capture point and
@@ -21,7 +21,7 @@ use crate::framing::grouped;
 use crate::framing::segments::PartKind;
 
 /// Appends `bytes` to `out` as text escaped for a terminal by [`crate::view::text`] (the one
-/// escaping function); LF and tab are kept when `keep_newlines`, else escaped too. Returns the
+/// escaping function); LF is kept when `keep_newlines`, else escaped too (a tab is `\t`). Returns the
 /// number of escapes written.
 fn escape_into(out: &mut String, bytes: &[u8], keep_newlines: bool) -> usize {
     let mut escapes = 0;
@@ -35,7 +35,7 @@ fn escape_into(out: &mut String, bytes: &[u8], keep_newlines: bool) -> usize {
     escapes
 }
 
-/// `bytes` as text for a terminal, keeping line feeds and tabs (see the module docs).
+/// `bytes` as text for a terminal, keeping line feeds (a tab is `\t`; see the module docs).
 ///
 /// ```
 /// use pcaplab::report::follow::escape_text;
@@ -43,6 +43,7 @@ fn escape_into(out: &mut String, bytes: &[u8], keep_newlines: bool) -> usize {
 /// assert_eq!(escape_text(b"a\x1b[31mb\r\n"), "a\\x1b[31mb\\r\n");
 /// assert_eq!(escape_text("x\u{202e}y".as_bytes()), "x\\u{202e}y");
 /// assert_eq!(escape_text(b"\xff\x00"), "\\xff\\x00");
+/// assert_eq!(escape_text(b"a\tb"), "a\\tb");
 /// ```
 pub fn escape_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
@@ -50,7 +51,7 @@ pub fn escape_text(bytes: &[u8]) -> String {
     out
 }
 
-/// `bytes` as text on one line: [`escape_text`] with line feeds and tabs escaped too.
+/// `bytes` as text on one line: [`escape_text`] with line feeds escaped too.
 pub fn escape_line(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     escape_into(&mut out, bytes, false);
@@ -139,9 +140,10 @@ pub fn write_text<W: Write>(
             } if wanted(direction) => {
                 writeln!(
                     out,
-                    "━━ {} · {} bytes missing at offset {}: never captured (lost before the capture point) ━━",
+                    "━━ {} · {} {} missing at offset {}: never captured (lost before the capture point) ━━",
                     name(*direction),
                     grouped(*len),
+                    crate::units::noun(*len, "byte", "bytes"),
                     grouped(*offset)
                 )?;
             }
@@ -153,9 +155,10 @@ pub fn write_text<W: Write>(
             } if wanted(direction) => {
                 writeln!(
                     out,
-                    "┄┄ frame {frame} · {} · {} more bytes were on the wire, cut by the capture's snap length (offset {}) ┄┄",
+                    "┄┄ frame {frame} · {} · {} more {} on the wire, cut by the capture's snap length (offset {}) ┄┄",
                     name(*direction),
                     grouped(*len),
+                    crate::units::noun(*len, "byte was", "bytes were"),
                     grouped(*offset)
                 )?;
             }
@@ -167,10 +170,10 @@ pub fn write_text<W: Write>(
             } if wanted(direction) => {
                 writeln!(
                     out,
-                    "── frame {frame} · {} · seq {} · {} bytes ──",
+                    "── frame {frame} · {} · seq {} · {} ──",
                     name(*direction),
                     offset + 1,
-                    bytes.len()
+                    crate::units::plural(bytes.len() as u64, "byte", "bytes")
                 )?;
                 let marks = message_starts(sticky, *direction, *frame, *offset, bytes.len());
                 let mut at = 0usize;

@@ -76,8 +76,9 @@ pub fn write_text<W: Write>(
                 ..
             } if only.is_none_or(|d| d == *direction) => {
                 let mut head = format!(
-                    "── frame {frame} · {} · {wire_len} bytes",
-                    direction_name(*direction)
+                    "── frame {frame} · {} · {}",
+                    direction_name(*direction),
+                    crate::units::plural(*wire_len as u64, "byte", "bytes")
                 );
                 if bytes.len() < *wire_len {
                     let _ = write!(head, " ({} captured)", bytes.len());
@@ -121,11 +122,11 @@ pub fn write_text<W: Write>(
 fn write_summary<W: Write>(out: &mut W, f: &Followed, c: &Conversation) -> io::Result<()> {
     writeln!(
         out,
-        "══ client → server: {}, {} bytes · server → client: {}, {} bytes",
+        "══ client → server: {}, {} · server → client: {}, {}",
         datagrams(c.packets_a_to_b),
-        c.payload_bytes_a_to_b,
+        crate::units::plural(c.payload_bytes_a_to_b, "byte", "bytes"),
         datagrams(c.packets_b_to_a),
-        c.payload_bytes_b_to_a
+        crate::units::plural(c.payload_bytes_b_to_a, "byte", "bytes")
     )?;
     if c.icmp_errors_total > 0 {
         writeln!(

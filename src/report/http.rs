@@ -168,8 +168,8 @@ fn notes(t: &Transaction, out: &mut Vec<String>) {
     if let Some(b) = &t.body_file {
         let decoded = if b.decoded {
             format!(
-                ", decoded from {} bytes on the wire, sha256 {}",
-                b.wire.size,
+                ", decoded from {} on the wire, sha256 {}",
+                crate::units::plural(b.wire.size, "byte", "bytes"),
                 b.wire.sha256_hex()
             )
         } else {
@@ -177,11 +177,11 @@ fn notes(t: &Transaction, out: &mut Vec<String>) {
         };
         let incomplete = if b.complete { "" } else { ", incomplete" };
         out.push(format!(
-            "stream {} transaction {}: extracted {} ({} bytes, sha256 {}{decoded}){incomplete}",
+            "stream {} transaction {}: extracted {} ({}, sha256 {}{decoded}){incomplete}",
             t.stream,
             t.index,
             Escaped(&b.path.display().to_string()),
-            b.size,
+            crate::units::plural(b.size, "byte", "bytes"),
             b.sha256,
         ));
     }

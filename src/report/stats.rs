@@ -95,9 +95,9 @@ pub fn write<W: Write>(
         Format::Table => {}
     }
     let line = format!(
-        "{} packets, {} bytes, {:.6} s, {} malformed{}",
-        s.packets,
-        s.bytes,
+        "{}, {}, {:.6} s, {} malformed{}",
+        crate::units::plural(s.packets, "packet", "packets"),
+        crate::units::plural(s.bytes, "byte", "bytes"),
         s.duration,
         s.malformed,
         s.packets_per_second

@@ -272,7 +272,7 @@ impl<'o, W: Write> Writer<'o, W> {
                 c.flush()?;
             }
             Format::Table => {
-                if r.data_segments > 0 || !r.issues.is_empty() {
+                if r.data_segments > 0 || !r.issues.is_empty() || r.not_captured_bytes > 0 {
                     self.summary.push(SummaryRow {
                         stream: r.stream,
                         direction: r.direction,
@@ -303,6 +303,10 @@ impl<'o, W: Write> Writer<'o, W> {
             )
         };
         match r.status {
+            Status::Unknown if r.data_segments == 0 && r.not_captured_bytes > 0 => format!(
+                "{name}: {} of payload on the wire, none captured (cut by the snap length): message boundaries unknown",
+                plural(r.not_captured_bytes, "byte", "bytes")
+            ),
             Status::Unknown if r.auto => {
                 format!("{name}: message boundaries unknown, no framing fits ({segments})")
             }
@@ -330,6 +334,13 @@ impl<'o, W: Write> Writer<'o, W> {
     fn details(&mut self, r: &Direction) -> io::Result<()> {
         let (out, term, header) = (&mut *self.out, self.term, self.header);
         write_prose(out, term, &Self::heading(r))?;
+        if r.tunnel {
+            write_prose(
+                out,
+                term,
+                "  the connection switched protocols (101 Switching Protocols or an answer to CONNECT): the bytes after it are not HTTP and belong to no message",
+            )?;
+        }
         for issue in &r.issues {
             let what = match issue.kind {
                 IssueKind::Mismatch => "error",
@@ -342,8 +353,12 @@ impl<'o, W: Write> Writer<'o, W> {
             );
             write_prose(out, term, &line)?;
         }
-        if r.status == Status::Unknown && r.auto {
+        if r.status == Status::Unknown && r.auto && r.data_segments > 0 {
             unknown_details(out, r, term)?;
+        }
+        if r.data_segments == 0 {
+            // Nothing captured to list (the payload was cut by the snap length).
+            return writeln!(out);
         }
         if let Some(width) = term.width.filter(|_| r.status != Status::Unknown) {
             // "  segments  " (12 columns) and one column past the last byte.
@@ -578,6 +593,8 @@ mod tests {
             tried: Vec::new(),
             first_bytes: None,
             unlisted_segments: 0,
+            not_captured_bytes: 0,
+            tunnel: false,
             segments: vec![
                 SegmentParts {
                     frame: FrameNumber(4),

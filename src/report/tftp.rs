@@ -111,7 +111,12 @@ fn warning_text(w: &Warning) -> String {
     }
     s.push_str(&w.message);
     if !w.frames.is_empty() {
-        let _ = write!(s, " (frames {})", frame_list(&w.frames));
+        let _ = write!(
+            s,
+            " ({} {})",
+            crate::units::noun(w.frames.len() as u64, "frame", "frames"),
+            frame_list(&w.frames)
+        );
     }
     s
 }
@@ -166,7 +171,14 @@ fn csv_row(t: &Transfer) -> Vec<String> {
 /// `block 4 (frames 8, 9)` for each repeat.
 fn repeats(list: &[Repeat]) -> String {
     list.iter()
-        .map(|r| format!("{} (frames {})", r.block, frame_list(&r.frames)))
+        .map(|r| {
+            format!(
+                "{} ({} {})",
+                r.block,
+                crate::units::noun(r.frames.len() as u64, "frame", "frames"),
+                frame_list(&r.frames)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -242,9 +254,9 @@ fn details(out: &mut Vec<String>, t: &Transfer) {
     }
     if let Some(x) = &t.extracted {
         out.push(format!(
-            "transfer {i}: extracted {} ({} bytes, sha256 {}){}",
+            "transfer {i}: extracted {} ({}, sha256 {}){}",
             x.path,
-            x.size,
+            crate::units::plural(x.size, "byte", "bytes"),
             x.sha256,
             if x.complete {
                 ""

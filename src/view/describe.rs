@@ -1471,8 +1471,15 @@ pub fn write_info(s: &mut String, packet: &Packet<'_>, tcp_rel: Option<&TcpRelat
             push_u64(s, u64::from(udp.source_port()));
             s.push_str(" → ");
             push_u64(s, u64::from(udp.destination_port()));
+            // tshark's Len: the UDP length field less the 8-byte header (udp.length - 8), also
+            // when the snap length cut the payload; a length field under 8 is bogus, so the
+            // captured payload is given.
             s.push_str(" Len=");
-            push_u64(s, udp.payload().len() as u64);
+            let len = match udp.length() {
+                n if n >= 8 => u64::from(n - 8),
+                _ => udp.payload().len() as u64,
+            };
+            push_u64(s, len);
         }
         (Some(TransportSlice::Icmpv4(icmp)), net) => {
             if let Some(e) = crate::decode::icmp::decode_v4(icmp.slice()) {

@@ -67,11 +67,11 @@ pub fn push_escaped(out: &mut String, s: &str) {
     }
 }
 
-/// Appends `s` escaped, but keeps its line breaks and tabs (`follow`'s text, where the lines are
-/// the data's own).
+/// Appends `s` escaped, but keeps its line feeds (`follow`'s text, where the lines are the
+/// data's own); a tab is shown as `\t`, as everywhere else.
 pub fn push_escaped_keep_lines(out: &mut String, s: &str) {
     for c in s.chars() {
-        if matches!(c, '\n' | '\t') {
+        if c == '\n' {
             out.push(c);
         } else {
             push_char(out, c);
@@ -79,14 +79,14 @@ pub fn push_escaped_keep_lines(out: &mut String, s: &str) {
     }
 }
 
-/// Appends `s` escaped (line breaks and tabs kept when `keep_lines`) and returns how many
-/// characters were escaped, not counting kept line breaks nor an escaped LF or tab (for a
-/// caller that tells text from binary by it).
+/// Appends `s` escaped (line feeds kept when `keep_lines`; a tab is always `\t`) and returns
+/// how many characters were escaped, not counting kept line feeds nor an escaped LF or tab (for
+/// a caller that tells text from binary by it).
 pub fn push_escaped_counting(out: &mut String, s: &str, keep_lines: bool) -> usize {
     let mut escapes = 0;
     for c in s.chars() {
         match c {
-            '\n' | '\t' if keep_lines => out.push(c),
+            '\n' if keep_lines => out.push(c),
             '\n' | '\t' => push_char(out, c),
             c if is_unsafe(c) => {
                 push_char(out, c);
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(Escaped("\u{202e}gpj.exe").to_string(), "\\u{202e}gpj.exe");
         let mut kept = String::new();
         push_escaped_keep_lines(&mut kept, "a\nb\t\u{1b}");
-        assert_eq!(kept, "a\nb\t\\x1b");
+        assert_eq!(kept, "a\nb\\t\\x1b");
     }
 
     #[test]

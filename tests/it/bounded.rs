@@ -92,7 +92,7 @@ fn idle_connections_time_out_and_say_so() {
     let notes: Vec<&str> = err.lines().filter(|l| l.contains("idle longer")).collect();
     assert_eq!(notes.len(), 1, "{err}");
     assert!(
-        notes[0].starts_with("pcaplab: note: 1 TCP connections"),
+        notes[0].starts_with("pcaplab: note: 1 TCP connection was idle"),
         "{err}"
     );
     // Defaults (5 minutes): nothing is given up, no note.

@@ -477,7 +477,7 @@ fn follow_udp_usage_errors_exit_2() {
     for (args, says) in [
         (
             vec!["follow", p, "--udp-conv", "7"],
-            "no UDP conversation 7 (the capture has 1 UDP conversations",
+            "no UDP conversation 7 (the capture has 1 UDP conversation,",
         ),
         (
             vec!["follow", p, "--udp", "127.0.0.1:1"],
@@ -485,7 +485,7 @@ fn follow_udp_usage_errors_exit_2() {
         ),
         (
             vec!["follow", p, "--udp", "localhost"],
-            "not an address and port",
+            "an address:port such as",
         ),
         (
             vec!["follow", p, "--udp-conv", "0", "--framing", "line"],
@@ -575,7 +575,7 @@ fn issue_15_idle_udp_conversations_time_out_and_say_so() {
         ]
     );
     assert!(
-        stderr.contains("1 UDP conversations were idle longer than the idle timeout"),
+        stderr.contains("1 UDP conversation was idle longer than the idle timeout"),
         "{stderr}"
     );
     // The default timeout (60 s) keeps them all.

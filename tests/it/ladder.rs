@@ -639,7 +639,7 @@ fn missing_streams_transfers_and_bad_filters_are_usage_errors() {
     for (args, says) in [
         (
             &["--stream", "5"][..],
-            "no TCP stream 5 (the capture has 1 streams, 0 to 0)",
+            "no TCP stream 5 (the capture has 1 TCP stream, number 0)",
         ),
         (&["--tftp", "0"][..], "no TFTP transfer 0"),
         (

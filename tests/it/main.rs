@@ -8,6 +8,7 @@ mod cli;
 mod damaged;
 mod extract;
 mod filter;
+mod fixes;
 mod grade;
 mod http;
 mod icmp;

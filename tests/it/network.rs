@@ -641,7 +641,7 @@ fn datagrams_whose_fragments_never_all_came_are_counted_in_a_note() {
         assert_eq!(
             err.lines()
                 .filter(|l| l.starts_with(
-                    "pcaplab: note: 1 fragmented IP datagrams could not be reassembled (1 incomplete at the end of the capture)"
+                    "pcaplab: note: 1 fragmented IP datagram could not be reassembled (1 incomplete at the end of the capture)"
                 ))
                 .count(),
             1,

@@ -48,7 +48,13 @@ pub fn finish(collector: Collector, facts: &StreamFacts, extras: &Extras<'_>) ->
                 );
                 if unplaced > 0 {
                     l.notes.push(format!(
-                        "{unplaced} matching packets have no IP address and are not drawn"
+                        "{} no IP address and {} not drawn",
+                        crate::units::plural(
+                            unplaced,
+                            "matching packet has",
+                            "matching packets have"
+                        ),
+                        crate::units::noun(unplaced, "is", "are")
                     ));
                 }
                 l
@@ -101,9 +107,10 @@ fn plain(draft: Draft, preferred: &[(Place, &str)], subject: Subject) -> Ladder 
     let mut notes = Vec::new();
     if draft.omitted > 0 {
         notes.push(format!(
-            "{} more packets not drawn (past the limit of {} arrows)",
+            "{} more {} not drawn (past the limit of {})",
             draft.omitted,
-            arrows.len()
+            crate::units::noun(draft.omitted, "packet", "packets"),
+            crate::units::plural(arrows.len() as u64, "arrow", "arrows")
         ));
     }
     Ladder {
@@ -154,7 +161,9 @@ fn stream_ladder(draft: Draft, n: u64, facts: &StreamFacts) -> Ladder {
         }
         let who = if c2s { "client" } else { "server" };
         let text = format!(
-            "gap: {len} bytes the {who} sent (stream offset {offset}) were never captured; found at this packet"
+            "gap: {} the {who} sent (stream offset {offset}) {} never captured; found at this packet",
+            crate::units::plural(len, "byte", "bytes"),
+            crate::units::noun(len, "was", "were")
         );
         match ladder.arrows.iter_mut().find(|a| a.frame == frame) {
             Some(a) => a

@@ -698,15 +698,17 @@ fn failure(evidence: &Evidence, reason: &str) -> String {
 
 fn text_objection(evidence: &Evidence) -> String {
     format!(
-        "reads the bytes as {} messages, but they are text: a length prefix is binary",
-        grouped(evidence.messages)
+        "reads the bytes as {} {}, but they are text: a length prefix is binary",
+        grouped(evidence.messages),
+        crate::units::noun(evidence.messages, "message", "messages")
     )
 }
 
 fn exact_reason(evidence: &Evidence, why: &str) -> String {
     format!(
-        "reads the bytes as {} messages, but {why}",
-        grouped(evidence.messages)
+        "reads the bytes as {} {}, but {why}",
+        grouped(evidence.messages),
+        crate::units::noun(evidence.messages, "message", "messages")
     )
 }
 

@@ -26,7 +26,7 @@ use crate::app::consumer::{At, StreamConsumer};
 use crate::app::http::ConversationFramer;
 use crate::flow::tcp::{EndCause, Event, Stream, StreamEvent, StreamTable};
 use crate::framing::segments::{DataSegment, SegmentMapper, SegmentParts, Summary};
-use crate::framing::{Framer, FramerOutput, FramingSpec, new_framer};
+use crate::framing::{Framer, FramerOutput, FramingSpec, Missing, new_framer};
 use crate::units::{Direction as FlowDirection, FrameNumber, StreamId};
 
 /// Which streams to frame, and how.
@@ -148,6 +148,13 @@ pub struct Direction {
     pub segments: Vec<SegmentParts>,
     /// Data segments counted but not listed in `segments` because the listing was full.
     pub unlisted_segments: u64,
+    /// Payload bytes on the wire that the capture's snap length cut off (not in any data
+    /// segment's captured bytes; their message boundaries are unknown).
+    pub not_captured_bytes: u64,
+    /// HTTP only: a `101 Switching Protocols` (or a 2xx answer to CONNECT) made the connection a
+    /// tunnel (RFC 9110 §15.2.2, §9.3.6); the bytes after it are another protocol and belong to
+    /// no HTTP message.
+    pub tunnel: bool,
 }
 
 impl Direction {
@@ -157,9 +164,11 @@ impl Direction {
     }
 
     /// The framing as a short label: `len:4`, `len:4 (error)` when the bytes contradict it,
-    /// `len:4 (incomplete)` when the capture lacks bytes, `unknown` when no framing fits.
+    /// `len:4 (incomplete)` when the capture lacks bytes, `unknown` when no framing fits (or
+    /// the payload was not captured), `-` when `auto` had no payload to look at.
     pub fn framing_label(&self) -> String {
         match self.status {
+            Status::NoData if self.auto => "-".into(),
             Status::Framed | Status::NoData => self.framing.clone(),
             Status::Failed => format!("{} (error)", self.framing),
             Status::Incomplete => format!("{} (incomplete)", self.framing),
@@ -207,6 +216,10 @@ struct DirectionFramer {
     first_complete_end: Option<u64>,
     keep_segments: bool,
     finished: bool,
+    /// Payload bytes cut by the snap length.
+    not_captured: u64,
+    /// HTTP switched protocols: the rest of the direction is a tunnel (seen when it ends).
+    tunnel: bool,
 }
 
 /// Who is to blame for what a framer says at the end of a direction ended by `cause`: the
@@ -239,6 +252,8 @@ impl DirectionFramer {
             first_complete_end: None,
             keep_segments,
             finished: false,
+            not_captured: 0,
+            tunnel: false,
         };
         if *spec == FramingSpec::Auto {
             d.detector = Some(Box::new(Detector::new()));
@@ -285,20 +300,14 @@ impl DirectionFramer {
         }
     }
 
-    /// `len` bytes at `offset` are missing: lost, or cut off by the snap length (`cut`).
-    fn gap(&mut self, offset: u64, len: u64, cut: bool, http: &mut SharedHttp) {
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, http: &mut SharedHttp) {
         match &mut self.framing {
             Framing::Nothing => {}
-            Framing::Generic(f) if cut => f.not_captured(offset, len, &mut self.out),
-            Framing::Generic(f) => f.gap(offset, len, &mut self.out),
+            Framing::Generic(f) => f.missing(offset, len, cause, &mut self.out),
             Framing::Http => {
                 if let Some(conv) = http {
-                    let mut d = conv.direction(self.direction);
-                    if cut {
-                        d.not_captured(offset, len, &mut self.out);
-                    } else {
-                        d.gap(offset, len, &mut self.out);
-                    }
+                    conv.direction(self.direction)
+                        .missing(offset, len, cause, &mut self.out);
                 }
             }
         }
@@ -360,17 +369,26 @@ impl DirectionFramer {
         }
     }
 
-    /// `auto` chooses now, on the bytes seen so far.
-    fn decide_now(&mut self, http: &mut SharedHttp) {
+    /// `auto` chooses now, on the bytes seen so far; `cause`: why the bytes that follow are
+    /// missing, when that is what makes it choose.
+    fn decide_now(&mut self, http: &mut SharedHttp, cause: Missing) {
         let Some(detector) = self.detector.take() else {
             return;
         };
         if detector.seen() == 0 {
-            // The direction starts with bytes the capture lost.
+            // The direction starts with bytes the capture does not hold.
+            let reason = match cause {
+                Missing::Lost => {
+                    "the capture lost the first bytes of this direction: no framing can be checked from an unknown start"
+                }
+                Missing::NotCaptured => {
+                    "the first bytes of this direction were sent but cut by the capture's snap length: no framing can be checked from an unknown start"
+                }
+            };
             self.tried = vec![Tried {
                 framing: "auto".into(),
                 offset: Some(0),
-                reason: "the capture lost the first bytes of this direction: no framing can be checked from an unknown start".into(),
+                reason: reason.into(),
             }];
             self.choose(FramingSpec::None);
             return;
@@ -402,7 +420,7 @@ impl DirectionFramer {
                 || detector.pending_messages() > auto::MAX_PENDING_MESSAGES
                 || self.mapper.open_segments() > auto::MAX_PENDING_SEGMENTS
             {
-                self.decide_now(http);
+                self.decide_now(http, Missing::Lost);
             }
             return;
         }
@@ -410,15 +428,16 @@ impl DirectionFramer {
         self.drain(IssueKind::Mismatch);
     }
 
-    /// `len` bytes at `offset` are not in the capture (lost, or cut by snaplen).
-    /// `len` bytes at `offset` are missing from the capture: lost, or cut off by the snap
-    /// length (`cut`).
-    fn on_gap(&mut self, offset: u64, len: u64, cut: bool, http: &mut SharedHttp) {
+    /// `len` bytes at `offset` are not in the capture (`cause`: lost, or cut by snaplen).
+    fn on_gap(&mut self, offset: u64, len: u64, cause: Missing, http: &mut SharedHttp) {
         if self.finished {
             return;
         }
-        self.decide_now(http);
-        self.gap(offset, len, cut, http);
+        if cause == Missing::NotCaptured {
+            self.not_captured = self.not_captured.saturating_add(len);
+        }
+        self.decide_now(http, cause);
+        self.missing(offset, len, cause, http);
         self.drain(IssueKind::Capture);
     }
 
@@ -448,6 +467,11 @@ impl DirectionFramer {
             // (HTTP is chosen as soon as its start line arrives).
             self.apply(choice, kind, http);
         }
+        // Ending stops the framer: whether it had become a tunnel is read first.
+        self.tunnel = matches!(self.framing, Framing::Http)
+            && http
+                .as_ref()
+                .is_some_and(|c| c.side(self.direction).is_tunnel());
         self.end(offset, http);
         // A message left incomplete by the end stops where the bytes stopped, not at its end.
         for m in &self.out.messages {
@@ -518,6 +542,7 @@ impl DirectionFramer {
     ) -> Direction {
         self.on_end(end_offset, EndCause::EndOfCapture, http);
         self.blame(start_unknown);
+        let tunnel = self.tunnel;
         let summary: Summary = if self.keep_segments && self.segments.len() < MAX_LISTED_SEGMENTS {
             let s = self.mapper.finish(&mut self.segments);
             self.segments.truncate(MAX_LISTED_SEGMENTS);
@@ -533,7 +558,9 @@ impl DirectionFramer {
             0
         };
         let unframed = matches!(self.framing, Framing::Nothing);
-        let status = if unframed && summary.data_segments > 0 {
+        // Payload cut by the snap length was on the wire: its boundaries are unknown, not
+        // absent.
+        let status = if unframed && (summary.data_segments > 0 || self.not_captured > 0) {
             Status::Unknown
         } else if self.issues.iter().any(|i| i.kind == IssueKind::Mismatch) {
             Status::Failed
@@ -561,6 +588,8 @@ impl DirectionFramer {
             first_bytes: self.first_bytes.filter(|_| status == Status::Unknown),
             segments: self.segments,
             unlisted_segments,
+            not_captured_bytes: self.not_captured,
+            tunnel,
         }
     }
 }
@@ -642,11 +671,15 @@ impl StreamFramers {
                 offset.saturating_add(bytes.len() as u64)
             }
             Event::Gap { offset, len, .. } => {
-                self.with_direction(d, options, |dir, http| dir.on_gap(offset, len, false, http));
+                self.with_direction(d, options, |dir, http| {
+                    dir.on_gap(offset, len, Missing::Lost, http);
+                });
                 offset.saturating_add(len)
             }
             Event::NotCaptured { offset, len, .. } => {
-                self.with_direction(d, options, |dir, http| dir.on_gap(offset, len, true, http));
+                self.with_direction(d, options, |dir, http| {
+                    dir.on_gap(offset, len, Missing::NotCaptured, http);
+                });
                 offset.saturating_add(len)
             }
             Event::End { offset, cause } => {

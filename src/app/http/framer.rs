@@ -269,37 +269,39 @@ impl std::fmt::Display for IssueKind {
             ),
             IssueKind::TruncatedChunked { received } => write!(
                 f,
-                "stream ended inside a chunked body after {received} bytes, before the last chunk"
+                "stream ended inside a chunked body after {}, before the last chunk",
+                crate::units::plural(*received, "byte", "bytes")
             ),
             IssueKind::Gap {
                 len,
                 resynced: true,
             } => {
-                write!(f, "{len} bytes lost in a capture gap inside a body")
+                write!(f, "{} inside a body", Missing::Lost.bytes(*len))
             }
             IssueKind::Gap {
                 len,
                 resynced: false,
             } => {
-                write!(f, "{len} bytes lost in a capture gap; framing stops")
+                write!(f, "{}; framing stops", Missing::Lost.bytes(*len))
             }
             IssueKind::NotCaptured {
                 len,
                 resynced: true,
-            } => write!(
-                f,
-                "{len} bytes inside a body were cut off by the capture's snap length"
-            ),
+            } => write!(f, "{} inside a body", Missing::NotCaptured.bytes(*len)),
             IssueKind::NotCaptured {
                 len,
                 resynced: false,
             } => write!(
                 f,
-                "{len} bytes were cut off by the capture's snap length; framing resumes at the \
-                 next message found"
+                "{}; framing resumes at the next message found",
+                Missing::NotCaptured.bytes(*len)
             ),
             IssueKind::Resynced { skipped } => {
-                write!(f, "skipped {skipped} bytes up to the next status line")
+                write!(
+                    f,
+                    "skipped {} up to the next status line",
+                    crate::units::plural(*skipped, "byte", "bytes")
+                )
             }
         }
     }
@@ -348,14 +350,7 @@ pub enum Event<'d> {
     Issue(Issue),
 }
 
-/// Why bytes of a direction are missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// Never captured: lost before the capture point, or given up by the reassembler.
-    Lost,
-    /// On the wire but cut off by the capture's snap length.
-    NotCaptured,
-}
+pub use crate::framing::Missing;
 
 /// The request kinds a response framer must know about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1403,15 +1398,9 @@ impl Framer for MessageFramer {
         self.own_queue = queue;
     }
 
-    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
-        self.gap_events(offset, len, &mut |e| collect(e, out));
-    }
-
-    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, out: &mut FramerOutput) {
         let mut queue = std::mem::take(&mut self.own_queue);
-        self.missing_events(offset, len, Missing::NotCaptured, &mut queue, &mut |e| {
-            collect(e, out);
-        });
+        self.missing_events(offset, len, cause, &mut queue, &mut |e| collect(e, out));
         self.own_queue = queue;
     }
 
@@ -1571,19 +1560,9 @@ impl Framer for DirectionFramer<'_> {
             .feed_events(self.direction, offset, data, &mut |e| collect(e, out));
     }
 
-    fn gap(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
+    fn missing(&mut self, offset: u64, len: u64, cause: Missing, out: &mut FramerOutput) {
         self.conversation
-            .gap_events(self.direction, offset, len, &mut |e| collect(e, out));
-    }
-
-    fn not_captured(&mut self, offset: u64, len: u64, out: &mut FramerOutput) {
-        self.conversation.missing_events(
-            self.direction,
-            offset,
-            len,
-            Missing::NotCaptured,
-            &mut |e| collect(e, out),
-        );
+            .missing_events(self.direction, offset, len, cause, &mut |e| collect(e, out));
     }
 
     fn finish(&mut self, offset: u64, out: &mut FramerOutput) {

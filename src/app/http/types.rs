@@ -67,9 +67,11 @@ pub struct StatusLine<'a> {
 }
 
 impl StatusLine<'_> {
-    /// True for 1xx interim responses, which are followed by another response to the same request.
+    /// True for 1xx interim responses, which are followed by another response to the same
+    /// request. `101 Switching Protocols` is not one: it is the final HTTP response, after which
+    /// the connection speaks the new protocol (RFC 9110 §15.2.2, RFC 9112 §9).
     pub fn is_interim(&self) -> bool {
-        (100..200).contains(&self.code)
+        (100..200).contains(&self.code) && self.code != 101
     }
 }
 

@@ -238,9 +238,11 @@ fn not_captured_message(direction: Direction, len: u64, head_cut: bool) -> (Warn
     (
         WarningKind::NotCaptured,
         format!(
-            "{head}{len} bytes of the {what} were sent but not captured: the capture's snap \
+            "{head}{} of the {what} {} sent but not captured: the capture's snap \
              length cut the packets (capture again without a small snaplen, e.g. tcpdump -s 0, \
-             to see them)"
+             to see them)",
+            crate::units::plural(len, "byte", "bytes"),
+            crate::units::noun(len, "was", "were")
         ),
     )
 }
@@ -422,18 +424,25 @@ pub fn from_issue(direction: Direction, issue: &Issue) -> Warning {
             WarningKind::ClosedMidBody,
             format!(
                 "the connection closed in the middle of the chunked {what} body (after \
-                 {received} bytes, before the last `0` chunk)"
+                 {}, before the last `0` chunk)",
+                crate::units::plural(*received, "byte", "bytes")
             ),
         ),
         IssueKind::Gap { len, .. } => (
             WarningKind::CaptureGap,
-            format!("{len} bytes of the {what} were not captured"),
+            format!(
+                "{} of the {what} {} not captured",
+                crate::units::plural(*len, "byte", "bytes"),
+                crate::units::noun(*len, "was", "were")
+            ),
         ),
         IssueKind::NotCaptured { len, .. } => not_captured_message(direction, *len, false),
         IssueKind::Resynced { skipped } => (
             WarningKind::SkippedBytes,
             format!(
-                "skipped {skipped} bytes of the server's data that were not HTTP, up to the next response"
+                "skipped {} of the server's data that {} not HTTP, up to the next response",
+                crate::units::plural(*skipped, "byte", "bytes"),
+                crate::units::noun(*skipped, "was", "were")
             ),
         ),
     };

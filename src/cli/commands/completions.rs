@@ -2,9 +2,9 @@
 //! the manual page (clap_mangen), generated from the same command definition as the parser, so
 //! they never disagree with it.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::Args;
 use clap_complete::Shell;
 
@@ -26,16 +26,29 @@ pub struct ManArgs {
     pub command: Option<String>,
 }
 
-/// Writes the completion script to standard output.
+/// Writes the completion script to standard output: generated into memory first (clap_complete
+/// panics on a write error), then written like every other output, so a closed pipe ends the
+/// run quietly and another write error is a sentence.
 ///
 /// # Errors
 /// A write error.
 pub fn run_completions(args: &CompletionsArgs) -> Result<Outcome> {
     let mut cmd = crate::cli::command();
-    let mut out = BufWriter::new(io::stdout().lock());
-    clap_complete::generate(args.shell, &mut cmd, "pcaplab", &mut out);
-    out.flush()?;
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "pcaplab", &mut script);
+    write_stdout(&script)?;
     Ok(Outcome::Ok)
+}
+
+/// Writes `bytes` to standard output and flushes it.
+///
+/// # Errors
+/// `writing to standard output: …` (a closed pipe is recognised by the caller).
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .context("writing to standard output")
 }
 
 /// Writes the manual page (roff) to standard output.
@@ -62,8 +75,8 @@ pub fn run_man(args: &ManArgs) -> Result<Outcome> {
                 .version(env!("CARGO_PKG_VERSION"))
         }
     };
-    let mut out = BufWriter::new(io::stdout().lock());
-    clap_mangen::Man::new(page).render(&mut out)?;
-    out.flush()?;
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page).render(&mut roff)?;
+    write_stdout(&roff)?;
     Ok(Outcome::Ok)
 }

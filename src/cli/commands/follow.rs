@@ -56,7 +56,7 @@ pub struct FollowArgs {
     #[arg(long, value_name = "ADDR:PORT", value_parser = super::follow_udp::parse_endpoint)]
     pub udp: Option<std::net::SocketAddr>,
     /// Follow UDP conversation N (numbered from 0 in order of first datagram, as `stats` shows).
-    #[arg(long = "udp-conv", value_name = "N")]
+    #[arg(long = "udp-conv", value_name = "N", value_parser = crate::cli::args::parse_count)]
     pub udp_conv: Option<u64>,
     /// How to show the bytes.
     #[arg(long = "as", value_enum, default_value_t = FollowAs::Ascii)]
@@ -100,11 +100,11 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
         if let Some(e) = error {
             return Err(e).context(shown);
         }
-        anyhow::bail!(
-            "{shown}: no TCP stream {} (the capture has {} streams)",
+        return Err(crate::cli::args::no_stream(
+            &shown,
             stream_id,
-            summary.tcp_streams
-        );
+            summary.tcp_streams,
+        ));
     };
     let only = match (args.dir, args.show_as) {
         (Some(DirArg::C2s), _) | (None, FollowAs::Raw) => Some(Direction::ClientToServer),
@@ -118,12 +118,18 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
             let (lost, cut) = report::follow::write_raw(&mut out, &followed, only, term.is_tty)?;
             if lost > 0 {
                 crate::cli::warn(&format!(
-                    "{lost} bytes of this direction were never captured (lost before the capture point) and are missing from the output"
+                    "{} of this direction {} never captured (lost before the capture point) and {} missing from the output",
+                    pcaplab::units::plural(lost, "byte", "bytes"),
+                    pcaplab::units::noun(lost, "was", "were"),
+                    pcaplab::units::noun(lost, "is", "are")
                 ));
             }
             if cut > 0 {
                 crate::cli::warn(&format!(
-                    "{cut} bytes of this direction were cut by the capture's snap length and are missing from the output"
+                    "{} of this direction {} cut by the capture's snap length and {} missing from the output",
+                    pcaplab::units::plural(cut, "byte", "bytes"),
+                    pcaplab::units::noun(cut, "was", "were"),
+                    pcaplab::units::noun(cut, "is", "are")
                 ));
             }
         }

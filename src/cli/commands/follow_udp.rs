@@ -2,7 +2,6 @@
 //! conversation, like Wireshark's Follow UDP Stream, with the ICMP errors that answered them.
 
 use std::io::{self, BufWriter, Write};
-use std::net::SocketAddr;
 
 use anyhow::{Context as _, Result};
 use pcaplab::analysis::follow_udp::{FollowUdp, Select};
@@ -13,15 +12,7 @@ use super::follow::{DirArg, FollowArgs, FollowAs};
 use crate::cli::Outcome;
 use crate::cli::input;
 
-/// Parses `127.0.0.1:8080` or `[::1]:8080`.
-///
-/// # Errors
-/// A message with an example when `s` is not an address and a port.
-pub fn parse_endpoint(s: &str) -> Result<SocketAddr, String> {
-    s.parse().map_err(|_| {
-        format!("`{s}` is not an address and port such as 127.0.0.1:8080 or [::1]:8080")
-    })
-}
+pub use crate::cli::args::parse_endpoint;
 
 /// Runs the UDP mode of `follow`.
 ///
@@ -55,8 +46,12 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
             Select::Conversation(n) => format!("no UDP conversation {n}"),
         };
         anyhow::bail!(
-            "{shown}: {what} (the capture has {} UDP conversations, numbered from 0; `pcaplab stats` lists them)",
-            followed.counters.conversations
+            "{shown}: {what} (the capture has {}, numbered from 0; `pcaplab stats` lists them)",
+            pcaplab::units::plural(
+                followed.counters.conversations,
+                "UDP conversation",
+                "UDP conversations"
+            )
         );
     };
     let only = match (args.dir, args.show_as) {
@@ -70,7 +65,10 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
             let missing = report::follow_udp::write_raw(&mut out, &followed, only, term.is_tty)?;
             if missing > 0 {
                 input::note(&format!(
-                    "{missing} bytes of these datagrams were cut by the capture's snaplen and are missing from the output"
+                    "{} of these datagrams {} cut by the capture's snap length and {} missing from the output",
+                    pcaplab::units::plural(missing, "byte", "bytes"),
+                    pcaplab::units::noun(missing, "was", "were"),
+                    pcaplab::units::noun(missing, "is", "are")
                 ));
             }
         }

@@ -17,6 +17,7 @@ use pcaplab::report::{self, Terminal};
 use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs, OutputArgs, parse_size};
 use crate::cli::input;
+use pcaplab::units::{noun, plural};
 
 /// `pcaplab http`.
 #[derive(Debug, Args)]
@@ -26,7 +27,7 @@ pub struct HttpArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Write every response body (de-chunked) inside DIR (created if missing), under safe names
+    /// Write every response body (de-chunked) inside DIR (created if missing, not its parents), under safe names
     /// made from the request target; an existing file or symlink is never overwritten nor
     /// followed (a taken name gets `-1`, `-2`, …), and a body that did not arrive whole stays
     /// in a `.part` file.
@@ -38,7 +39,8 @@ pub struct HttpArgs {
     pub decode: bool,
     /// With `--decode`: most decoded bytes written per body byte received (a limit against
     /// compression bombs; at least 1 MiB is always allowed).
-    #[arg(long, value_name = "N", default_value_t = Limits::default().ratio, requires = "decode")]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().ratio, requires = "decode",
+          value_parser = crate::cli::args::parse_count)]
     pub max_decoded_ratio: u64,
     /// With `--decode`: most decoded bytes written per body, whatever the ratio (e.g. `1G`).
     #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_size,
@@ -78,8 +80,7 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     let (only, limit) = (args.output.stream, args.output.limit.unwrap_or(u64::MAX));
     let bodies = match &args.extract {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+            input::extraction_dir(dir, "--extract")?;
             let limits = Limits {
                 ratio: args.max_decoded_ratio,
                 cap_bytes: args.max_decoded_size,
@@ -127,11 +128,14 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     if args.output.filter.is_some() {
         engine.select(&keep);
     }
-    let (_summary, error) = input::analyze(&args.input.file, engine)?;
+    let (summary, error) = input::analyze(&args.input.file, engine)?;
     let bounds = tracker.bounds();
     drop(tracker);
     if let Some(e) = write_error {
         return Err(e.into());
+    }
+    if error.is_none() {
+        args.output.check_stream(&shown, summary.tcp_streams)?;
     }
     writer.finish()?;
     out.flush()?;
@@ -159,25 +163,35 @@ fn report_bounds(b: &http::Bounds) {
     let mut notes = Vec::new();
     if b.in_flight_per_connection > 0 {
         notes.push(format!(
-            "{} HTTP requests were reported before their responses because more than {} were \
+            "{} reported before {} responses because more than {} were \
              waiting on one connection",
-            b.in_flight_per_connection,
+            plural(
+                b.in_flight_per_connection,
+                "HTTP request was",
+                "HTTP requests were"
+            ),
+            noun(b.in_flight_per_connection, "its", "their"),
             http::MAX_IN_FLIGHT
         ));
     }
     if b.in_flight_total > 0 {
         notes.push(format!(
-            "{} HTTP requests were reported before their responses because more than {} were \
+            "{} reported before {} responses because more than {} were \
              waiting on all connections together",
-            b.in_flight_total,
+            plural(b.in_flight_total, "HTTP request was", "HTTP requests were"),
+            noun(b.in_flight_total, "its", "their"),
             http::MAX_IN_FLIGHT_TOTAL
         ));
     }
     if b.out_of_order > 0 {
         notes.push(format!(
-            "{} HTTP transactions were printed before an earlier one that was still waiting \
+            "{} printed before an earlier one that was still waiting \
              for its response ({} finished transactions are held to keep the order)",
-            b.out_of_order,
+            plural(
+                b.out_of_order,
+                "HTTP transaction was",
+                "HTTP transactions were"
+            ),
             http::ORDER_WINDOW
         ));
     }

@@ -40,10 +40,10 @@ pub struct LadderArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Every UDP datagram to or from this address and port (and ICMP errors about them).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = crate::cli::args::parse_endpoint)]
     pub udp: Option<SocketAddr>,
     /// One TFTP transfer (the `#` of `pcaplab tftp`): the request port and the transfer port.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::cli::args::parse_usize)]
     pub tftp: Option<usize>,
     /// How TCP messages are delimited, for the message parts of each segment: `auto`, `http`,
     /// `len:N[:be|le][:inclusive]`, `line`, `delim:HEX`, `fixed:N`, `none`.
@@ -165,17 +165,10 @@ pub fn run(args: LadderArgs, term: Terminal) -> Result<Outcome> {
     } = gather(&args.input, selection.clone(), limits, args.framing.clone())?;
     if ladders.is_empty() && error.is_none() {
         match selection {
-            Selection::Stream(n) => bail!(
-                "{shown}: no TCP stream {n} (the capture has {streams} streams{})",
-                if streams > 0 {
-                    format!(", 0 to {}", streams - 1)
-                } else {
-                    String::new()
-                }
-            ),
+            Selection::Stream(n) => return Err(crate::cli::args::no_stream(&shown, n, streams)),
             Selection::Tftp(t) => bail!(
-                "{shown}: no TFTP transfer {t} (the capture has {} transfers; see `pcaplab tftp`)",
-                transfers.len()
+                "{shown}: no TFTP transfer {t} (the capture has {}; see `pcaplab tftp`)",
+                pcaplab::units::plural(transfers.len() as u64, "transfer", "transfers")
             ),
             Selection::Udp(x) => bail!("{shown}: no UDP datagram to or from {x}"),
             Selection::Filter(_) | Selection::Every => {}

@@ -172,9 +172,14 @@ pub fn run(args: PacketsArgs, term: Terminal) -> Result<Outcome> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    input::report_notes(&engine.finish());
+    let summary = engine.finish();
+    input::report_notes(&summary);
     if let Some(e) = write_error {
         return Err(e);
+    }
+    // Read to the end (the limit did not stop it): a stream that never came does not exist.
+    if result.is_ok() && written < limit {
+        args.output.check_stream(&shown, summary.tcp_streams)?;
     }
     if let Some(w) = writer {
         w.finish()?;

@@ -17,6 +17,7 @@ use pcaplab::flow::tcp::TableLimits;
 use pcaplab::framing::FramingSpec;
 use pcaplab::grade::Verdict;
 use pcaplab::report::Terminal;
+use pcaplab::view::text::Escaped;
 
 use pcaplab::view::filter::{Filter, PacketFields};
 
@@ -32,11 +33,15 @@ const DEFAULT_ARROWS: usize = 200;
 pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Where to write the page (`-` or nothing: standard output).
+    /// Where to write the page (`-` or nothing: standard output); an existing file is not
+    /// replaced unless `--force` is given, and the capture being read never is.
     #[arg(long = "output", short = 'o', value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+    /// Replace the `-o` file when it already exists.
+    #[arg(long)]
+    pub force: bool,
     /// Most TCP streams, TFTP transfers and HTTP transactions drawn as ladders.
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = crate::cli::args::parse_usize)]
     pub ladders: usize,
     /// `--limit N`: at most N arrows per ladder (default 200), as on `ladder`; `-Y FILTER`: the
     /// packets the page's analyses see, by each packet's own fields, as on the other summary
@@ -127,6 +132,10 @@ pub fn run(args: ReportArgs, _term: Terminal) -> Result<Outcome> {
         arrows: arrows.clamp(1, ladder::MAX_ARROWS),
         ladders: args.ladders,
     };
+    let target = args.output_file.as_deref().filter(|p| *p != Path::new("-"));
+    if let Some(p) = target {
+        check_target(p, &args.input.file, args.force)?;
+    }
     let filter = args.output.packet_filter("report")?;
     let page = build(
         &args.input.file,
@@ -135,14 +144,23 @@ pub fn run(args: ReportArgs, _term: Terminal) -> Result<Outcome> {
         limits,
         filter.as_ref(),
     )?;
-    match args.output_file.as_deref() {
+    match target {
         None => write_to(&mut BufWriter::new(io::stdout().lock()), &page)?,
-        Some(p) if p == Path::new("-") => {
-            write_to(&mut BufWriter::new(io::stdout().lock()), &page)?;
-        }
         Some(p) => {
-            let file = std::fs::File::create(p)
-                .with_context(|| format!("cannot create {}", p.display()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true);
+            if args.force {
+                options.create(true).truncate(true);
+            } else {
+                options.create_new(true);
+            }
+            let file = options.open(p).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    anyhow::anyhow!(exists(p))
+                } else {
+                    anyhow::Error::new(e).context(format!("cannot create {}", p.display()))
+                }
+            })?;
             write_to(&mut BufWriter::new(file), &page)
                 .with_context(|| format!("writing {}", p.display()))?;
         }
@@ -151,6 +169,33 @@ pub fn run(args: ReportArgs, _term: Terminal) -> Result<Outcome> {
         anyhow::bail!("{}: {e}", args.input.file.display());
     }
     Ok(Outcome::Ok)
+}
+
+/// Refuses `-o` naming the capture being read (even with `--force`), or an existing file
+/// without `--force`: checked before the capture is read, so nothing is lost either way.
+fn check_target(path: &Path, input: &Path, force: bool) -> Result<()> {
+    let same = match (std::fs::canonicalize(path), std::fs::canonicalize(input)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        anyhow::bail!(
+            "-o {}: that is the capture being read; write the page to another file",
+            Escaped(&path.display().to_string())
+        );
+    }
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        anyhow::bail!(exists(path));
+    }
+    Ok(())
+}
+
+/// The sentence for an `-o` file that already exists.
+fn exists(path: &Path) -> String {
+    format!(
+        "-o {}: the file exists; pass --force to replace it, or name another file",
+        Escaped(&path.display().to_string())
+    )
 }
 
 fn write_to<W: Write>(out: &mut W, page: &Page) -> Result<()> {

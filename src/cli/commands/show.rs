@@ -134,7 +134,8 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
         written += 1;
         go_on && written < limit
     });
-    input::report_notes(&engine.finish());
+    let summary = engine.finish();
+    input::report_notes(&summary);
     if let Some(e) = write_error {
         return Err(e.into());
     }
@@ -146,10 +147,18 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     }
     out.flush()?;
     result.with_context(|| shown.clone())?;
+    // Read to the end (no packet number or limit stopped it): a stream that never came does
+    // not exist.
+    if written < limit && last_wanted.is_none_or(|last| seen_max < last) {
+        args.output.check_stream(&shown, summary.tcp_streams)?;
+    }
     if written < limit
         && let Some(missing) = wanted.iter().find(|n| **n > seen_max)
     {
-        anyhow::bail!("{shown}: no packet {missing} (the capture has {seen_max} packets)");
+        anyhow::bail!(
+            "{shown}: no packet {missing} (the capture has {})",
+            pcaplab::units::plural(seen_max, "packet", "packets")
+        );
     }
     Ok(Outcome::Ok)
 }

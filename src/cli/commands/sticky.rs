@@ -89,15 +89,8 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    if let Some(n) = args.output.stream
-        && n >= summary.tcp_streams
-        && error.is_none()
-    {
-        anyhow::bail!(
-            "{shown}: no TCP stream {n} (the capture has {} streams, 0 to {})",
-            summary.tcp_streams,
-            summary.tcp_streams.saturating_sub(1)
-        );
+    if error.is_none() {
+        args.output.check_stream(&shown, summary.tcp_streams)?;
     }
     writer.finish()?;
     out.flush()?;

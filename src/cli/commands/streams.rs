@@ -65,10 +65,13 @@ pub fn run(args: StreamsArgs, term: Terminal) -> Result<Outcome> {
     if filter.is_some() {
         engine.select(&keep);
     }
-    let (_summary, error) = input::analyze(&args.input.file, engine)?;
+    let (summary, error) = input::analyze_for(&args.input.file, engine, input::Rows::Connections)?;
     drop(rows);
     if let Some(e) = write_error {
         return Err(e.into());
+    }
+    if error.is_none() {
+        args.output.check_stream(&shown, summary.tcp_streams)?;
     }
     writer.finish()?;
     out.flush()?;

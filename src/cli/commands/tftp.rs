@@ -17,6 +17,7 @@ use crate::cli::Outcome;
 use crate::cli::args::{FormatArg, InputArgs, OutputArgs};
 use crate::cli::input;
 use crate::cli::note;
+use pcaplab::units::{noun, plural};
 
 /// `pcaplab tftp`.
 #[derive(Debug, Args)]
@@ -26,17 +27,17 @@ pub struct TftpArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
-    /// Rebuild every transferred file inside DIR (created if missing). Names from the capture
+    /// Rebuild every transferred file inside DIR (created if missing, not its parents). Names from the capture
     /// are made safe, nothing outside DIR is touched, no file is overwritten (a taken name gets
     /// the next free `-N`), and a file stays `NAME.part` until its data is complete.
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
     /// A transfer with no packet for this long (capture time) is ended as `idle_timeout`.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = crate::cli::args::parse_seconds)]
     pub tftp_idle_timeout: u64,
     /// Most transfers followed at once; past it the least recently active one is ended as
     /// `evicted`.
-    #[arg(long, value_name = "N", default_value_t = 4096)]
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = crate::cli::args::parse_max)]
     pub max_transfers: usize,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -98,8 +99,7 @@ pub fn run(args: TftpArgs, term: Terminal) -> Result<Outcome> {
     config.max_active = args.max_transfers.max(1);
     let mut tracker = Tracker::new(config);
     if let Some(dir) = &args.extract {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create extraction directory {}", dir.display()))?;
+        input::extraction_dir(dir, "--extract")?;
         tracker.extract_to(Dir::open(dir, extract::Options::default())?);
     }
     let mut out = BufWriter::new(io::stdout().lock());
@@ -154,23 +154,31 @@ fn notes(tracker: &Tracker) {
     let config_hint = "raise --tftp-idle-timeout";
     if c.idle_timeouts > 0 {
         note(&format!(
-            "{} TFTP transfers had no packet for the idle timeout (capture time) and were ended: \
-             they say `idle_timeout` ({config_hint})",
-            c.idle_timeouts
+            "{} had no packet for the idle timeout (capture time) and {} ended: \
+             {} `idle_timeout` ({config_hint})",
+            plural(c.idle_timeouts, "TFTP transfer", "TFTP transfers"),
+            noun(c.idle_timeouts, "was", "were"),
+            noun(c.idle_timeouts, "its row says", "their rows say")
         ));
     }
     if c.evicted > 0 {
         note(&format!(
-            "{} TFTP transfers were ended as `evicted` because {} were followed at once (raise \
+            "{} ended as `evicted` because {} were followed at once (raise \
              --max-transfers)",
-            c.evicted, c.peak_active
+            plural(c.evicted, "TFTP transfer was", "TFTP transfers were"),
+            c.peak_active
         ));
     }
     if c.buffer_limit > 0 {
         note(&format!(
-            "{} TFTP transfers buffered too much out-of-order data and could not be rebuilt \
-             (their warnings say which limit)",
-            c.buffer_limit
+            "{} too much out-of-order data and could not be rebuilt \
+             ({} which limit)",
+            plural(
+                c.buffer_limit,
+                "TFTP transfer buffered",
+                "TFTP transfers buffered"
+            ),
+            noun(c.buffer_limit, "its warnings say", "their warnings say")
         ));
     }
     for h in tracker.port_hints() {
