@@ -7,7 +7,7 @@
 #   scripts/bench-hostile.sh [DIR] [SIZES] [COMMANDS] [KINDS]
 #   scripts/bench-hostile.sh /tmp/hostile 50000,200000,500000 "packets tftp" open,closed
 #
-# KINDS: open, closed, ooo, http, pipeline, tftpopen, tftpdone (sizes apply), ooo1b (sizes
+# KINDS: open, closed, ooo, http, pipeline, tftpopen, tftpdone, udp (sizes apply), ooo1b (sizes
 # from $OOO1B, default 1048576,4194304).
 # BIN=path/to/pcaplab skips the cargo build.
 set -euo pipefail

@@ -13,9 +13,10 @@ Every capture is classic pcap, Ethernet, IPv4, one packet per record, timestamps
   tftpdone-N  N TFTP reads one after the other, each RRQ, DATA 1 (100 bytes), ACK 1 (UDP)
   http-N      one keep-alive HTTP connection with N transactions (request, then response)
   pipeline-N  one HTTP connection: N pipelined requests, then the N responses
+  udp-N       N UDP conversations, each one 100-byte datagram from its own client address
 
   python3 scripts/hostile_captures.py DIR [--sizes 50000,200000,500000] [--ooo1b 4194304]
-                                        [--kinds open,closed,ooo1b,ooo,http,pipeline,tftpopen,tftpdone] [--keep]
+                                        [--kinds open,closed,ooo1b,ooo,http,pipeline,tftpopen,tftpdone,udp] [--keep]
 
 --keep leaves a capture that already exists as it is (the captures are deterministic).
 """
@@ -147,6 +148,13 @@ def tftp_done(path, n):
     w.close()
 
 
+def udp_convs(path, n):
+    w = Writer(path)
+    for i in range(n):
+        w.udp(CLIENT_BASE + 1 + i, 1024 + i % 64000, SERVER, 7, DATA)
+    w.close()
+
+
 def http_request(i):
     return b"GET /item/%d HTTP/1.1\r\nHost: bench\r\n\r\n" % i
 
@@ -217,6 +225,8 @@ def main():
             make(lambda p, k: http_conn(p, k, False), f"http-{n}.pcap", n)
         if "pipeline" in kinds:
             make(lambda p, k: http_conn(p, k, True), f"pipeline-{n}.pcap", n)
+        if "udp" in kinds:
+            make(udp_convs, f"udp-{n}.pcap", n)
     if "ooo1b" in kinds:
         for b in [int(x) for x in args.ooo1b.split(",") if x]:
             make(ooo_one_byte, f"ooo1b-{b}.pcap", b)

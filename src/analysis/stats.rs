@@ -89,8 +89,13 @@ pub struct Stats {
     pub bits_per_second: Option<f64>,
     /// Protocol hierarchy, by OSI layer then packets.
     pub protocols: Vec<ProtocolCount>,
-    /// IP endpoints, most packets first.
+    /// IP endpoints, most packets first: the first [`Collector::with_max_endpoints`] addresses
+    /// seen (see `endpoints_not_tracked`).
     pub endpoints: Vec<Endpoint>,
+    /// Packets sent from or to an address that was not counted in `endpoints` because the list
+    /// was full (each such packet once; absent when there were none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub endpoints_not_tracked: u64,
     /// TCP and UDP ports, most packets first.
     pub ports: Vec<Port>,
     /// TCP conversations (the rows of `pcaplab streams`), in memory up to a bound and then in
@@ -105,8 +110,15 @@ pub struct Stats {
     pub udp: udp::Counters,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Most IP addresses the endpoint list counts by default (about 60 bytes each while counting).
+pub const DEFAULT_MAX_ENDPOINTS: usize = 100_000;
+
 /// Accumulates statistics packet by packet.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Collector {
     packets: u64,
     bytes: u64,
@@ -116,6 +128,10 @@ pub struct Collector {
     /// Few entries (one per protocol seen), so a list searched linearly.
     protocols: Vec<ProtocolCount>,
     endpoints: HashMap<IpAddr, [u64; 4]>,
+    /// Most addresses in `endpoints`; later ones are not counted.
+    max_endpoints: usize,
+    /// Packets with an address that found `endpoints` full.
+    endpoints_not_tracked: u64,
     /// Packets per port, TCP then UDP, indexed by port number (no hashing per packet).
     ports: Vec<[u64; 2]>,
     /// The UDP conversations (bounded: [`udp::Limits`]), and the rows of those that ended.
@@ -125,10 +141,38 @@ pub struct Collector {
     names: Vec<(OsiLayer, &'static str)>,
 }
 
+impl Default for Collector {
+    fn default() -> Self {
+        Collector {
+            packets: 0,
+            bytes: 0,
+            malformed: 0,
+            first: None,
+            last: None,
+            protocols: Vec::new(),
+            endpoints: HashMap::default(),
+            max_endpoints: DEFAULT_MAX_ENDPOINTS,
+            endpoints_not_tracked: 0,
+            ports: Vec::new(),
+            udp: udp::Table::default(),
+            udp_rows: UdpRows::default(),
+            names: Vec::new(),
+        }
+    }
+}
+
 impl Collector {
     /// A collector with nothing counted.
     pub fn new() -> Self {
         Collector::default()
+    }
+
+    /// The same collector with an endpoint list of at most `max` addresses (at least 1): the
+    /// first `max` addresses seen are counted, packets of later ones only in
+    /// [`Stats::endpoints_not_tracked`]. Memory stays bounded whatever the number of addresses.
+    pub fn with_max_endpoints(mut self, max: usize) -> Self {
+        self.max_endpoints = max.max(1);
+        self
     }
 
     /// A collector whose UDP conversation table has these bounds.
@@ -187,12 +231,30 @@ impl Collector {
         self.udp.on_packet(packet);
         let rows = &mut self.udp_rows;
         self.udp.drain_ended(|c| rows.push(c));
-        let s = self.endpoints.entry(src).or_default();
-        s[0] += 1;
-        s[1] += len;
-        let d = self.endpoints.entry(dst).or_default();
-        d[2] += 1;
-        d[3] += len;
+        let full = self.endpoints.len() >= self.max_endpoints;
+        let mut untracked = false;
+        match self.endpoints.get_mut(&src) {
+            Some(s) => {
+                s[0] += 1;
+                s[1] += len;
+            }
+            None if full => untracked = true,
+            None => {
+                self.endpoints.insert(src, [1, len, 0, 0]);
+            }
+        }
+        let full = self.endpoints.len() >= self.max_endpoints;
+        match self.endpoints.get_mut(&dst) {
+            Some(d) => {
+                d[2] += 1;
+                d[3] += len;
+            }
+            None if full => untracked = true,
+            None => {
+                self.endpoints.insert(dst, [0, 0, 1, len]);
+            }
+        }
+        self.endpoints_not_tracked += u64::from(untracked);
         let udp = match packet.transport() {
             Some(TransportSlice::Udp(_)) => true,
             Some(TransportSlice::Tcp(_)) => false,
@@ -341,6 +403,7 @@ impl Collector {
             bits_per_second: (duration > 0.0).then(|| self.bytes as f64 * 8.0 / duration),
             protocols,
             endpoints,
+            endpoints_not_tracked: self.endpoints_not_tracked,
             ports,
             tcp_conversations: tcp,
             udp_conversations,

@@ -86,6 +86,13 @@ impl TsResolution {
     /// Converts a tick count to a duration (rounded down to whole nanoseconds). An exponent too
     /// large to compute with gives [`Duration::ZERO`].
     pub fn to_duration(self, ticks: u64) -> Duration {
+        if let TsResolution::PowerOfTen(e @ 0..=9) = self {
+            // The usual resolutions, in 64 bits (no 128-bit division per packet): a tick is a
+            // whole number of nanoseconds, so the result is the same exactly.
+            let per_sec = 10u64.pow(u32::from(e));
+            let nanos = (ticks % per_sec) * (1_000_000_000 / per_sec);
+            return Duration::new(ticks / per_sec, u32::try_from(nanos).unwrap_or(0));
+        }
         let Some(per_sec) = self.ticks_per_second() else {
             return Duration::ZERO;
         };
@@ -195,5 +202,31 @@ mod tests {
         assert!(TsResolution::PowerOfTwo(20).is_finer_than(TsResolution::MICRO));
         assert!(!TsResolution::PowerOfTwo(19).is_finer_than(TsResolution::MICRO));
         assert!(TsResolution::NANO.is_finer_than(TsResolution::MICRO));
+    }
+
+    #[test]
+    fn decimal_resolutions_convert_like_the_128_bit_formula() {
+        for e in 0..=9u8 {
+            let per_sec = 10u128.pow(u32::from(e));
+            for t in [
+                0,
+                1,
+                999,
+                1_000_000,
+                1_700_000_000_123_456,
+                u64::MAX - 1,
+                u64::MAX,
+            ] {
+                let want = Duration::new(
+                    u64::try_from(u128::from(t) / per_sec).unwrap(),
+                    u32::try_from((u128::from(t) % per_sec) * NANOS_PER_SEC / per_sec).unwrap(),
+                );
+                assert_eq!(
+                    TsResolution::PowerOfTen(e).to_duration(t),
+                    want,
+                    "10^-{e}, {t}"
+                );
+            }
+        }
     }
 }

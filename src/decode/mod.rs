@@ -16,6 +16,7 @@
 
 pub mod addr;
 mod cut;
+mod fast;
 pub mod icmp;
 mod layer;
 pub mod link;
@@ -53,10 +54,18 @@ pub struct Packet<'a> {
 /// A payload cut by the capture's snaplen is not malformed: see [`Packet::snaplen_cut`]. A
 /// header cut inside itself is labelled [`MalformedKind::Truncated`].
 pub fn decode<'a>(frame: &Frame<'a>) -> Packet<'a> {
-    let link = link::decode_link(frame);
+    // Built in place: the slices are large, and each move of them costs a copy.
+    let mut packet = Packet {
+        frame: *frame,
+        link: LinkHeader::Ethernet,
+        sliced: None,
+        malformed: None,
+    };
+    let link = link::decode_link(frame, &mut packet.sliced);
+    packet.link = link.header;
     let mut malformed = link.malformed;
     if malformed.is_none()
-        && let Some(sliced) = &link.sliced
+        && let Some(sliced) = &packet.sliced
     {
         malformed = stop_reason(frame, sliced);
     }
@@ -76,12 +85,8 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Packet<'a> {
             ),
         });
     }
-    Packet {
-        frame: *frame,
-        link: link.header,
-        sliced: link.sliced,
-        malformed,
-    }
+    packet.malformed = malformed;
+    packet
 }
 
 impl<'a> Packet<'a> {

@@ -130,6 +130,43 @@ impl Serialize for ShortText {
     }
 }
 
+/// An address as text (`10.0.0.1`, `fe80::1`), as `Display` writes it; IPv4 is written
+/// without `core::fmt` (its padding logic was a visible part of `packets --format ndjson`).
+pub fn ip_text(ip: IpAddr) -> Value {
+    match ip {
+        IpAddr::V4(a) => {
+            let mut short = ShortText::new();
+            let mut digits = itoa::Buffer::new();
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    let _ = short.write_str(".");
+                }
+                let _ = short.write_str(digits.format(o));
+            }
+            Value::Short(short)
+        }
+        IpAddr::V6(_) => text(format_args!("{ip}")),
+    }
+}
+
+/// `0x` and `value` in lowercase hex with at least `width` digits, as `format!("0x{value:0width$x}")`
+/// writes it (`0x00ff`), without `core::fmt`.
+pub fn hex_text(value: u32, width: usize) -> Value {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let significant = (32 - value.leading_zeros()).div_ceil(4).max(1) as usize;
+    let n = significant.max(width).min(8);
+    let mut buf = [b'0'; 10];
+    buf[1] = b'x';
+    for (i, slot) in buf.iter_mut().skip(2).take(n).enumerate() {
+        let shift = 4 * (n - 1 - i);
+        *slot = DIGITS[((value >> shift) & 0xf) as usize];
+    }
+    let mut short = ShortText::new();
+    // Only ASCII was written.
+    let _ = short.write_str(std::str::from_utf8(&buf[..2 + n]).unwrap_or_default());
+    Value::Short(short)
+}
+
 /// A text value from format arguments: inline when short, allocated otherwise.
 pub fn text(args: std::fmt::Arguments<'_>) -> Value {
     let mut short = ShortText::new();
@@ -246,7 +283,7 @@ impl LayerView {
 
     /// Adds an address and, when it has any, its class and notes under `note`.
     fn add_ip(&mut self, name: &'static str, note: &'static str, ip: IpAddr) -> &mut Self {
-        self.add(name, text(format_args!("{ip}")));
+        self.add(name, ip_text(ip));
         if let Some(notes) = ip_annotation(ip) {
             self.add(note, notes);
         }
@@ -986,10 +1023,7 @@ fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
                 .add("dscp", h.dcp().value())
                 .add("ecn", h.ecn().value())
                 .add("total_length", h.total_len())
-                .add(
-                    "identification",
-                    text(format_args!("0x{:04x}", h.identification())),
-                )
+                .add("identification", hex_text(u32::from(h.identification()), 4))
                 .add("flags", flags)
                 .add(
                     "fragment_offset",
@@ -997,10 +1031,7 @@ fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
                 )
                 .add("ttl", h.ttl())
                 .add("protocol", ip_protocol_text(h.protocol().0))
-                .add(
-                    "checksum",
-                    text(format_args!("0x{:04x}", h.header_checksum())),
-                )
+                .add("checksum", hex_text(u32::from(h.header_checksum()), 4))
                 .add_ip("src", "src_note", IpAddr::V4(h.source_addr()))
                 .add_ip("dst", "dst_note", IpAddr::V4(h.destination_addr()));
             l
@@ -1010,10 +1041,7 @@ fn net_layer(net: &LaxNetSlice<'_>) -> LayerView {
             let mut l = LayerView::new(OsiLayer::Network, "IPv6");
             l.add("version", h.version())
                 .add("traffic_class", h.traffic_class())
-                .add(
-                    "flow_label",
-                    text(format_args!("0x{:05x}", h.flow_label().value())),
-                )
+                .add("flow_label", hex_text(h.flow_label().value(), 5))
                 .add("payload_length", h.payload_length())
                 .add("next_header", ip_protocol_text(h.next_header().0))
                 .add("hop_limit", h.hop_limit())
@@ -1112,7 +1140,7 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             if let Some(r) = rel {
                 add_tcp_analysis(&mut l, r);
             }
-            l.add("checksum", text(format_args!("0x{:04x}", tcp.checksum())));
+            l.add("checksum", hex_text(u32::from(tcp.checksum()), 4));
             if tcp.urg() {
                 l.add("urgent_pointer", tcp.urgent_pointer());
             }
@@ -1127,7 +1155,7 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l.add_port("src_port", "src_port_note", udp.source_port())
                 .add_port("dst_port", "dst_port_note", udp.destination_port())
                 .add("length", udp.length())
-                .add("checksum", text(format_args!("0x{:04x}", udp.checksum())))
+                .add("checksum", hex_text(u32::from(udp.checksum()), 4))
                 .add("payload_length", udp.payload().len());
             l
         }
@@ -1139,7 +1167,7 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l.add("type", icmp.type_u8())
                 .add("code", icmp.code_u8())
                 .add("description", icmpv4_text(&icmp.icmp_type()))
-                .add("checksum", text(format_args!("0x{:04x}", icmp.checksum())));
+                .add("checksum", hex_text(u32::from(icmp.checksum()), 4));
             if let Icmpv4Type::EchoRequest(e) | Icmpv4Type::EchoReply(e) = icmp.icmp_type() {
                 l.add("identifier", e.id).add("sequence", e.seq);
             }
@@ -1154,7 +1182,7 @@ fn transport_layer(t: &TransportSlice<'_>, rel: Option<&TcpRelative>) -> LayerVi
             l.add("type", icmp.type_u8())
                 .add("code", icmp.code_u8())
                 .add("description", icmpv6_text(&icmp.icmp_type()))
-                .add("checksum", text(format_args!("0x{:04x}", icmp.checksum())));
+                .add("checksum", hex_text(u32::from(icmp.checksum()), 4));
             if let Icmpv6Type::EchoRequest(e) | Icmpv6Type::EchoReply(e) = icmp.icmp_type() {
                 l.add("identifier", e.id).add("sequence", e.seq);
             }
@@ -1595,5 +1623,38 @@ mod tests {
             let _ = ipv6_extension_names(0, &chain[..n]);
         }
         assert!(ipv6_extension_names(17, &chain).is_empty());
+    }
+
+    #[test]
+    fn hex_and_address_texts_match_what_format_writes() {
+        for v in [
+            0u32,
+            1,
+            0xf,
+            0x10,
+            0xabc,
+            0xffff,
+            0x1_0000,
+            0xf_ffff,
+            u32::MAX,
+        ] {
+            for width in [1, 4, 5] {
+                assert_eq!(
+                    hex_text(v, width).to_string(),
+                    format!("0x{v:0width$x}"),
+                    "{v} {width}"
+                );
+            }
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.100.255",
+            "255.255.255.255",
+            "fe80::1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip).to_string(), ip.to_string());
+        }
     }
 }

@@ -163,3 +163,76 @@ fn every_connection_is_one_row_in_stream_order_whatever_order_they_end_in() {
     assert_eq!(rows[0].2, 41);
     let _ = std::fs::remove_file(&file);
 }
+
+/// A raw-IPv4 pcap of UDP datagrams `(source, destination)`, 4 bytes of payload each.
+fn udp_pcap(datagrams: &[([u8; 4], [u8; 4])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&101u32.to_le_bytes());
+    for (i, (src, dst)) in datagrams.iter().enumerate() {
+        let mut packet = Vec::new();
+        etherparse::PacketBuilder::ipv4(*src, *dst, 64)
+            .udp(5000, 7)
+            .write(&mut packet, b"ping")
+            .unwrap();
+        out.extend_from_slice(&(1_700_000_000 + i as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packet);
+    }
+    out
+}
+
+#[test]
+fn the_endpoint_list_counts_the_first_addresses_and_says_how_many_packets_it_left_out() {
+    let (a, b, c, d, e) = (
+        [10, 0, 0, 1],
+        [10, 0, 0, 2],
+        [10, 0, 0, 3],
+        [10, 0, 0, 4],
+        [10, 0, 0, 5],
+    );
+    // With room for two addresses: A and B are counted; the packets naming C, D or E (the
+    // 2nd, 3rd and 4th) are the ones left out of the list, each once.
+    let file = write(
+        "endpoints",
+        &udp_pcap(&[(a, b), (a, c), (d, a), (b, e), (b, a)]),
+    );
+    let path = file.to_str().unwrap();
+    let out = util::run(&["stats", path, "--format", "json", "--max-endpoints", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let endpoints: Vec<(String, u64, u64)> = s["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["address"].as_str().unwrap().to_string(),
+                e["packets_sent"].as_u64().unwrap(),
+                e["packets_received"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        endpoints,
+        [("10.0.0.1".into(), 2, 2), ("10.0.0.2".into(), 2, 1)]
+    );
+    assert_eq!(s["endpoints_not_tracked"], 3);
+    assert_eq!(s["packets"], 5, "every packet is still counted");
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("first 2 IP addresses") && err.contains("3 packets"),
+        "{err}"
+    );
+    // With the default room nothing is left out, and the JSON does not mention it.
+    let out = util::run(&["stats", path, "--format", "json"]);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["endpoints"].as_array().unwrap().len(), 5);
+    assert!(s.get("endpoints_not_tracked").is_none());
+    assert!(!util::stderr(&out).contains("endpoint list"));
+    std::fs::remove_file(file).ok();
+}

@@ -31,6 +31,9 @@ pub(super) struct Sink {
     file: Option<FileId>,
     /// Extraction was tried for this transfer (a file is created at the first block).
     file_tried: bool,
+    /// False when nobody reads the hashes (`packets`, `show`, `stats`): the data is not
+    /// hashed, and the hashes [`Sink::finish`] returns are those of no bytes.
+    hashing: bool,
 }
 
 impl Sink {
@@ -45,7 +48,14 @@ impl Sink {
             ))),
             file: None,
             file_tried: false,
+            hashing: true,
         }
+    }
+
+    /// Stops hashing the data (for a tracker whose results nobody reads). Everything else
+    /// (whether the data can still be rebuilt, extraction) is unchanged.
+    pub(super) fn skip_hashing(&mut self) {
+        self.hashing = false;
     }
 
     /// True while the data can still be rebuilt (not given up).
@@ -71,7 +81,9 @@ impl Sink {
         let Some(hash) = &mut self.hash else {
             return;
         };
-        hash.write(data);
+        if self.hashing {
+            hash.write(data);
+        }
         let Some(dir) = dir else {
             return;
         };

@@ -632,6 +632,10 @@ impl Tracker {
         };
         touch(&mut t, frame, ts);
         let mut a = new_active(&self.config, direction, client, server, request, frame, ts);
+        if !self.keep_results {
+            // Nobody reads this transfer's hashes (its result is dropped when it ends).
+            a.sink.skip_hashing();
+        }
         request_warnings(&mut t, &mut a, request, frame);
         let deadline = ts.saturating_add(self.config.request_timeout);
         self.slots.insert(idx, Slot { t, a, deadline });

@@ -87,6 +87,8 @@ pub fn run(args: FollowArgs, term: Terminal) -> Result<Outcome> {
         })
     });
     let mut engine = args.input.engine();
+    // No connection rows are printed: no retransmission comparison (no byte history).
+    engine.skip_retransmission_check();
     engine.stream_consumer(&mut follow);
     if let Some(s) = &mut sticky {
         engine.stream_consumer(s);

@@ -121,6 +121,8 @@ pub fn run(args: HttpArgs, term: Terminal) -> Result<Outcome> {
     );
     let mut first_seen = FirstTimestamp(Rc::clone(&first));
     let mut engine = args.input.engine();
+    // No connection rows are printed: no retransmission comparison (no byte history).
+    engine.skip_retransmission_check();
     engine.stream_consumer(&mut tracker);
     engine.packet_observer(&mut first_seen);
     if args.output.filter.is_some() {

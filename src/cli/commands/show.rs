@@ -74,6 +74,8 @@ pub fn run(args: ShowArgs, _term: Terminal) -> Result<Outcome> {
     });
     let mut tftp = tftp::Tracker::notes_only(args.input.tftp_config());
     let mut engine = args.input.engine();
+    // No connection rows are printed: no retransmission comparison (no byte history).
+    engine.skip_retransmission_check();
     engine
         .track_tcp()
         .stream_consumer(&mut http)

@@ -23,6 +23,11 @@ pub struct StatsArgs {
     pub format: FormatArg,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Most IP addresses the endpoint list counts (the first ones seen); packets of later
+    /// addresses are counted everywhere else and said in a note.
+    #[arg(long, value_name = "N", default_value_t = pcaplab::analysis::stats::DEFAULT_MAX_ENDPOINTS,
+          value_parser = clap::value_parser!(usize))]
+    pub max_endpoints: usize,
 }
 
 /// Runs the command.
@@ -47,7 +52,8 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         bodies: None,
     });
     let mut tftp = tftp::Tracker::notes_only(args.input.tftp_config());
-    let mut collector = Collector::with_udp_limits(args.input.udp_limits());
+    let mut collector =
+        Collector::with_udp_limits(args.input.udp_limits()).with_max_endpoints(args.max_endpoints);
     // One row per TCP connection, in memory up to a bound and then in a temporary file.
     let mut conversations = pcaplab::analysis::spill::Spill::default();
     let mut push = |r| conversations.push(r);
@@ -85,6 +91,13 @@ pub fn run(args: StatsArgs, term: Terminal) -> Result<Outcome> {
         .finish(conversations)
         .context("writing the UDP conversations to a temporary file")?;
     input::report_udp_notes(&stats.udp);
+    if stats.endpoints_not_tracked > 0 {
+        input::note(&format!(
+            "the endpoint list counts the first {} IP addresses seen; {} packets from or to later addresses are not counted in it (they are in every other count; raise --max-endpoints)",
+            args.max_endpoints.max(1),
+            stats.endpoints_not_tracked
+        ));
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     report::stats::write(
         &mut out,

@@ -78,6 +78,8 @@ pub fn run(args: StickyArgs, term: Terminal) -> Result<Outcome> {
         &mut write,
     );
     let mut engine = args.input.engine();
+    // No connection rows are printed: no retransmission comparison (no byte history).
+    engine.skip_retransmission_check();
     engine.stream_consumer(&mut sticky);
     if filter.is_some() {
         engine.select(&keep);

@@ -15,7 +15,9 @@
 //! Bookkeeping per fragment: a hash lookup, O(log n) updates of the covered ranges and of the age
 //! index, plus copying and comparing the fragment's own bytes.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 use std::time::Duration;
 

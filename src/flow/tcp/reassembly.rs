@@ -39,16 +39,25 @@ pub const PIECE_OVERHEAD: u64 = 96;
 ///
 /// The owner (normally the stream table) passes it by `&mut` to each call. Accounting is by
 /// bytes stored, not by allocator capacity, so real use can be somewhat higher.
+///
+/// It also keeps a few free history pages ([`HISTORY_PAGE`] bytes each) that connections
+/// returned, so the history of the next connection reuses them instead of asking the
+/// allocator again.
 #[derive(Debug, Clone)]
 pub struct Budget {
     limit: u64,
     used: u64,
+    pages: PagePool,
 }
 
 impl Budget {
     /// A budget of `limit` bytes.
     pub fn new(limit: u64) -> Budget {
-        Budget { limit, used: 0 }
+        Budget {
+            limit,
+            used: 0,
+            pages: PagePool::default(),
+        }
     }
 
     /// Bytes currently reserved.
@@ -458,16 +467,65 @@ impl<'a> Span<'a> {
     }
 }
 
+/// Size of one page of the retransmission history past its first [`HISTORY_PAGE`] bytes.
+pub const HISTORY_PAGE: usize = 4096;
+/// Free history pages the budget keeps for reuse (1 MiB).
+const POOL_PAGES: usize = 256;
+
+/// One page of history.
+type Page = Box<[u8; HISTORY_PAGE]>;
+
+/// Free history pages, handed back by connections that ended (see [`Budget`]).
+#[derive(Default)]
+struct PagePool(Vec<Page>);
+
+impl PagePool {
+    /// A page with unspecified contents.
+    fn take(&mut self) -> Page {
+        self.0.pop().unwrap_or_else(|| Box::new([0; HISTORY_PAGE]))
+    }
+
+    fn give_back(&mut self, pages: Vec<Page>) {
+        for p in pages {
+            if self.0.len() >= POOL_PAGES {
+                break;
+            }
+            self.0.push(p);
+        }
+    }
+}
+
+impl Clone for PagePool {
+    /// A clone starts with no free page.
+    fn clone(&self) -> PagePool {
+        PagePool::default()
+    }
+}
+
+impl std::fmt::Debug for PagePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} free pages", self.0.len())
+    }
+}
+
 /// The last delivered bytes, to compare retransmissions with.
 ///
-/// While growing, `buf[i]` is the byte at offset `i` (gaps are stored as zeros and marked
-/// unknown by `valid_from`). Once it stops growing (window full, or the budget said no), it is
-/// a ring: offset `o` lives at `buf[o % buf.len()]`. Both rules agree for the bytes stored while
-/// growing, so nothing moves when it switches. It is made when the first byte (or gap) of the
-/// direction is delivered, at offset 0, so the first rule holds from the start.
+/// Stored as a ring of `len` bytes: while growing, ring position `i` holds the byte at offset
+/// `i` (gaps are marked unknown by `valid_from`). Once it stops growing (window full, or the
+/// budget said no), offset `o` lives at position `o % len`. Both rules agree for the bytes
+/// stored while growing, so nothing moves when it switches. It is made when the first byte
+/// (or gap) of the direction is delivered, at offset 0, so the first rule holds from the start.
+///
+/// Positions below [`HISTORY_PAGE`] live in `head`, a vector that grows with use (a connection
+/// that carries a few bytes keeps a few bytes); the rest in whole pages from the budget's pool,
+/// so a long connection's history is never copied to grow (a growing vector copied every byte
+/// again at each doubling).
 #[derive(Debug, Default)]
 struct History {
-    buf: Vec<u8>,
+    head: Vec<u8>,
+    pages: Vec<Page>,
+    /// Ring size: bytes (or unknown positions) stored.
+    len: usize,
     fixed: bool,
     /// Offsets below this are unknown (before a gap).
     valid_from: u64,
@@ -479,7 +537,7 @@ impl History {
         if self.fixed {
             return 0;
         }
-        let room = window.saturating_sub(self.buf.len()).min(want);
+        let room = window.saturating_sub(self.len).min(want);
         if room > 0 && budget.try_reserve(room as u64) {
             room
         } else {
@@ -487,16 +545,107 @@ impl History {
         }
     }
 
+    /// Memory held (the head's capacity and the pages).
+    fn held(&self) -> u64 {
+        (self.head.capacity() + self.pages.len() * HISTORY_PAGE) as u64
+    }
+
+    /// The stored run starting at ring position `pos` (< `len`), as far as its page goes.
+    fn run_at(&self, pos: usize) -> &[u8] {
+        match pos.checked_sub(HISTORY_PAGE) {
+            None => self.head.get(pos..).unwrap_or_default(),
+            Some(p) => {
+                let end = (self
+                    .len
+                    .saturating_sub(HISTORY_PAGE + p / HISTORY_PAGE * HISTORY_PAGE))
+                .min(HISTORY_PAGE);
+                self.pages
+                    .get(p / HISTORY_PAGE)
+                    .and_then(|page| page.get(p % HISTORY_PAGE..end))
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// The storage of ring position `pos` (< `len`) onwards, as far as its page goes.
+    fn run_at_mut(&mut self, pos: usize) -> &mut [u8] {
+        match pos.checked_sub(HISTORY_PAGE) {
+            None => self.head.get_mut(pos..).unwrap_or_default(),
+            Some(p) => {
+                let end = (self
+                    .len
+                    .saturating_sub(HISTORY_PAGE + p / HISTORY_PAGE * HISTORY_PAGE))
+                .min(HISTORY_PAGE);
+                self.pages
+                    .get_mut(p / HISTORY_PAGE)
+                    .and_then(|page| page.get_mut(p % HISTORY_PAGE..end))
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// Appends `n` positions at the end of the ring (filled from `bytes` when given, else left
+    /// unknown); `n` is what [`History::grow_room`] granted.
+    fn append(&mut self, n: usize, bytes: Option<&[u8]>, budget: &mut Budget) {
+        let mut done = 0;
+        while done < n {
+            let pos = self.len;
+            let step = if pos < HISTORY_PAGE {
+                let step = (HISTORY_PAGE - pos).min(n - done);
+                match bytes.and_then(|b| b.get(done..done + step)) {
+                    Some(part) => self.head.extend_from_slice(part),
+                    None => self.head.resize(pos + step, 0),
+                }
+                step
+            } else {
+                let in_page = (pos - HISTORY_PAGE) % HISTORY_PAGE;
+                if in_page == 0 {
+                    self.pages.push(budget.pages.take());
+                }
+                let step = (HISTORY_PAGE - in_page).min(n - done);
+                if let (Some(page), Some(part)) = (
+                    self.pages.last_mut(),
+                    bytes.and_then(|b| b.get(done..done + step)),
+                ) && let Some(dst) = page.get_mut(in_page..in_page + step)
+                {
+                    dst.copy_from_slice(part);
+                }
+                step
+            };
+            self.len += step;
+            done += step;
+        }
+    }
+
+    /// Writes `bytes` into the ring from position `pos`, wrapping at `len`.
+    fn overwrite(&mut self, mut pos: usize, mut bytes: &[u8]) {
+        while !bytes.is_empty() && self.len > 0 {
+            pos %= self.len;
+            // The run ends at the end of its page or of the ring.
+            let dst = self.run_at_mut(pos);
+            let n = dst.len().min(bytes.len());
+            if n == 0 {
+                return;
+            }
+            let (now, rest) = bytes.split_at(n);
+            if let Some(d) = dst.get_mut(..n) {
+                d.copy_from_slice(now);
+            }
+            bytes = rest;
+            pos += n;
+        }
+    }
+
     /// Records `bytes` delivered at `offset` (the previous end of the stream).
     fn record(&mut self, window: usize, offset: u64, bytes: &[u8], budget: &mut Budget) {
         let grown = self.grow_room(window, bytes.len(), budget);
-        let (head, rest) = bytes.split_at_checked(grown).unwrap_or((&[], bytes));
-        self.buf.extend_from_slice(head);
+        self.append(grown, Some(bytes), budget);
+        let rest = bytes.get(grown..).unwrap_or_default();
         if rest.is_empty() {
             return;
         }
         self.fixed = true;
-        let m = self.buf.len();
+        let m = self.len;
         if m == 0 {
             return;
         }
@@ -506,22 +655,14 @@ impl History {
         let start = offset
             .saturating_add(grown as u64)
             .saturating_add(skip as u64);
-        let idx = (start % m as u64) as usize;
-        let first = (m - idx).min(tail.len());
-        let (a, b) = tail.split_at_checked(first).unwrap_or((tail, &[]));
-        if let Some(dst) = self.buf.get_mut(idx..idx + a.len()) {
-            dst.copy_from_slice(a);
-        }
-        if let Some(dst) = self.buf.get_mut(..b.len()) {
-            dst.copy_from_slice(b);
-        }
+        self.overwrite((start % m as u64) as usize, tail);
     }
 
     /// Records a gap of `len` bytes at `offset`: those bytes are unknown.
     fn record_gap(&mut self, window: usize, offset: u64, len: u64, budget: &mut Budget) {
         let want = usize::try_from(len).unwrap_or(usize::MAX);
         let grown = self.grow_room(window, want, budget);
-        self.buf.resize(self.buf.len() + grown, 0);
+        self.append(grown, None, budget);
         if grown < want {
             self.fixed = true;
         }
@@ -531,18 +672,34 @@ impl History {
     /// True when some byte of `bytes` (at `offset`) that is still known differs from the
     /// recorded one. `end` is the offset after the last recorded byte.
     fn differs(&self, offset: u64, bytes: &[u8], end: u64) -> bool {
-        let m = self.buf.len() as u64;
+        let m = self.len as u64;
         if m == 0 {
             return false;
         }
         let known_from = self.valid_from.max(end.saturating_sub(m));
-        let lo = offset.max(known_from);
+        let mut o = offset.max(known_from);
         let hi = offset.saturating_add(bytes.len() as u64).min(end);
-        (lo..hi).any(|o| {
-            let stored = self.buf.get((o % m) as usize);
-            let seen = bytes.get((o - offset) as usize);
-            stored != seen
-        })
+        while o < hi {
+            let pos = (o % m) as usize;
+            let stored = self.run_at(pos);
+            let n = (stored.len() as u64).min(hi - o).min(m - pos as u64);
+            if n == 0 {
+                return false;
+            }
+            let from = (o - offset) as usize;
+            let seen = bytes.get(from..from + n as usize);
+            if seen != stored.get(..n as usize) {
+                return true;
+            }
+            o += n;
+        }
+        false
+    }
+
+    /// Hands the pages back to the budget's pool; returns the bytes to release.
+    fn release(self, budget: &mut Budget) -> u64 {
+        budget.pages.give_back(self.pages);
+        self.len as u64
     }
 }
 
@@ -636,7 +793,7 @@ impl Core {
 
     /// Memory held now: buffered pieces (as counted) plus the retransmission history.
     pub(super) fn held_bytes(&self) -> u64 {
-        self.pending_cost() + self.history.as_ref().map_or(0, |h| h.buf.capacity() as u64)
+        self.pending_cost() + self.history.as_ref().map_or(0, |h| h.held())
     }
 
     /// Sequence number expected at offset `next`.
@@ -1239,7 +1396,8 @@ impl Core {
             }
         }
         if let Some(h) = self.history.take() {
-            cx.budget.release(h.buf.len() as u64);
+            let bytes = h.release(cx.budget);
+            cx.budget.release(bytes);
         }
     }
 }
@@ -1393,6 +1551,86 @@ fn slice(payload: &[u8], start: u64, from: u64, to: u64) -> &[u8] {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// One step of a direction's delivery, for the history's property test.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Deliver this many bytes (made from the offset, so every byte is checkable).
+        Data(usize),
+        /// Declare this many bytes a gap.
+        Gap(u64),
+        /// Compare a retransmission of `len` bytes ending `back` bytes before the end, with
+        /// one byte changed at `flip` (when given).
+        Compare {
+            back: u64,
+            len: usize,
+            flip: Option<usize>,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (0usize..9000).prop_map(Step::Data),
+            1 => (1u64..6000).prop_map(Step::Gap),
+            4 => (0u64..80_000, 1usize..9000, proptest::option::of(0usize..9000))
+                .prop_map(|(back, len, flip)| Step::Compare { back, len, flip }),
+        ]
+    }
+
+    fn byte_at(o: u64) -> u8 {
+        (o.wrapping_mul(2_654_435_761) >> 7) as u8
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The paged ring answers like a model that keeps every byte: a retransmitted byte
+        /// differs when it is known (after the last gap, within the last `m` bytes, `m` the
+        /// ring size: everything stored until the window was full) and is not the byte sent.
+        #[test]
+        fn history_pages_answer_like_a_model(
+            window in prop_oneof![Just(64 * 1024), Just(10_000usize), Just(4096usize), Just(5000usize)],
+            steps in proptest::collection::vec(step(), 1..40),
+        ) {
+            let mut budget = Budget::new(u64::MAX);
+            let mut h = History::default();
+            let mut end = 0u64;
+            let mut valid_from = 0u64;
+            for s in steps {
+                match s {
+                    Step::Data(n) => {
+                        let bytes: Vec<u8> = (end..end + n as u64).map(byte_at).collect();
+                        h.record(window, end, &bytes, &mut budget);
+                        end += n as u64;
+                    }
+                    Step::Gap(n) => {
+                        h.record_gap(window, end, n, &mut budget);
+                        end += n;
+                        valid_from = end;
+                    }
+                    Step::Compare { back, len, flip } => {
+                        let stop = end.saturating_sub(back);
+                        let start = stop.saturating_sub(len as u64);
+                        let mut bytes: Vec<u8> = (start..stop).map(byte_at).collect();
+                        let flipped = flip.filter(|&f| f < bytes.len());
+                        if let Some(f) = flipped {
+                            bytes[f] ^= 0x5a;
+                        }
+                        let m = end.min(window as u64);
+                        let known_from = valid_from.max(end - m);
+                        let expected =
+                            flipped.is_some_and(|f| start + f as u64 >= known_from);
+                        prop_assert_eq!(h.differs(start, &bytes, end), expected);
+                    }
+                }
+            }
+            prop_assert!(h.len <= window);
+            prop_assert_eq!(budget.used(), h.len as u64);
+            let released = h.release(&mut budget);
+            budget.release(released);
+            prop_assert_eq!(budget.used(), 0);
+        }
+    }
 
     /// An owned copy of an event, to collect and compare.
     #[derive(Debug, Clone, PartialEq, Eq)]
