@@ -408,7 +408,8 @@ impl Detector {
         }
     }
 
-    /// Starts the candidates (every length prefix, `line`) and feeds them the early bytes.
+    /// Leaves the early stage: the early bytes become the first bytes and the HTTP probe, and
+    /// the candidates (every length prefix, `line`) start on them.
     fn start(&mut self) {
         if self.started {
             return;
@@ -434,7 +435,14 @@ impl Detector {
             })
             .collect();
         let early = std::mem::take(&mut self.early);
-        if !early.is_empty() {
+        self.first = early
+            .get(..FIRST_BYTES.min(early.len()))
+            .unwrap_or_default()
+            .to_vec();
+        if self.http == Start::NeedMore {
+            self.probe.clone_from(&early);
+        }
+        if !early.is_empty() && self.http != Start::Http {
             self.feed_candidates(self.early_at, &early);
         }
     }
@@ -452,8 +460,12 @@ impl Detector {
     /// Every byte seen so far, while they are still held (at most [`MAX_DETECT_LINE`] + 1,
     /// and only while they might start HTTP): what HTTP framing replays.
     pub fn replay(&self) -> Option<&[u8]> {
-        (self.seen == self.probe.len() as u64 && self.http != Start::NotHttp)
-            .then_some(self.probe.as_slice())
+        let held = if self.started {
+            &self.probe
+        } else {
+            &self.early
+        };
+        (self.seen == held.len() as u64 && self.http != Start::NotHttp).then_some(held.as_slice())
     }
 
     /// Message boundaries the candidates hold while the choice is open.
@@ -484,13 +496,34 @@ impl Detector {
 
     /// The first bytes of the direction (at most [`FIRST_BYTES`]).
     pub fn first_bytes(&self) -> &[u8] {
-        &self.first
+        if self.started {
+            &self.first
+        } else {
+            self.early
+                .get(..FIRST_BYTES.min(self.early.len()))
+                .unwrap_or_default()
+        }
     }
 
     /// The next in-order bytes, at stream offset `offset` (the end of the previous ones).
     pub fn feed(&mut self, offset: u64, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
+        }
+        if !self.started {
+            if self.early.is_empty() {
+                self.early_at = offset;
+            }
+            if self.early.len() + bytes.len() <= EARLY_BYTES {
+                // The early bytes are the first bytes and the HTTP probe as well.
+                self.early.extend_from_slice(bytes);
+                self.seen = offset.saturating_add(bytes.len() as u64);
+                if self.http == Start::NeedMore {
+                    self.http = http_detect::classify(&self.early);
+                }
+                return;
+            }
+            self.start();
         }
         let room = FIRST_BYTES.saturating_sub(self.first.len());
         self.first
@@ -513,18 +546,7 @@ impl Detector {
         if self.http == Start::Http {
             // Chosen: the caller replays the probe into HTTP framing; the other candidates
             // are not needed any more.
-            self.early = Vec::new();
             return;
-        }
-        if !self.started {
-            if self.early.is_empty() {
-                self.early_at = offset;
-            }
-            if self.early.len() + bytes.len() <= EARLY_BYTES {
-                self.early.extend_from_slice(bytes);
-                return;
-            }
-            self.start();
         }
         self.feed_candidates(offset, bytes);
     }
