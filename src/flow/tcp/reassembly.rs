@@ -40,7 +40,7 @@ pub const PIECE_OVERHEAD: u64 = 96;
 /// The owner (normally the stream table) passes it by `&mut` to each call. Accounting is by
 /// bytes stored, not by allocator capacity, so real use can be somewhat higher.
 ///
-/// It also keeps a few free history pages ([`HISTORY_PAGE`] bytes each) that connections
+/// It also keeps a few free history pages (4 KiB each) that connections
 /// returned, so the history of the next connection reuses them instead of asking the
 /// allocator again.
 #[derive(Debug, Clone)]
@@ -467,7 +467,7 @@ impl<'a> Span<'a> {
     }
 }
 
-/// Size of one page of the retransmission history past its first [`HISTORY_PAGE`] bytes.
+/// Size of one page of the retransmission history past its first 4 KiB.
 pub const HISTORY_PAGE: usize = 4096;
 /// Free history pages the budget keeps for reuse (1 MiB).
 const POOL_PAGES: usize = 256;
@@ -516,7 +516,7 @@ impl std::fmt::Debug for PagePool {
 /// stored while growing, so nothing moves when it switches. It is made when the first byte
 /// (or gap) of the direction is delivered, at offset 0, so the first rule holds from the start.
 ///
-/// Positions below [`HISTORY_PAGE`] live in `head`, a vector that grows with use (a connection
+/// Positions below 4 KiB live in `head`, a vector that grows with use (a connection
 /// that carries a few bytes keeps a few bytes); the rest in whole pages from the budget's pool,
 /// so a long connection's history is never copied to grow (a growing vector copied every byte
 /// again at each doubling).
