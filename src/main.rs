@@ -98,11 +98,12 @@ fn terminal_width() -> Option<u16> {
 }
 
 /// The error and its causes joined by `: `, leaving out a cause whose text the message already
-/// holds (an OS error said once, not twice).
+/// holds (an OS error said once, not twice) and the operating system's error number (`No such
+/// file or directory`, not `No such file or directory (os error 2)`).
 fn message(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
-        let part = cause.to_string();
+        let part = without_os_error_number(&cause.to_string());
         if part.is_empty() || text.contains(&part) {
             continue;
         }
@@ -112,6 +113,26 @@ fn message(e: &anyhow::Error) -> String {
         text.push_str(&part);
     }
     text
+}
+
+/// `text` without the ` (os error N)` that `std::io::Error` appends to the system's message.
+fn without_os_error_number(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        let (before, tail) = rest.split_at(at);
+        let after = &tail[" (os error ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        out.push_str(before);
+        if digits > 0 && after[digits..].starts_with(')') {
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(" (os error ");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -95,6 +95,17 @@ fn missing_file_and_bad_usage_exit_2() {
     let out = util::run(&["packets", "/nonexistent/x.pcap"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(util::stderr(&out).contains("cannot open /nonexistent/x.pcap"));
+    // The system's words without its error number (std appends " (os error 2)").
+    assert!(
+        util::stderr(&out).contains("No such file or directory"),
+        "{}",
+        util::stderr(&out)
+    );
+    assert!(
+        !util::stderr(&out).contains("os error"),
+        "{}",
+        util::stderr(&out)
+    );
     let out = util::run(&["packets"]);
     assert_eq!(out.status.code(), Some(2));
     let out = util::run(&["packets", &fixture("lo-ethernet.pcap"), "--format", "xml"]);
