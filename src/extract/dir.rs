@@ -220,6 +220,25 @@ fn variant(name: &str, n: u32) -> String {
 }
 
 impl Dir {
+    /// A directory already opened as `fd` (shown as `path`), with no file open yet.
+    fn with_fd(fd: OwnedFd, path: PathBuf, options: Options) -> Dir {
+        Dir {
+            fd,
+            path,
+            options: Options {
+                max_open: options.max_open.max(1),
+                ..options
+            },
+            slots: Vec::new(),
+            free: Vec::new(),
+            next_generation: 0,
+            open: Vec::new(),
+            tick: 0,
+            scratch: Vec::new(),
+            peak_open: 0,
+        }
+    }
+
     /// Opens `path` (which must exist and be a directory) as the extraction directory.
     ///
     /// # Errors
@@ -235,21 +254,7 @@ impl Dir {
             path: path.to_path_buf(),
             source: io_err(e),
         })?;
-        Ok(Dir {
-            fd,
-            path: path.to_path_buf(),
-            options: Options {
-                max_open: options.max_open.max(1),
-                ..options
-            },
-            slots: Vec::new(),
-            free: Vec::new(),
-            next_generation: 0,
-            open: Vec::new(),
-            tick: 0,
-            scratch: Vec::new(),
-            peak_open: 0,
-        })
+        Ok(Dir::with_fd(fd, path.to_path_buf(), options))
     }
 
     /// The directory as given to [`Dir::open`].
@@ -379,18 +384,7 @@ impl Dir {
                 path: self.path.join(&wanted),
                 source: io_err(e),
             })?;
-            return Ok(Dir {
-                fd,
-                path: self.path.join(&wanted),
-                options: self.options,
-                slots: Vec::new(),
-                free: Vec::new(),
-                next_generation: 0,
-                open: Vec::new(),
-                tick: 0,
-                scratch: Vec::new(),
-                peak_open: 0,
-            });
+            return Ok(Dir::with_fd(fd, self.path.join(&wanted), self.options));
         }
         Err(Error::NoFreeName {
             path: self.path.join(name.as_str()),

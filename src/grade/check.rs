@@ -41,18 +41,9 @@ const MAX_ECHO_FAILURES: usize = 1_000;
 /// Non-broadcast datagrams remembered per `udp_broadcast` check, to say where they went.
 const MAX_UNICAST_LISTED: usize = 32;
 
-/// `1,500` for 1500: numbers in messages are written as people write them.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `1,500` for 1500: numbers in messages are written as people write them (the grouping every
+/// report uses).
+pub use crate::framing::grouped as thousands;
 
 fn payload_hash(payload: &[u8]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();

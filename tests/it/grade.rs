@@ -525,19 +525,6 @@ fn grade_paths(
     (out.status.code(), util::stdout(&out), util::stderr(&out))
 }
 
-/// `../shared/cases/NAME` when the shared cases are there.
-fn shared_case(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cases")
-        .join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("note: ../shared/cases/{name} not found; skipped");
-        None
-    }
-}
-
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/rubrics/{name}.toml"))
 }
@@ -645,7 +632,7 @@ fn every_example_rubric_gives_full_marks_to_the_correct_program_and_fails_the_wr
     }
     // The course's own length-prefixed program: the server's bare "OK" is not the client's
     // framing (../shared/cases/README.md).
-    if let Some(c) = shared_case("course-filexfer-128k.pcap") {
+    if let Some(c) = util::shared_case("course-filexfer-128k.pcap") {
         let (code, score, max, failed, m) = verdict(&example("length-prefixed-transfer"), c);
         assert!(failed.is_empty(), "{m:?}");
         assert_eq!((code, score), (Some(0), max));
@@ -675,7 +662,7 @@ fn tftp_roles_judge_each_side_for_its_own_duties() {
     let complete = r("whole", "size = 1700");
     // (capture, rubric, passes, text the message contains)
     let mut cases: Vec<(PathBuf, &PathBuf, bool, &str)> = Vec::new();
-    if let Some(c) = shared_case("course-tftp-client-skips-final-ack.pcap") {
+    if let Some(c) = util::shared_case("course-tftp-client-skips-final-ack.pcap") {
         // Every byte arrived (data complete); the client skipped the final ACK: a correct
         // tftpd-hpa server keeps its points, even with clean_end; the client loses them.
         cases.extend([
@@ -702,7 +689,7 @@ fn tftp_roles_judge_each_side_for_its_own_duties() {
             (c.clone(), &whole_clean, false, "the ending was not clean"),
         ]);
     }
-    if let Some(c) = shared_case("course-tftp-server-closes-before-final-ack.pcap") {
+    if let Some(c) = util::shared_case("course-tftp-server-closes-before-final-ack.pcap") {
         // The server closed its port after the last DATA: the final ACK (frame 9) drew ICMP
         // port unreachable (frame 10).
         cases.extend([
@@ -773,7 +760,7 @@ fn tftp_error_code_grades_the_servers_answer_to_a_missing_file() {
         "{}",
         m[0].1
     );
-    if let Some(c) = shared_case("course-tftp-missing-file.pcap") {
+    if let Some(c) = util::shared_case("course-tftp-missing-file.pcap") {
         let r = rubric(
             "error-code-course",
             "[[check]]\nid = \"nf\"\npoints = 2\ntype = \"tftp_transfer\"\nrole = \"server\"\nfile = \"nosuch.txt\"\nerror_code = 1\n",
@@ -815,7 +802,7 @@ fn messages_teach_what_went_wrong() {
             "went to 10.99.1.2 (frames 1, 2, 3), a single host's address (unicast)",
         ),
     ];
-    if let Some(c) = shared_case("course-udp-no-server.pcap") {
+    if let Some(c) = util::shared_case("course-udp-no-server.pcap") {
         cases.push((
             "type = \"udp_echo\"\nport = 8080",
             c,

@@ -241,19 +241,6 @@ fn public_http_captures_agree_with_tshark() {
     util::assert_no_mismatch("http vs tshark", &mismatches);
 }
 
-/// `../shared/cases/<name>` when `../shared` is present (tests skip cleanly without it).
-fn shared_case(name: &str) -> Option<std::path::PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cases")
-        .join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: ../shared/cases/{name} is not present");
-        None
-    }
-}
-
 fn warning_kinds(t: &Value) -> Vec<&str> {
     t["warnings"]
         .as_array()
@@ -265,7 +252,7 @@ fn warning_kinds(t: &Value) -> Vec<&str> {
 
 #[test]
 fn folded_header_values_are_unfolded_with_one_space() {
-    let Some(path) = shared_case("http-obs-fold.pcap") else {
+    let Some(path) = util::shared_case("http-obs-fold.pcap") else {
         return;
     };
     let got = http_json(&path, &[]);
@@ -282,7 +269,7 @@ fn folded_header_values_are_unfolded_with_one_space() {
 
 #[test]
 fn a_capture_that_starts_on_the_server_s_data_gives_one_clean_transaction() {
-    let Some(path) = shared_case("midstream-server-first.pcap") else {
+    let Some(path) = util::shared_case("midstream-server-first.pcap") else {
         return;
     };
     let got = http_json(&path, &[]);
@@ -330,7 +317,7 @@ fn a_capture_that_starts_on_the_server_s_data_gives_one_clean_transaction() {
 
 #[test]
 fn a_status_line_captured_before_a_snaplen_cut_is_reported() {
-    let Some(path) = shared_case("snaplen-cut-http.pcap") else {
+    let Some(path) = util::shared_case("snaplen-cut-http.pcap") else {
         return;
     };
     let got = http_json(&path, &[]);

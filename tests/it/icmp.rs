@@ -35,18 +35,6 @@ fn read_ref(capture: &str) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
-/// `../shared/cases/NAME` or `../shared/captures/public/NAME`, when present.
-fn shared(name: &str) -> Option<PathBuf> {
-    let cases = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cases")
-        .join(name);
-    if cases.is_file() {
-        return Some(cases);
-    }
-    let public = util::public_corpus()?.join(name);
-    public.is_file().then_some(public)
-}
-
 fn skip(name: &str) {
     eprintln!("note: ../shared is absent, skipping the test on {name}");
 }
@@ -223,7 +211,7 @@ fn fixture_icmp_errors_agree_with_tshark_and_name_the_datagram_they_answer() {
 #[test]
 fn pings_carry_no_error_fields() {
     for name in ["zeek-5-pings.pcap", "tcpdump-icmp-length-zero.pcapng"] {
-        let Some(path) = shared(name) else {
+        let Some(path) = util::shared_capture(name) else {
             skip(name);
             continue;
         };
@@ -234,7 +222,7 @@ fn pings_carry_no_error_fields() {
 #[test]
 fn issue_12_udp_no_server_names_frame_1_and_says_nothing_listened() {
     let name = "course-udp-no-server.pcap";
-    let Some(path) = shared(name) else {
+    let Some(path) = util::shared_capture(name) else {
         return skip(name);
     };
     // The case says: the error names frame 1 and 127.0.0.1:8080, from its quoted IP/UDP
@@ -309,7 +297,7 @@ fn issue_12_udp_no_server_names_frame_1_and_says_nothing_listened() {
 #[test]
 fn issue_12_tftp_final_ack_error_answers_frame_9() {
     let name = "course-tftp-server-closes-before-final-ack.pcap";
-    let Some(path) = shared(name) else {
+    let Some(path) = util::shared_capture(name) else {
         return skip(name);
     };
     // Frame 10 (ICMP port unreachable) answers the client's final ACK, frame 9.

@@ -8,7 +8,7 @@
 //! (skipped with a note otherwise).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use etherparse::TransportSlice;
 use pcaplab::capture::{CaptureReader, FrameNumber};
@@ -37,17 +37,6 @@ fn read_ref(dir: &str, capture: &str) -> Vec<HashMap<String, String>> {
                 .collect()
         })
         .collect()
-}
-
-/// `../shared/cases/NAME` or `../shared/captures/public/NAME`, when present.
-fn shared(name: &str) -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    let cases = root.join("cases").join(name);
-    if cases.is_file() {
-        return Some(cases);
-    }
-    let public = util::public_corpus()?.join(name);
-    public.is_file().then_some(public)
 }
 
 fn skip(name: &str) {
@@ -254,7 +243,7 @@ fn public_and_case_fragments_agree_with_tshark() {
         // IPv6 atomic fragments (RFC 6946): a Fragment header, offset 0, M clear — no reassembly.
         ("zeek-ipv6-http-atomic-frag.pcap", (0, 0)),
     ] {
-        let Some(path) = shared(name) else {
+        let Some(path) = util::shared_capture(name) else {
             skip(name);
             continue;
         };
@@ -270,7 +259,7 @@ fn overlapping_fragments_keep_the_first_copy() {
     // last 24 bytes differ. The first copy wins: the request line carries frame 3's bytes
     // (tshark keeps the lower offset's, frame 5's, instead; its fragment list and flags agree).
     let name = "zeek-fragmented-4.pcap";
-    let Some(path) = shared(name) else {
+    let Some(path) = util::shared_capture(name) else {
         return skip(name);
     };
     let (seen, _) = reassemble(&path);
@@ -286,7 +275,7 @@ fn overlapping_fragments_keep_the_first_copy() {
 #[test]
 fn issue_11_tftp_blocks_over_ipv4_fragments() {
     let name = "tftp-ipv4-fragments.pcap";
-    let Some(path) = shared(name) else {
+    let Some(path) = util::shared_capture(name) else {
         return skip(name);
     };
     let rows = read_ref("frag", name);
@@ -471,7 +460,7 @@ fn netns_icmp_errors_agree_with_tshark() {
 #[test]
 fn pings_are_not_errors() {
     for name in ["zeek-5-pings.pcap", "tcpdump-icmp-length-zero.pcapng"] {
-        let Some(path) = shared(name) else {
+        let Some(path) = util::shared_capture(name) else {
             skip(name);
             continue;
         };
@@ -487,7 +476,7 @@ fn error_and_datagram(
     frame: u64,
     answered: u64,
 ) -> Option<(icmp::QuotedFlow, std::net::SocketAddr, std::net::SocketAddr)> {
-    let path = shared(name)?;
+    let path = util::shared_capture(name)?;
     let mut reader = CaptureReader::open(&path).unwrap();
     let (mut flow, mut pair) = (None, None);
     while let Some(f) = reader.next_frame() {
@@ -512,10 +501,10 @@ fn error_and_datagram(
 #[test]
 fn issue_12_udp_no_server_error_quotes_frame_1() {
     let name = "course-udp-no-server.pcap";
-    if shared(name).is_none() {
+    if util::shared_capture(name).is_none() {
         return skip(name);
     }
-    assert!(check_icmp(&shared(name).unwrap(), name).0 == 1);
+    assert!(check_icmp(&util::shared_capture(name).unwrap(), name).0 == 1);
     let (flow, src, dst) = error_and_datagram(name, 2, 1).expect("error and datagram");
     assert_eq!(flow.protocol, etherparse::IpNumber::UDP);
     assert_eq!(flow.dst, "127.0.0.1:8080".parse().unwrap());
@@ -526,10 +515,10 @@ fn issue_12_udp_no_server_error_quotes_frame_1() {
 #[test]
 fn issue_12_tftp_final_ack_drew_port_unreachable() {
     let name = "course-tftp-server-closes-before-final-ack.pcap";
-    if shared(name).is_none() {
+    if util::shared_capture(name).is_none() {
         return skip(name);
     }
-    assert!(check_icmp(&shared(name).unwrap(), name).0 == 1);
+    assert!(check_icmp(&util::shared_capture(name).unwrap(), name).0 == 1);
     // Frame 10 answers frame 9, the client's final ACK (49095 → 60675).
     let (flow, src, dst) = error_and_datagram(name, 10, 9).expect("error and datagram");
     assert_eq!((flow.src, flow.dst), (src, dst));
@@ -558,7 +547,7 @@ fn layer_names(row: &serde_json::Value) -> Vec<String> {
 #[test]
 fn issue_11_tftp_over_fragments_is_complete_through_the_engine() {
     let name = "tftp-ipv4-fragments.pcap";
-    let Some(path) = shared(name) else {
+    let Some(path) = util::shared_capture(name) else {
         return skip(name);
     };
     // The case's README: complete, 8,292 bytes, SHA-256 starting 117fbb02, nothing "lost".

@@ -1,19 +1,11 @@
 //! Regression tests, named after their issue.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::reference::read_tsv;
 use crate::util;
-
-/// `../shared/cases/NAME` when present.
-fn case(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cases")
-        .join(name);
-    p.is_file().then_some(p)
-}
 
 fn json(args: &[&str]) -> Value {
     let out = util::run(args);
@@ -125,7 +117,7 @@ fn issue_10_interim_304_and_head_responses_frame_as_http_pairs_them() {
     // cases/README.md: two 103 then 200; a 304 with Content-Length; a HEAD answered with
     // chunked coding; a HEAD answered with Content-Length 999; a last GET: 5 requests and
     // 7 response messages, no framing error.
-    let Some(capture) = case("http-1xx-304-head.pcap") else {
+    let Some(capture) = util::shared_case("http-1xx-304-head.pcap") else {
         eprintln!("skipped: ../shared/cases/http-1xx-304-head.pcap is not present");
         return;
     };
@@ -232,7 +224,7 @@ fn midstream_pcap(client: u16, server: u16, segments: &[(bool, &[u8])]) -> Vec<u
 
 #[test]
 fn issue_11_midstream_server_first_http_transaction() {
-    let Some(path) = case("midstream-server-first.pcap") else {
+    let Some(path) = util::shared_case("midstream-server-first.pcap") else {
         eprintln!("note: ../shared is absent, skipping");
         return;
     };

@@ -15,19 +15,6 @@ use serde_json::Value;
 
 use crate::util;
 
-/// `../shared/cases/NAME` when `../shared` is present.
-fn case(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cases")
-        .join(name);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("skipped: ../shared/cases/{name} is not present");
-        None
-    }
-}
-
 fn truth(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(util::fixture(name)).unwrap()).unwrap()
 }
@@ -247,7 +234,7 @@ fn assert_len4_direction(path: &Path, r: &Value, from_client: bool) -> Vec<(u64,
 
 #[test]
 fn issue_11_auto_frames_the_course_file_transfer_by_its_4_byte_prefix() {
-    let Some(path) = case("course-filexfer-128k.pcap") else {
+    let Some(path) = util::shared_case("course-filexfer-128k.pcap") else {
         return;
     };
     let (code, reports) = sticky(&path, "auto");
@@ -279,7 +266,7 @@ fn issue_11_auto_frames_the_course_file_transfer_by_its_4_byte_prefix() {
 
 #[test]
 fn issue_11_course_sticky_fix_keeps_every_boundary_of_its_explicit_framing() {
-    let Some(path) = case("course-sticky-fixed.pcap") else {
+    let Some(path) = util::shared_case("course-sticky-fixed.pcap") else {
         return;
     };
     let (_, auto) = sticky(&path, "auto");
@@ -648,7 +635,7 @@ fn issue_12_follow_shows_utf8_as_text_and_marks_fin_and_rst() {
 
 #[test]
 fn issue_12_follow_course_chat_in_chinese() {
-    let Some(path) = case("course-chat-utf8.pcap") else {
+    let Some(path) = util::shared_case("course-chat-utf8.pcap") else {
         return;
     };
     let out = util::run(&["follow", path.to_str().unwrap(), "--stream", "0"]);
@@ -698,7 +685,7 @@ fn follow_marks_lost_bytes_and_bytes_cut_by_the_snap_length_differently() {
     );
     assert!(!text.contains("snap length"));
     let _ = std::fs::remove_file(&path);
-    let Some(path) = case("snaplen-cut-http.pcap") else {
+    let Some(path) = util::shared_case("snaplen-cut-http.pcap") else {
         return;
     };
     let out = util::run(&["follow", path.to_str().unwrap(), "--stream", "0"]);
@@ -712,7 +699,7 @@ fn issue_11_bytes_missing_from_the_capture_are_not_the_programs_error() {
     // midstream-server-first: the capture starts on the server's data (no SYN), so its first
     // bytes are the end of an earlier response; snaplen-cut-http: payloads cut by snaplen.
     for name in ["midstream-server-first.pcap", "snaplen-cut-http.pcap"] {
-        let Some(path) = case(name) else {
+        let Some(path) = util::shared_case(name) else {
             return;
         };
         let (code, reports) = sticky(&path, "http");

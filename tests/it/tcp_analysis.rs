@@ -306,20 +306,10 @@ fn summaries(path: &Path) -> Vec<pcaplab::flow::tcp::Stream> {
     table.take_streams()
 }
 
-fn case(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cases")
-        .join(name);
-    if !p.is_file() {
-        eprintln!("skipped: {} is not present", p.display());
-    }
-    p.is_file().then_some(p)
-}
-
 #[test]
 fn issue_11_synack_data_completes_the_handshake() {
     use pcaplab::flow::tcp::HandshakeState;
-    let Some(path) = case("synack-data.pcap") else {
+    let Some(path) = util::shared_case("synack-data.pcap") else {
         return;
     };
     let streams = summaries(&path);
@@ -354,7 +344,7 @@ fn issue_11_synack_data_completes_the_handshake() {
 
 #[test]
 fn issue_11_midstream_server_first_roles_by_port() {
-    let Some(path) = case("midstream-server-first.pcap") else {
+    let Some(path) = util::shared_case("midstream-server-first.pcap") else {
         return;
     };
     let streams = summaries(&path);
@@ -365,7 +355,7 @@ fn issue_11_midstream_server_first_roles_by_port() {
 
 #[test]
 fn issue_11_snaplen_cut_payload_is_not_captured_not_lost() {
-    let Some(path) = case("snaplen-cut-http.pcap") else {
+    let Some(path) = util::shared_case("snaplen-cut-http.pcap") else {
         return;
     };
     let streams = summaries(&path);

@@ -46,19 +46,6 @@ fn sha256_file(path: &Path) -> String {
     sha256_hex(&std::fs::read(path).unwrap())
 }
 
-/// `../shared/cases/NAME` when present.
-fn case(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/cases")
-        .join(name);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!("note: ../shared is absent, skipping the test on {name}");
-        None
-    }
-}
-
 fn truth(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(util::fixture(name)).unwrap()).unwrap()
 }
@@ -385,7 +372,7 @@ fn student_tftp_programs_are_judged_side_by_side_as_their_truth_files_say() {
 
 #[test]
 fn issue_12_course_tftp_diagnostics_name_the_side_frames_and_rule() {
-    if let Some(p) = case("course-tftp-missing-file.pcap") {
+    if let Some(p) = util::shared_case("course-tftp-missing-file.pcap") {
         let t = &tftp_json(&p, None)[0];
         assert_eq!(
             (t["error"]["code"].as_u64(), t["error"]["from"].as_str()),
@@ -399,7 +386,7 @@ fn issue_12_course_tftp_diagnostics_name_the_side_frames_and_rule() {
             "{m}"
         );
     }
-    if let Some(p) = case("course-tftp-client-skips-final-ack.pcap") {
+    if let Some(p) = util::shared_case("course-tftp-client-skips-final-ack.pcap") {
         let t = &tftp_json(&p, None)[0];
         assert_eq!(
             (t["complete"].as_bool(), t["clean_end"].as_bool()),
@@ -418,7 +405,7 @@ fn issue_12_course_tftp_diagnostics_name_the_side_frames_and_rule() {
         assert!(!m.contains("retransmits until"), "{m}");
         assert!(m.contains("did not send the block again"), "{m}");
     }
-    if let Some(p) = case("course-tftp-server-closes-before-final-ack.pcap") {
+    if let Some(p) = util::shared_case("course-tftp-server-closes-before-final-ack.pcap") {
         let t = &tftp_json(&p, None)[0];
         assert_eq!(
             (t["complete"].as_bool(), t["clean_end"].as_bool()),
@@ -436,7 +423,7 @@ fn issue_12_course_tftp_diagnostics_name_the_side_frames_and_rule() {
 
 #[test]
 fn issue_11_second_server_port_is_its_own_abandoned_transfer() {
-    let Some(p) = case("tftp-duplicate-request-two-tids.pcap") else {
+    let Some(p) = util::shared_case("tftp-duplicate-request-two-tids.pcap") else {
         return;
     };
     let got = tftp_json(&p, None);
@@ -482,7 +469,7 @@ fn issue_11_second_server_port_is_its_own_abandoned_transfer() {
 
 #[test]
 fn issue_11_timeout_resends_are_not_the_sorcerers_apprentice() {
-    let Some(p) = case("tftp-timeout-resends.pcap") else {
+    let Some(p) = util::shared_case("tftp-timeout-resends.pcap") else {
         return;
     };
     let t = &tftp_json(&p, None)[0];
@@ -503,7 +490,7 @@ fn issue_11_timeout_resends_are_not_the_sorcerers_apprentice() {
 
 #[test]
 fn issue_11_tftp_over_ipv4_fragments_is_complete() {
-    let Some(p) = case("tftp-ipv4-fragments.pcap") else {
+    let Some(p) = util::shared_case("tftp-ipv4-fragments.pcap") else {
         return;
     };
     let t = &tftp_json(&p, None)[0];
@@ -929,7 +916,7 @@ fn packets_marks_retransmitted_data_and_duplicate_acks_as_the_tftp_command_lists
             name.ends_with(".pcap") && name.contains("tftp")
         })
         .collect();
-    captures.extend(case("tftp-timeout-resends.pcap"));
+    captures.extend(util::shared_case("tftp-timeout-resends.pcap"));
     captures.sort();
     let mut with_repeats = 0;
     for capture in &captures {
@@ -940,7 +927,7 @@ fn packets_marks_retransmitted_data_and_duplicate_acks_as_the_tftp_command_lists
     assert!(with_repeats >= 3, "{with_repeats}");
     // cases/README.md: DATA 3 and DATA 4 are each sent again (the tftp command: frames 6 and 8,
     // 10 and 12).
-    if let Some(p) = case("tftp-timeout-resends.pcap") {
+    if let Some(p) = util::shared_case("tftp-timeout-resends.pcap") {
         let infos = tftp_infos(&p);
         assert_eq!(
             infos[&8],

@@ -91,3 +91,29 @@ pub fn assert_no_mismatch(what: &str, mismatches: &[String]) {
         );
     }
 }
+
+/// `../shared/cases/NAME` (the small captures with known right answers) when it is there; a
+/// note on stderr and `None` when `../shared` is absent, so the caller skips cleanly.
+pub fn shared_case(name: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/cases")
+        .join(name);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("note: ../shared/cases/{name} is not present; skipped");
+        None
+    }
+}
+
+/// `NAME` from `../shared/cases`, else from the public corpus; `None` when neither has it.
+pub fn shared_capture(name: &str) -> Option<PathBuf> {
+    let cases = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/cases")
+        .join(name);
+    if cases.is_file() {
+        return Some(cases);
+    }
+    let public = public_corpus()?.join(name);
+    public.is_file().then_some(public)
+}

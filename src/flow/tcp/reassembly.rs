@@ -550,37 +550,36 @@ impl History {
         (self.head.capacity() + self.pages.len() * HISTORY_PAGE) as u64
     }
 
+    /// Where ring position `pos` (< `len`) lives: `None` in `head`, else its page and the range
+    /// within the page that is stored from it on.
+    fn page_span(&self, pos: usize) -> Option<(usize, std::ops::Range<usize>)> {
+        let p = pos.checked_sub(HISTORY_PAGE)?;
+        let page = p / HISTORY_PAGE;
+        let end = (self.len.saturating_sub(HISTORY_PAGE + page * HISTORY_PAGE)).min(HISTORY_PAGE);
+        Some((page, p % HISTORY_PAGE..end))
+    }
+
     /// The stored run starting at ring position `pos` (< `len`), as far as its page goes.
     fn run_at(&self, pos: usize) -> &[u8] {
-        match pos.checked_sub(HISTORY_PAGE) {
+        match self.page_span(pos) {
             None => self.head.get(pos..).unwrap_or_default(),
-            Some(p) => {
-                let end = (self
-                    .len
-                    .saturating_sub(HISTORY_PAGE + p / HISTORY_PAGE * HISTORY_PAGE))
-                .min(HISTORY_PAGE);
-                self.pages
-                    .get(p / HISTORY_PAGE)
-                    .and_then(|page| page.get(p % HISTORY_PAGE..end))
-                    .unwrap_or_default()
-            }
+            Some((page, range)) => self
+                .pages
+                .get(page)
+                .and_then(|p| p.get(range))
+                .unwrap_or_default(),
         }
     }
 
     /// The storage of ring position `pos` (< `len`) onwards, as far as its page goes.
     fn run_at_mut(&mut self, pos: usize) -> &mut [u8] {
-        match pos.checked_sub(HISTORY_PAGE) {
+        match self.page_span(pos) {
             None => self.head.get_mut(pos..).unwrap_or_default(),
-            Some(p) => {
-                let end = (self
-                    .len
-                    .saturating_sub(HISTORY_PAGE + p / HISTORY_PAGE * HISTORY_PAGE))
-                .min(HISTORY_PAGE);
-                self.pages
-                    .get_mut(p / HISTORY_PAGE)
-                    .and_then(|page| page.get_mut(p % HISTORY_PAGE..end))
-                    .unwrap_or_default()
-            }
+            Some((page, range)) => self
+                .pages
+                .get_mut(page)
+                .and_then(|p| p.get_mut(range))
+                .unwrap_or_default(),
         }
     }
 
