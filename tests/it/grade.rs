@@ -823,29 +823,6 @@ fn messages_teach_what_went_wrong() {
     }
 }
 
-/// A classic pcap (raw IPv4 link type) of UDP datagrams `(src, dst, payload)`.
-fn udp_pcap(datagrams: &[(&str, &str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&101u32.to_le_bytes());
-    for (i, (src, dst, payload)) in datagrams.iter().enumerate() {
-        let (src, dst): (std::net::SocketAddrV4, std::net::SocketAddrV4) =
-            (src.parse().unwrap(), dst.parse().unwrap());
-        let builder = etherparse::PacketBuilder::ipv4(src.ip().octets(), dst.ip().octets(), 64)
-            .udp(src.port(), dst.port());
-        let mut packet = Vec::new();
-        builder.write(&mut packet, payload).unwrap();
-        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
-        out.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
-        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-        out.extend_from_slice(&packet);
-    }
-    out
-}
-
 #[test]
 fn rubric_errors_name_the_line_and_key_of_each_kind_of_mistake() {
     // (rubric text, line, key, text the message contains)
@@ -1228,7 +1205,7 @@ fn tftp_port_lets_grade_follow_a_server_on_another_port() {
     let capture = dir.path().join("p.pcap");
     std::fs::write(
         &capture,
-        udp_pcap(&[
+        util::udp_pcap(&[
             ("10.0.0.1:4000", "10.0.0.2:6969", rrq),
             ("10.0.0.2:5000", "10.0.0.1:4000", data),
             ("10.0.0.1:4000", "10.0.0.2:5000", vec![0, 4, 0, 1]),

@@ -505,29 +505,6 @@ fn issue_11_tftp_over_ipv4_fragments_is_complete() {
     }
 }
 
-/// A classic pcap (raw IPv4 link type) of UDP datagrams `(src, dst, payload)`.
-fn udp_pcap(datagrams: &[(&str, &str, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&101u32.to_le_bytes());
-    for (i, (src, dst, payload)) in datagrams.iter().enumerate() {
-        let (src, dst): (std::net::SocketAddrV4, std::net::SocketAddrV4) =
-            (src.parse().unwrap(), dst.parse().unwrap());
-        let builder = etherparse::PacketBuilder::ipv4(src.ip().octets(), dst.ip().octets(), 64)
-            .udp(src.port(), dst.port());
-        let mut packet = Vec::new();
-        builder.write(&mut packet, payload).unwrap();
-        out.extend_from_slice(&(1_700_000_000u32 + (i / 1000) as u32).to_le_bytes());
-        out.extend_from_slice(&((i % 1000) as u32 * 1000).to_le_bytes());
-        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-        out.extend_from_slice(&packet);
-    }
-    out
-}
-
 fn rrq(name: &[u8]) -> Vec<u8> {
     let mut p = vec![0, 1];
     p.extend_from_slice(name);
@@ -572,7 +549,7 @@ fn write_capture(dir: &Path, datagrams: &[(String, String, Vec<u8>)]) -> PathBuf
         .map(|(s, d, p)| (s.as_str(), d.as_str(), p.clone()))
         .collect();
     let path = dir.join("capture.pcap");
-    std::fs::write(&path, udp_pcap(&refs)).unwrap();
+    std::fs::write(&path, util::udp_pcap(&refs)).unwrap();
     path
 }
 

@@ -117,3 +117,26 @@ pub fn shared_capture(name: &str) -> Option<PathBuf> {
     let public = public_corpus()?.join(name);
     public.is_file().then_some(public)
 }
+
+/// A classic pcap (raw IPv4 link type) of UDP datagrams `(src, dst, payload)`, 1 ms apart.
+pub fn udp_pcap(datagrams: &[(&str, &str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&101u32.to_le_bytes());
+    for (i, (src, dst, payload)) in datagrams.iter().enumerate() {
+        let (src, dst): (std::net::SocketAddrV4, std::net::SocketAddrV4) =
+            (src.parse().unwrap(), dst.parse().unwrap());
+        let builder = etherparse::PacketBuilder::ipv4(src.ip().octets(), dst.ip().octets(), 64)
+            .udp(src.port(), dst.port());
+        let mut packet = Vec::new();
+        builder.write(&mut packet, payload).unwrap();
+        out.extend_from_slice(&(1_700_000_000u32 + (i / 1000) as u32).to_le_bytes());
+        out.extend_from_slice(&((i % 1000) as u32 * 1000).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+        out.extend_from_slice(&packet);
+    }
+    out
+}
